@@ -1,0 +1,5 @@
+"""``python -m analyzer`` runs the CLI."""
+
+from .cli import main
+
+main()

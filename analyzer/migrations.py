@@ -1,0 +1,140 @@
+"""The database schema, grown by ordered migrations, each recorded in ``_migrations`` once applied.
+
+Never edit a migration that has shipped: add the next one. ``docs``/README print the schema by
+running these against an in-memory database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+MIGRATIONS: list[tuple[str, Callable[[duckdb.DuckDBPyConnection], None]]] = []
+
+
+def migration(fn: Callable[[duckdb.DuckDBPyConnection], None]) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """Register a migration; the order of definition is the order of application."""
+    MIGRATIONS.append((fn.__name__, fn))
+    return fn
+
+
+@migration
+def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
+    """The tables of DESIGN.md."""
+    con.execute("""
+        CREATE TABLE files (
+            path VARCHAR NOT NULL,         -- as given on the command line, resolved
+            size BIGINT NOT NULL,
+            content_hash VARCHAR NOT NULL, -- sha256 of the bytes on disk
+            formats VARCHAR,               -- the formats detected, comma-separated
+            records INTEGER NOT NULL,      -- read = stored + duplicates + rejected
+            stored INTEGER NOT NULL,
+            duplicates INTEGER NOT NULL,
+            rejected INTEGER NOT NULL,
+            ingested_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (path, content_hash)
+        )""")
+    con.execute("""
+        CREATE TABLE requests (
+            request_id VARCHAR PRIMARY KEY, -- provider id (chatcmpl-…), else sha256 of the record
+            file VARCHAR NOT NULL,
+            line INTEGER NOT NULL,
+            format VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL,          -- UTC
+            model VARCHAR NOT NULL,         -- the model that answered (response), else the one asked
+            requested_model VARCHAR,
+            encoding VARCHAR NOT NULL,      -- tiktoken encoding used to count
+            exact_tokenizer BOOLEAN NOT NULL, -- false: the model's tokenizer is not tiktoken's (estimate)
+            template_id VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,        -- ok | error
+            error VARCHAR,
+            sample_rate DOUBLE NOT NULL,    -- share of calls the logger kept; volume divides by it
+            user_id VARCHAR,
+            session_id VARCHAR,
+            latency_ms DOUBLE,
+            system_hash VARCHAR,
+            tools_hash VARCHAR,
+            system_tokens INTEGER NOT NULL,
+            fewshot_tokens INTEGER NOT NULL,
+            tools_tokens INTEGER NOT NULL,
+            history_tokens INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            prompt_tokens INTEGER NOT NULL, -- counted: the sum of the five prompt segments
+            fewshot_named_tokens INTEGER NOT NULL, -- the part of fewshot marked name=example_*
+            middle_tokens INTEGER NOT NULL,        -- turns before the live one: fewshot + history
+            reported_prompt_tokens INTEGER,        -- usage as the provider reported it
+            reported_cached_tokens INTEGER,
+            reported_output_tokens INTEGER,
+            reported_reasoning_tokens INTEGER,
+            raw_usage JSON
+        )""")
+    con.execute("""
+        CREATE TABLE request_messages (  -- turns before the live one, to tell few-shot from history
+            request_id VARCHAR NOT NULL,
+            position INTEGER NOT NULL,
+            role VARCHAR NOT NULL,
+            hash VARCHAR NOT NULL,
+            tokens INTEGER NOT NULL,
+            is_fewshot BOOLEAN NOT NULL DEFAULT false,
+            PRIMARY KEY (request_id, position)
+        )""")
+    con.execute("""
+        CREATE TABLE segments (  -- each distinct static text, counted once per encoding
+            hash VARCHAR NOT NULL,
+            encoding VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,
+            tokens INTEGER NOT NULL,
+            text VARCHAR,
+            PRIMARY KEY (hash, encoding)
+        )""")
+    con.execute("""
+        CREATE TABLE templates (
+            template_id VARCHAR PRIMARY KEY,
+            label VARCHAR NOT NULL,
+            system_hash VARCHAR,
+            tools_hash VARCHAR,
+            requests BIGINT NOT NULL,
+            first_seen TIMESTAMP NOT NULL,
+            last_seen TIMESTAMP NOT NULL
+        )""")
+    con.execute("""
+        CREATE TABLE rejects (
+            file VARCHAR NOT NULL,
+            line INTEGER NOT NULL,
+            reason VARCHAR NOT NULL,
+            excerpt VARCHAR,
+            rejected_at TIMESTAMP NOT NULL
+        )""")
+    con.execute("""
+        CREATE TABLE prices (  -- list prices per model and day, USD per 1M tokens, from genai-prices
+            model VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            input DOUBLE,
+            cached_input DOUBLE,
+            output DOUBLE,
+            source VARCHAR NOT NULL,  -- 'genai-prices <version> (<provider>/<model id>)', or why none
+            PRIMARY KEY (model, day)
+        )""")
+    con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+
+
+def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations not yet recorded, each in its own transaction; return their names."""
+    con.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")
+    done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for name, fn in MIGRATIONS:
+        if name in done:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            fn(con)
+            con.execute("INSERT INTO _migrations VALUES (?, now()::TIMESTAMP)", [name])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied

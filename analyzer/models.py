@@ -1,0 +1,45 @@
+"""The plain data that flows between the steps: raw records in, parsed requests out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+#: The segment kinds of DESIGN.md, in report order. Prompt kinds add up to the counted prompt tokens.
+PROMPT_KINDS = ("system", "fewshot", "tools", "history", "input")
+SEGMENT_KINDS = (*PROMPT_KINDS, "output")
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One JSON value read from a log file, with where it came from."""
+
+    path: str
+    line: int
+    data: Any
+
+
+@dataclass
+class Request:
+    """One logged call to a model, in the provider-neutral shape the segmenter reads."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    timestamp: datetime | None = None
+    request_id: str | None = None
+    requested_model: str | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    response_format: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None  # the assistant message returned
+    status: str = "ok"
+    error: str | None = None
+    reported_prompt_tokens: int | None = None
+    reported_cached_tokens: int | None = None
+    reported_output_tokens: int | None = None
+    reported_reasoning_tokens: int | None = None
+    raw_usage: dict[str, Any] | None = None
+    sample_rate: float | None = None
+    user: str | None = None
+    session_id: str | None = None
+    latency_ms: float | None = None

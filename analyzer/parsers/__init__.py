@@ -1,0 +1,82 @@
+"""The registry of log formats: each format is one module with NAME, DESCRIPTION, detect and parse.
+
+Built-in formats register through the same :func:`register` call a plugin would use. Detection is
+per record (files mix shapes more often than one would hope), trying the format that matched the
+previous record first, so a uniform file costs one ``detect`` per record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BadRecord, UnknownFormat
+from ..models import RawRecord, Request
+
+#: What ``parse`` yields: requests, or a BadRecord for one part of a composite record that failed.
+Parsed = Request | BadRecord
+
+
+@dataclass(frozen=True)
+class LogFormat:
+    """One log format: its name, what identifies it, and how to read it."""
+
+    name: str
+    description: str
+    detect: Callable[[Any], bool]
+    parse: Callable[[RawRecord], Iterator[Parsed]]
+
+
+_REGISTRY: dict[str, LogFormat] = {}
+
+
+def register(fmt: LogFormat) -> None:
+    """Add a format; later registrations are tried after earlier ones."""
+    _REGISTRY[fmt.name] = fmt
+
+
+def formats() -> list[LogFormat]:
+    """Every registered format, in detection order."""
+    return list(_REGISTRY.values())
+
+
+def get(name: str) -> LogFormat:
+    """The format called ``name``.
+
+    Raises:
+        UnknownFormat: no format has that name.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(_REGISTRY)}") from None
+
+
+def detect(data: Any, prefer: LogFormat | None = None) -> LogFormat | None:
+    """The first format that recognises ``data``, trying ``prefer`` first."""
+    if prefer is not None and prefer.detect(data):
+        return prefer
+    for fmt in _REGISTRY.values():
+        if fmt is not prefer and fmt.detect(data):
+            return fmt
+    return None
+
+
+def shape(data: Any) -> str:
+    """A short description of a record no format recognises, for its reject reason."""
+    if isinstance(data, dict):
+        keys = ", ".join(list(data)[:6])
+        return f"object with keys {keys}" if keys else "empty object"
+    return type(data).__name__
+
+
+def _register_builtins() -> None:
+    # Imported here so that each module can import this one for `register` and `LogFormat`.
+    from . import openai_chat, vcr
+
+    for module in (vcr, openai_chat):
+        register(LogFormat(module.NAME, module.DESCRIPTION, module.detect, module.parse))
+
+
+_register_builtins()

@@ -1,0 +1,119 @@
+"""OpenAI Chat Completions: a request body with ``messages`` and, usually, its ``chat.completion``.
+
+Accepted in the wrappers of formats.md §1 and §9: ``{request, response}`` and its spellings,
+OpenPipe's ``reqPayload``/``respPayload``, recorded HTTP exchanges, or a bare request body (as
+``crossover count`` reads). ``prompt_tokens`` includes cached tokens; ``completion_tokens``
+includes reasoning tokens; an ``{"error": …}`` body is kept as a failed request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import BadRecord
+from ..models import RawRecord, Request
+from .common import as_int, header, unwrap
+
+NAME = "openai-chat"
+DESCRIPTION = (
+    "OpenAI Chat Completions: a request with `messages` (bare, or wrapped as request/response, "
+    "reqPayload/respPayload or a recorded HTTP exchange) and its `chat.completion` response"
+)
+
+
+def detect(data: Any) -> bool:
+    """A record whose request is a Chat Completions body."""
+    exchange = unwrap(data)
+    if exchange is None or not isinstance(exchange.request, dict):
+        return False
+    if exchange.url and "/chat/completions" not in exchange.url:
+        return False
+    return isinstance(exchange.request.get("messages"), list)
+
+
+def parse(record: RawRecord) -> Iterator[Request]:
+    """Turn one record into a :class:`Request`.
+
+    Raises:
+        BadRecord: the record lacks what a request needs (model, time, well-formed messages).
+    """
+    exchange = unwrap(record.data)
+    if exchange is None:
+        raise BadRecord("no Chat Completions request in record")
+    body = exchange.request
+    response = exchange.response if isinstance(exchange.response, dict) else None
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
+        raise BadRecord("`messages` is not a list of messages with a role")
+    model = (response or {}).get("model") or body.get("model")
+    if not model:
+        raise BadRecord("no model in request or response")
+    tools = list(body.get("tools") or [])
+    tools += [{"type": "function", "function": f} for f in body.get("functions") or []]
+    request = Request(
+        model=str(model),
+        requested_model=body.get("model"),
+        messages=messages,
+        tools=[t for t in tools if isinstance(t, dict)],
+        response_format=body.get("response_format") if isinstance(body.get("response_format"), dict) else None,
+        timestamp=exchange.time(),
+        user=body.get("user") or body.get("safety_identifier"),
+        sample_rate=_sample_rate(exchange.wrapper),
+        latency_ms=_number(exchange.wrapper.get("latency_ms") or exchange.wrapper.get("durationMs"))
+        or _number(header(exchange.response_headers, "openai-processing-ms")),
+    )
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    request.session_id = metadata.get("session_id") or exchange.wrapper.get("session_id")
+    if response is not None:
+        _read_response(request, response)
+    elif exchange.status_code and exchange.status_code >= 400:
+        request.status, request.error = "error", f"HTTP {exchange.status_code}"
+    request.request_id = (
+        (response or {}).get("id")
+        or header(exchange.response_headers, "x-request-id")
+        or _content_id(body, response)
+    )
+    yield request
+
+
+def _read_response(request: Request, response: dict[str, Any]) -> None:
+    if "error" in response and not response.get("choices"):
+        error = response["error"]
+        request.status = "error"
+        request.error = error.get("message") if isinstance(error, dict) else str(error)
+        return
+    choices = response.get("choices") or []
+    if choices and isinstance(choices[0], dict):
+        request.output = choices[0].get("message") or {}
+    usage = response.get("usage")
+    if isinstance(usage, dict):
+        request.raw_usage = usage
+        request.reported_prompt_tokens = as_int(usage.get("prompt_tokens"))
+        request.reported_output_tokens = as_int(usage.get("completion_tokens"))
+        request.reported_cached_tokens = as_int((usage.get("prompt_tokens_details") or {}).get("cached_tokens"))
+        request.reported_reasoning_tokens = as_int(
+            (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+        )
+
+
+def _sample_rate(wrapper: dict[str, Any]) -> float | None:
+    rate = _number(wrapper.get("sample_rate"))
+    if rate is not None and not 0 < rate <= 1:
+        raise BadRecord(f"sample_rate {rate} is not in (0, 1]")
+    return rate
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _content_id(body: Any, response: Any) -> str:
+    """A stable id for a request logged without one: the hash of its canonical JSON."""
+    canonical = json.dumps([body, response], sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]

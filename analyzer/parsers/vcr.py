@@ -1,0 +1,44 @@
+"""VCR cassettes (pydantic-ai, openllmetry, langchain tests) as JSON: ``{"interactions": [...]}``.
+
+Each interaction is a recorded HTTP exchange; it is handed back to the registry, so a cassette
+yields requests of whatever formats its interactions hold. An interaction no format reads (a file
+upload, a provider not supported yet) becomes a reject of its own, and the rest are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import BadRecord
+from ..models import RawRecord
+
+NAME = "vcr-cassette"
+DESCRIPTION = "VCR cassette converted to JSON: `interactions` of recorded HTTP request/response pairs"
+
+
+def detect(data: Any) -> bool:
+    """A record with a list of ``interactions``."""
+    return isinstance(data, dict) and isinstance(data.get("interactions"), list)
+
+
+def parse(record: RawRecord) -> Iterator[Any]:
+    """Yield the requests of every interaction, or a BadRecord for each one that cannot be read."""
+    from . import detect as detect_format  # the registry imports this module first
+
+    for number, interaction in enumerate(record.data["interactions"], start=1):
+        if not isinstance(interaction, dict):
+            yield BadRecord(f"interaction {number}: not an object")
+            continue
+        fmt = detect_format(interaction)
+        if fmt is None or fmt.name == NAME:
+            uri = (interaction.get("request") or {}).get("uri", "?")
+            yield BadRecord(f"interaction {number}: no supported format for {uri}")
+            continue
+        try:
+            for item in fmt.parse(RawRecord(record.path, record.line, interaction)):
+                if isinstance(item, BadRecord):
+                    item = BadRecord(f"interaction {number}: {item.reason}")
+                yield item
+        except BadRecord as exc:
+            yield BadRecord(f"interaction {number}: {exc.reason}")

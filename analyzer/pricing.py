@@ -1,0 +1,121 @@
+"""Prices: list prices from genai-prices at each request's day, fine-tuning prices from our data file.
+
+genai-prices keeps dated prices (a model's price on 2025-01-10 can differ from its price today),
+so the rate is looked up for each (model, day) the logs hold and stored in the ``prices`` table,
+where saved queries and the cost model both read it. Rates are USD per 1M tokens, found by pricing
+1M tokens of each kind. What genai-prices lacks (training prices, fine-tuned inference for some
+models) is kept in ``data/finetune_prices.toml``, each row with its source and date.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from importlib import metadata
+from pathlib import Path
+
+import duckdb
+import tiktoken  # noqa: F401  (its version is recorded in meta)
+from genai_prices import Usage, calc_price
+
+from .tokenizing import base_model_name
+
+FINETUNE_FILE = Path(__file__).parent / "data" / "finetune_prices.toml"
+MILLION = 1_000_000
+
+
+@dataclass(frozen=True)
+class Rates:
+    """USD per 1M tokens for one model on one day."""
+
+    input: float | None
+    cached_input: float | None
+    output: float | None
+    source: str
+
+
+def versions() -> dict[str, str]:
+    """The versions a figure depends on, recorded in ``meta``."""
+    out = {}
+    for package in ("crossover-analyzer", "tiktoken", "genai-prices", "duckdb", "polars"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    out["finetune_prices"] = load_finetune_prices()["as_of"]
+    return out
+
+
+def _price(usage: Usage, model: str, when: datetime) -> tuple[Decimal, Decimal, str]:
+    # Provider inferred from the name (gpt-*, o*, claude*…); dated snapshots are matched exactly.
+    result = calc_price(usage, base_model_name(model), genai_request_timestamp=when)
+    return result.input_price, result.output_price, f"{result.provider.id}/{result.model.id}"
+
+
+def list_rates(model: str, day: date) -> Rates:
+    """The list price of ``model`` on ``day`` (noon UTC), or a Rates of None with the reason."""
+    when = datetime.combine(day, time(12), tzinfo=timezone.utc)
+    version = metadata.version("genai-prices")
+    try:
+        input_price, output_price, matched = _price(Usage(input_tokens=MILLION, output_tokens=MILLION), model, when)
+        cached, _, _ = _price(Usage(input_tokens=MILLION, cache_read_tokens=MILLION), model, when)
+    except LookupError as exc:
+        return Rates(None, None, None, f"genai-prices {version}: {exc}")
+    return Rates(float(input_price), float(cached), float(output_price), f"genai-prices {version} ({matched})")
+
+
+def fill_prices(con: duckdb.DuckDBPyConnection) -> None:
+    """Store the list rate for every (model, day) in ``requests`` not priced yet."""
+    missing = con.execute(
+        """
+        SELECT DISTINCT model, ts::DATE FROM requests
+        WHERE (model, ts::DATE) NOT IN (SELECT (model, day) FROM prices)
+        """
+    ).fetchall()
+    for model, day in missing:
+        rates = list_rates(model, day)
+        con.execute(
+            "INSERT INTO prices VALUES (?, ?, ?, ?, ?, ?)",
+            [model, day, rates.input, rates.cached_input, rates.output, rates.source],
+        )
+
+
+def load_finetune_prices() -> dict:
+    """The dated fine-tuning price table (training and fine-tuned inference, with sources)."""
+    with open(FINETUNE_FILE, "rb") as f:
+        return tomllib.load(f)
+
+
+@dataclass(frozen=True)
+class FinetunePrices:
+    """What fine-tuning one model costs, USD per 1M tokens."""
+
+    base_model: str
+    snapshot: str
+    training: float | None
+    input: float
+    cached_input: float | None
+    output: float
+    source: str
+    as_of: str
+
+
+def finetune_prices(model: str) -> FinetunePrices | None:
+    """Fine-tuning prices for a base model name or snapshot (``gpt-4o`` → ``gpt-4o-2024-08-06``)."""
+    name = base_model_name(model)
+    table = load_finetune_prices()
+    best = None
+    for key, row in table["models"].items():
+        aliases = [key, row["snapshot"], *row.get("aliases", [])]
+        # Longest matching prefix wins: gpt-4o-mini must not match gpt-4o's row.
+        for alias in aliases:
+            if name == alias or name.startswith(alias + "-"):
+                if best is None or len(alias) > best[0]:
+                    best = (len(alias), key, row)
+    if best is None:
+        return None
+    _, key, row = best
+    return FinetunePrices(key, row["snapshot"], row.get("training"), row["input"], row.get("cached_input"),
+                          row["output"], row["source"], row["as_of"])

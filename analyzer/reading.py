@@ -1,0 +1,131 @@
+"""Find log files and stream their JSON records, turning every unreadable part into a reject.
+
+A directory is walked recursively; files are read one line at a time (gzip included), so memory
+stays bounded whatever the input size. A ``.json`` file may hold one object, an array of records,
+or JSON lines. Nothing raises past this module for bad content: a malformed line, a line over the
+size limit, text that is not UTF-8, or a gzip stream cut short becomes a :class:`Reject` with the
+file, the line and the reason, and reading carries on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputNotFound
+from .models import RawRecord
+
+LOG_SUFFIXES = (".jsonl", ".ndjson", ".json")
+#: A single logged request over this size is certainly not a chat log line; refusing it keeps
+#: one runaway line (a base64 video, a binary file without newlines) from exhausting memory.
+MAX_LINE_BYTES = 32 * 1024 * 1024
+EXCERPT_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A part of a file that could not be read as a request, and why."""
+
+    path: str
+    line: int
+    reason: str
+    excerpt: str = ""
+
+
+def is_log_file(path: Path) -> bool:
+    """True for ``.jsonl``, ``.ndjson``, ``.json`` and their ``.gz``."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    return name.endswith(LOG_SUFFIXES)
+
+
+def find_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand the given files and directories into the log files to read, in a stable order.
+
+    Raises:
+        InputNotFound: a path does not exist or cannot be read, or nothing readable was found.
+    """
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise InputNotFound(f"{given}: no such file or directory")
+        if not os.access(path, os.R_OK):
+            raise InputNotFound(f"{given}: permission denied")
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and is_log_file(p)))
+        else:
+            found.append(path)  # named directly: read whatever its suffix, the user asked for it
+    if not found:
+        raise InputNotFound(f"no .jsonl, .ndjson or .json files (or their .gz) under {', '.join(map(str, paths))}")
+    return found
+
+
+def _open(path: Path):
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _excerpt(raw: bytes) -> str:
+    return raw[:EXCERPT_CHARS].decode("utf-8", "replace")
+
+
+def _decode(raw: bytes, path: str, line: int) -> RawRecord | Reject:
+    try:
+        return RawRecord(path, line, json.loads(raw))
+    except UnicodeDecodeError:
+        return Reject(path, line, "not UTF-8 text", _excerpt(raw))
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        return Reject(path, line, f"malformed JSON: {exc}", _excerpt(raw))
+
+
+def read_file(path: Path) -> Iterator[RawRecord | Reject]:
+    """Yield every record of one file, or a reject for each part that cannot be read."""
+    name = str(path)
+    line = 0
+    try:
+        with _open(path) as stream:
+            if path.name.lower().removesuffix(".gz").endswith(".json"):
+                head = stream.read(MAX_LINE_BYTES + 1)
+                if len(head) <= MAX_LINE_BYTES:
+                    whole = _whole_document(name, head)
+                    if whole is not None:
+                        yield from whole
+                        return
+                stream.seek(0)
+            while True:
+                raw = stream.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    return
+                line += 1
+                if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                    yield Reject(name, line, f"line longer than {MAX_LINE_BYTES} bytes", _excerpt(raw))
+                    while raw and not raw.endswith(b"\n"):  # skip to the end of that line
+                        raw = stream.readline(MAX_LINE_BYTES)
+                    continue
+                if raw.strip():
+                    yield _decode(raw, name, line)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        yield Reject(name, line + 1, f"unreadable gzip after line {line}: {exc}")
+    except OSError as exc:
+        yield Reject(name, line + 1, f"cannot read file: {exc.strerror or exc}")
+
+
+def _whole_document(name: str, data: bytes) -> list[RawRecord | Reject] | None:
+    """A ``.json`` file that is one JSON document: its records; None when it is JSON lines."""
+    try:
+        doc = json.loads(data)
+    except UnicodeDecodeError:
+        return [Reject(name, 1, "not UTF-8 text", _excerpt(data))]
+    except ValueError:
+        return None  # several documents, one per line, or malformed: read line by line
+    if isinstance(doc, list):
+        return [RawRecord(name, i, item) for i, item in enumerate(doc, start=1)]
+    return [RawRecord(name, 1, doc)]

@@ -1,0 +1,171 @@
+"""Split one request into system / fewshot / tools / history / input / output and count each part.
+
+What one request shows on its own:
+
+* ``system``: system and developer messages (not named ``example_*``).
+* ``fewshot``: messages named ``example_*`` (the cookbook's way to mark examples).
+* ``tools``: tool and function definitions and a ``json_schema`` response format.
+* ``input``: the live turn, every message after the last assistant message, plus the 3 tokens that
+  prime the reply.
+* the *middle*: user/assistant turns before the live turn. Whether they are few-shot examples or a
+  real conversation's history cannot be told from one request: examples repeat, at the same place,
+  across the template's requests, history does not. The middle is kept per message (position,
+  hash, tokens) and :mod:`analyzer.storage` classifies it once the template's requests are in.
+
+Counts follow the cookbook (:mod:`analyzer.tokenizing`); the per-message overhead belongs to the
+message's segment, so the prompt kinds add up to the counted prompt tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+from .models import Request
+from .tokenizing import REPLY_PRIMING, Counter, content_text
+
+SYSTEM_ROLES = ("system", "developer")
+
+# Variable spans masked before a system text keys its template: a prompt that stamps today's date
+# or a customer id into its instructions is still one template.
+_VARIABLE_SPANS = [
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "<email>"),
+    (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<uuid>"),
+    (re.compile(r"\b\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?\b"), "<date>"),
+    (re.compile(r"\b\d{1,2}:\d{2}(:\d{2})?\s*([ap]\.?m\.?)?\b", re.I), "<time>"),
+    (re.compile(r"\b[0-9a-f]{12,}\b", re.I), "<hex>"),
+    (re.compile(r"\d+(?:[.,]\d+)*"), "<n>"),
+]
+
+
+def digest(text: str) -> str:
+    """A short stable hash for a text: 96 bits, ample for the distinct texts of one database."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+
+
+def mask_variables(text: str) -> str:
+    """The text with dates, times, ids, e-mail addresses and numbers replaced by placeholders."""
+    for pattern, placeholder in _VARIABLE_SPANS:
+        text = pattern.sub(placeholder, text)
+    return text
+
+
+@dataclass(frozen=True)
+class StaticText:
+    """A distinct static text (system prompt, named example, tool list) and its tokens."""
+
+    hash: str
+    kind: str
+    tokens: int
+    text: str
+
+
+@dataclass(frozen=True)
+class MiddleMessage:
+    """A turn before the live one: a few-shot example or history, decided across the template."""
+
+    position: int
+    role: str
+    hash: str
+    tokens: int
+
+
+@dataclass
+class Segmented:
+    """The anatomy of one request."""
+
+    template_id: str
+    label: str
+    system: int = 0
+    fewshot_named: int = 0
+    tools: int = 0
+    input: int = 0
+    output: int = 0
+    middle: list[MiddleMessage] = field(default_factory=list)
+    statics: list[StaticText] = field(default_factory=list)
+
+    @property
+    def middle_tokens(self) -> int:
+        """Tokens of all middle turns (few-shot and history together)."""
+        return sum(m.tokens for m in self.middle)
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Counted prompt tokens: the sum of every prompt segment."""
+        return self.system + self.fewshot_named + self.tools + self.middle_tokens + self.input
+
+
+def _message_key(message: dict) -> str:
+    # Role, name and content identify a turn; tool calls are part of an assistant turn's identity.
+    return json.dumps(
+        [message.get("role"), message.get("name"), content_text(message.get("content")), message.get("tool_calls")],
+        separators=(",", ":"),
+        sort_keys=True,
+        default=str,
+    )
+
+
+def segment(request: Request, counter: Counter) -> Segmented:
+    """Split and count one request with the counter of its model."""
+    system_texts: list[str] = []
+    named: list[dict] = []
+    turns: list[dict] = []
+    seg = Segmented(template_id="", label="")
+    for message in request.messages:
+        if str(message.get("name") or "").startswith("example_"):
+            named.append(message)
+            seg.fewshot_named += counter.message(message, cache=True)
+        elif message.get("role") in SYSTEM_ROLES:
+            system_texts.append(content_text(message.get("content")))
+            seg.system += counter.message(message, cache=True)
+        else:
+            turns.append(message)
+
+    last_assistant = max((i for i, m in enumerate(turns) if m.get("role") == "assistant"), default=-1)
+    for position, message in enumerate(turns[: last_assistant + 1]):
+        tokens = counter.message(message, cache=True)
+        seg.middle.append(MiddleMessage(position, str(message.get("role")), digest(_message_key(message)), tokens))
+    seg.input = sum(counter.message(m) for m in turns[last_assistant + 1 :]) + REPLY_PRIMING
+
+    tools_text = ""
+    if request.tools or request.response_format:
+        seg.tools = counter.tools(request.tools) + counter.response_format(request.response_format)
+        tools_text = json.dumps([request.tools, request.response_format], sort_keys=True, separators=(",", ":"))
+    seg.output = output_tokens(request.output, counter)
+
+    system_text = "\n\n".join(system_texts)
+    named_text = json.dumps([_message_key(m) for m in named]) if named else ""
+    for kind, text, tokens in (("system", system_text, seg.system), ("fewshot", named_text, seg.fewshot_named),
+                               ("tools", tools_text, seg.tools)):
+        if text:
+            seg.statics.append(StaticText(digest(text), kind, tokens, text))
+    seg.template_id = digest("\x1f".join([mask_variables(system_text), digest(named_text), digest(tools_text)]))[:12]
+    seg.label = template_label(system_text, request)
+    return seg
+
+
+def output_tokens(message: dict | None, counter: Counter) -> int:
+    """Tokens of what the model returned: its text and any tool-call names and arguments."""
+    if not message:
+        return 0
+    n = counter.text(content_text(message.get("content")))
+    for call in message.get("tool_calls") or ():
+        fn = call.get("function") or {}
+        n += counter.text(str(fn.get("name") or "")) + counter.text(str(fn.get("arguments") or ""))
+    return n
+
+
+def template_label(system_text: str, request: Request) -> str:
+    """A readable name: the system prompt's first words, else the response schema or tool names."""
+    words = " ".join(system_text.split())
+    if words:
+        return words if len(words) <= 60 else words[:59].rstrip() + "…"
+    schema = ((request.response_format or {}).get("json_schema") or {}).get("name")
+    if schema:
+        return f"(no system prompt) schema {schema}"
+    names = [(t.get("function") or t).get("name") for t in request.tools]
+    if names:
+        return "(no system prompt) tools " + ", ".join(str(n) for n in names[:3])
+    return "(no system prompt)"

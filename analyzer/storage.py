@@ -1,0 +1,143 @@
+"""The DuckDB database: connections, batch appends from polars, and what is derived after ingest.
+
+Frames go to DuckDB through the Arrow C stream interface, so no pyarrow is needed. Every file is
+written in one transaction (see :mod:`analyzer.ingesting`), and request ids are primary keys:
+re-reading a request already stored inserts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from . import migrations
+from .errors import DatabaseMissing
+
+DEFAULT_DB = "crossover.duckdb"
+
+#: A turn before the live one is a few-shot example when it sits at the same position, with the same
+#: text, in at least this share of its template's requests (formats.md §12 suggests 80%)…
+FEWSHOT_SHARE = 0.8
+#: …and the template has at least this many requests: with fewer, repetition proves nothing.
+FEWSHOT_MIN_REQUESTS = 5
+
+
+def db_path(given: str | os.PathLike | None = None) -> Path:
+    """The database path: ``--db``, else ``$CROSSOVER_DB``, else ``./crossover.duckdb``."""
+    return Path(given or os.environ.get("CROSSOVER_DB") or DEFAULT_DB)
+
+
+def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database; a writable one is created if needed and migrated.
+
+    Raises:
+        DatabaseMissing: ``read_only`` and there is no database at that path.
+    """
+    resolved = db_path(path)
+    if read_only:
+        if not resolved.exists():
+            raise DatabaseMissing(f"{resolved}: no database yet; run `crossover ingest PATH` first")
+        return duckdb.connect(str(resolved), read_only=True)
+    con = duckdb.connect(str(resolved))
+    migrations.apply(con)
+    return con
+
+
+class _ArrowStream:
+    """Hands a polars frame to DuckDB through ``__arrow_c_stream__`` (DuckDB would call pyarrow)."""
+
+    def __init__(self, frame: pl.DataFrame):
+        self._frame = frame
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        return self._frame.__arrow_c_stream__(requested_schema)
+
+
+def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, keyed: bool = True) -> int:
+    """Insert a frame's rows by column name; return how many were inserted.
+
+    With ``keyed``, rows whose primary key is already stored are skipped (the table must have one).
+    """
+    if frame.is_empty():
+        return 0
+    # An all-null column has polars' Null type, which crosses the Arrow stream without a validity
+    # bitmap that DuckDB accepts; the table's own type applies on insert, so any nullable type does.
+    frame = frame.with_columns(pl.col(name).cast(pl.Utf8) for name, dtype in frame.schema.items() if dtype == pl.Null)
+    con.register("_batch", _ArrowStream(frame))
+    try:
+        conflict = " ON CONFLICT DO NOTHING" if keyed else ""
+        return con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch{conflict}").fetchone()[0]
+    finally:
+        con.unregister("_batch")
+
+
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pl.DataFrame:
+    """Run a query and return its result as a polars frame."""
+    return pl.DataFrame(con.execute(sql, params) if params else con.sql(sql))
+
+
+def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
+    """Decide which turns before the live one are few-shot examples and which are history.
+
+    A turn is few-shot when the same text sits at the same position in most of its template's
+    requests and every turn before it is few-shot too (examples form a prefix). Everything else in
+    the middle is history. Segment totals on ``requests`` are then rewritten from the flags, so the
+    result does not depend on the order in which files were read.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _static AS
+        WITH sizes AS (SELECT template_id, count(*) AS n FROM requests GROUP BY ALL)
+        SELECT r.template_id, m.position, m.hash
+        FROM request_messages m JOIN requests r USING (request_id) JOIN sizes s USING (template_id)
+        WHERE s.n >= $min_requests
+        GROUP BY ALL
+        HAVING count(*) >= $share * any_value(s.n)
+        """,
+        {"min_requests": FEWSHOT_MIN_REQUESTS, "share": FEWSHOT_SHARE},
+    )
+    con.execute(
+        """
+        UPDATE request_messages AS m SET is_fewshot = f.flag
+        FROM (
+            SELECT m.request_id, m.position,
+                   bool_and(s.hash IS NOT NULL) OVER (
+                       PARTITION BY m.request_id ORDER BY m.position ROWS UNBOUNDED PRECEDING) AS flag
+            FROM request_messages m JOIN requests r USING (request_id)
+            LEFT JOIN _static s ON s.template_id = r.template_id AND s.position = m.position AND s.hash = m.hash
+        ) f
+        WHERE m.request_id = f.request_id AND m.position = f.position AND m.is_fewshot IS DISTINCT FROM f.flag
+        """
+    )
+    con.execute(
+        """
+        UPDATE requests AS r
+        SET fewshot_tokens = r.fewshot_named_tokens + coalesce(t.fewshot, 0),
+            history_tokens = r.middle_tokens - coalesce(t.fewshot, 0)
+        FROM (SELECT request_id, sum(CASE WHEN is_fewshot THEN tokens ELSE 0 END)::INTEGER AS fewshot
+              FROM request_messages GROUP BY ALL) t
+        WHERE r.request_id = t.request_id
+        """
+    )
+
+
+def refresh_templates(con: duckdb.DuckDBPyConnection) -> None:
+    """Recompute each template's request count and first and last time from the requests."""
+    con.execute(
+        """
+        UPDATE templates AS t SET requests = s.n, first_seen = s.first_seen, last_seen = s.last_seen
+        FROM (SELECT template_id, count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen
+              FROM requests GROUP BY ALL) s
+        WHERE t.template_id = s.template_id
+        """
+    )
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
+    """Record tool, tokenizer and price-data versions."""
+    for key, value in values.items():
+        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
