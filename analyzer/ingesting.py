@@ -24,6 +24,7 @@ from .segmenting import Segmented, segment
 from .tokenizing import Counter
 
 BATCH_REQUESTS = 2000  # rows held in memory before an append; bounds memory on any file size
+MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go to the rejects table
 
 _REQUEST_SCHEMA = {
     "request_id": pl.Utf8, "file": pl.Utf8, "line": pl.Int32, "format": pl.Utf8, "ts": pl.Datetime("us"),
@@ -31,7 +32,8 @@ _REQUEST_SCHEMA = {
     "template_id": pl.Utf8, "status": pl.Utf8, "error": pl.Utf8, "sample_rate": pl.Float64,
     "user_id": pl.Utf8, "session_id": pl.Utf8, "latency_ms": pl.Float64, "system_hash": pl.Utf8,
     "tools_hash": pl.Utf8, "system_tokens": pl.Int32, "fewshot_tokens": pl.Int32, "tools_tokens": pl.Int32,
-    "history_tokens": pl.Int32, "input_tokens": pl.Int32, "output_tokens": pl.Int32, "prompt_tokens": pl.Int32,
+    "history_tokens": pl.Int32, "input_tokens": pl.Int32, "output_tokens": pl.Int32, "input_hash": pl.Utf8,
+    "output_kind": pl.Utf8, "prompt_tokens": pl.Int32,
     "fewshot_named_tokens": pl.Int32, "middle_tokens": pl.Int32, "reported_prompt_tokens": pl.Int32,
     "reported_cached_tokens": pl.Int32, "reported_output_tokens": pl.Int32, "reported_reasoning_tokens": pl.Int32,
     "raw_usage": pl.Utf8,
@@ -51,6 +53,7 @@ class FileResult:
     rejected: int = 0
     formats: set[str] = field(default_factory=set)
     skipped: bool = False  # unchanged since it was last read
+    examples: list[tuple[int, str]] = field(default_factory=list)  # the first rejects: (line, reason)
 
 
 @dataclass
@@ -118,9 +121,11 @@ class Ingestor:
         result = FileResult(name)
         try:
             size, content_hash = _fingerprint(path)
-        except OSError as exc:
+        except OSError as exc:  # vanished or unreadable since it was listed
+            reason = f"cannot read file: {exc.strerror or exc}"
             result.records = result.rejected = 1
-            self._write_rejects([reading.Reject(name, 0, f"cannot read file: {exc.strerror or exc}")])
+            result.examples.append((0, reason))
+            self._write_rejects([reading.Reject(name, 0, reason)])
             return result
         if self.con.execute("SELECT 1 FROM files WHERE path = ? AND content_hash = ?", [name, content_hash]).fetchone():
             result.skipped = True
@@ -177,6 +182,8 @@ class Ingestor:
     def _reject(self, batch: _Batch, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
         result.records += 1
         result.rejected += 1
+        if len(result.examples) < MAX_EXAMPLES:
+            result.examples.append((line, reason))
         batch.rejects.append({"file": result.path, "line": line, "reason": reason, "excerpt": excerpt,
                               "rejected_at": datetime.now(timezone.utc).replace(tzinfo=None)})
 
@@ -239,12 +246,13 @@ def _request_row(request: Request, seg: Segmented, counter: Counter, format_name
         "ts": request.timestamp.astimezone(timezone.utc).replace(tzinfo=None),
         "model": request.model, "requested_model": request.requested_model, "encoding": counter.encoding_name,
         "exact_tokenizer": counter.exact, "template_id": seg.template_id, "status": request.status,
-        "error": request.error, "sample_rate": request.sample_rate or 1.0, "user_id": request.user,
+        "error": request.error, "sample_rate": request.sample_rate, "user_id": request.user,
         "session_id": request.session_id, "latency_ms": request.latency_ms,
         "system_hash": _hash_of(seg, "system"), "tools_hash": _hash_of(seg, "tools"),
         "system_tokens": seg.system, "fewshot_tokens": seg.fewshot_named, "tools_tokens": seg.tools,
         # Until the template's requests are all in, every middle turn counts as history.
         "history_tokens": seg.middle_tokens, "input_tokens": seg.input, "output_tokens": seg.output,
+        "input_hash": seg.input_hash, "output_kind": seg.output_kind,
         "prompt_tokens": seg.prompt_tokens, "fewshot_named_tokens": seg.fewshot_named,
         "middle_tokens": seg.middle_tokens, "reported_prompt_tokens": request.reported_prompt_tokens,
         "reported_cached_tokens": request.reported_cached_tokens,

@@ -49,7 +49,7 @@ def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
             template_id VARCHAR NOT NULL,
             status VARCHAR NOT NULL,        -- ok | error
             error VARCHAR,
-            sample_rate DOUBLE NOT NULL,    -- share of calls the logger kept; volume divides by it
+            sample_rate DOUBLE,             -- share of calls the logger kept, when the record says
             user_id VARCHAR,
             session_id VARCHAR,
             latency_ms DOUBLE,
@@ -61,6 +61,8 @@ def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
             history_tokens INTEGER NOT NULL,
             input_tokens INTEGER NOT NULL,
             output_tokens INTEGER NOT NULL,
+            input_hash VARCHAR NOT NULL,    -- hash of the live turn
+            output_kind VARCHAR NOT NULL,   -- label | json | tool_call | text | none
             prompt_tokens INTEGER NOT NULL, -- counted: the sum of the five prompt segments
             fewshot_named_tokens INTEGER NOT NULL, -- the part of fewshot marked name=example_*
             middle_tokens INTEGER NOT NULL,        -- turns before the live one: fewshot + history
@@ -118,6 +120,28 @@ def m001_initial(con: duckdb.DuckDBPyConnection) -> None:
             PRIMARY KEY (model, day)
         )""")
     con.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+
+
+@migration
+def m002_request_costs(con: duckdb.DuckDBPyConnection) -> None:
+    """What each request cost at the list price of its model on its day.
+
+    Billed tokens are the reported ones where the provider reported usage, else the counted ones.
+    Cached input is charged at the cached price (OpenAI's ``prompt_tokens`` includes cached tokens).
+    """
+    con.execute("""
+        CREATE VIEW request_costs AS
+        SELECT r.*,
+               coalesce(r.reported_prompt_tokens, r.prompt_tokens) AS billed_prompt_tokens,
+               coalesce(r.reported_cached_tokens, 0) AS billed_cached_tokens,
+               coalesce(r.reported_output_tokens, r.output_tokens) AS billed_output_tokens,
+               p.input AS price_input, p.cached_input AS price_cached_input, p.output AS price_output,
+               p.source AS price_source,
+               ((coalesce(r.reported_prompt_tokens, r.prompt_tokens) - coalesce(r.reported_cached_tokens, 0)) * p.input
+                 + coalesce(r.reported_cached_tokens, 0) * coalesce(p.cached_input, p.input)
+                 + coalesce(r.reported_output_tokens, r.output_tokens) * p.output) / 1e6 AS cost_usd
+        FROM requests r LEFT JOIN prices p ON p.model = r.model AND p.day = r.ts::DATE
+        """)
 
 
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:

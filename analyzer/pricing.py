@@ -9,6 +9,7 @@ models) is kept in ``data/finetune_prices.toml``, each row with its source and d
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -102,20 +103,18 @@ class FinetunePrices:
     as_of: str
 
 
+_SNAPSHOT_DATE = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{4})$")
+
+
 def finetune_prices(model: str) -> FinetunePrices | None:
-    """Fine-tuning prices for a base model name or snapshot (``gpt-4o`` → ``gpt-4o-2024-08-06``)."""
+    """Fine-tuning prices for a model: its family name, a dated snapshot of it, or ``ft:`` name.
+
+    ``gpt-4o`` and ``gpt-4o-2024-11-20`` match the gpt-4o row; ``gpt-4o-search-preview`` does not.
+    """
     name = base_model_name(model)
-    table = load_finetune_prices()
-    best = None
-    for key, row in table["models"].items():
-        aliases = [key, row["snapshot"], *row.get("aliases", [])]
-        # Longest matching prefix wins: gpt-4o-mini must not match gpt-4o's row.
-        for alias in aliases:
-            if name == alias or name.startswith(alias + "-"):
-                if best is None or len(alias) > best[0]:
-                    best = (len(alias), key, row)
-    if best is None:
-        return None
-    _, key, row = best
-    return FinetunePrices(key, row["snapshot"], row.get("training"), row["input"], row.get("cached_input"),
-                          row["output"], row["source"], row["as_of"])
+    undated = _SNAPSHOT_DATE.sub("", name)
+    for key, row in load_finetune_prices()["models"].items():
+        if name == row["snapshot"] or undated in (key, *row.get("aliases", [])):
+            return FinetunePrices(key, row["snapshot"], row.get("training"), row["input"], row.get("cached_input"),
+                                  row["output"], row["source"], row["as_of"])
+    return None

@@ -83,6 +83,8 @@ class Segmented:
     tools: int = 0
     input: int = 0
     output: int = 0
+    input_hash: str = ""  # the live turn: distinct ones are the training examples the logs hold
+    output_kind: str = ""  # label | json | tool_call | text | none: what kind of task this is
     middle: list[MiddleMessage] = field(default_factory=list)
     statics: list[StaticText] = field(default_factory=list)
 
@@ -127,13 +129,16 @@ def segment(request: Request, counter: Counter) -> Segmented:
     for position, message in enumerate(turns[: last_assistant + 1]):
         tokens = counter.message(message, cache=True)
         seg.middle.append(MiddleMessage(position, str(message.get("role")), digest(_message_key(message)), tokens))
-    seg.input = sum(counter.message(m) for m in turns[last_assistant + 1 :]) + REPLY_PRIMING
+    live = turns[last_assistant + 1 :]
+    seg.input = sum(counter.message(m) for m in live) + REPLY_PRIMING
+    seg.input_hash = digest(json.dumps([_message_key(m) for m in live]))
 
     tools_text = ""
     if request.tools or request.response_format:
         seg.tools = counter.tools(request.tools) + counter.response_format(request.response_format)
         tools_text = json.dumps([request.tools, request.response_format], sort_keys=True, separators=(",", ":"))
     seg.output = output_tokens(request.output, counter)
+    seg.output_kind = output_kind(request.output, seg.output)
 
     system_text = "\n\n".join(system_texts)
     named_text = json.dumps([_message_key(m) for m in named]) if named else ""
@@ -155,6 +160,28 @@ def output_tokens(message: dict | None, counter: Counter) -> int:
         fn = call.get("function") or {}
         n += counter.text(str(fn.get("name") or "")) + counter.text(str(fn.get("arguments") or ""))
     return n
+
+
+#: Outputs of at most this many tokens are labels (classification-like tasks).
+LABEL_MAX_TOKENS = 5
+
+
+def output_kind(message: dict | None, tokens: int) -> str:
+    """What the model returned: a short ``label``, ``json``, a ``tool_call``, free ``text``, or ``none``."""
+    if not message:
+        return "none"
+    if message.get("tool_calls") or message.get("function_call"):
+        return "tool_call"
+    text = content_text(message.get("content")).strip()
+    if not text:
+        return "none"
+    if text[:1] in "{[":
+        try:
+            json.loads(text)
+            return "json"
+        except ValueError:
+            pass
+    return "label" if tokens <= LABEL_MAX_TOKENS else "text"
 
 
 def template_label(system_text: str, request: Request) -> str:

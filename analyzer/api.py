@@ -1,0 +1,185 @@
+"""The library's verbs, the same as the CLI's: ingest, report, analyze, query, templates, count, formats, prices.
+
+Orchestration only: each verb opens the database, calls the step modules and returns data; the
+CLI renders it. Figures are computed here exactly as the command prints them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import costs, parsers, pricing, queries, scenario as scenarios, storage
+from .errors import AnalyzerError, BadRecord, InputNotFound, NoData
+from .ingesting import FileResult, IngestResult, Ingestor
+from .models import RawRecord
+from .segmenting import segment
+from .tokenizing import Counter
+
+__all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", "count", "formats", "prices"]
+
+
+def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
+           on_file: Callable[[FileResult], None] | None = None) -> IngestResult:
+    """Read log files and directories into the database (created if needed)."""
+    paths = list(paths)
+    con = storage.connect(db)
+    try:
+        return Ingestor(con, format_name).ingest(paths, on_file)
+    finally:
+        con.close()
+
+
+def report(db: str | None = None, scenario: str | None = None) -> costs.Projection:
+    """Project fine-tuning per template over what the database holds.
+
+    Raises:
+        NoData: the database holds no requests.
+    """
+    chosen = scenarios.load(scenario)
+    con = storage.connect(db, read_only=True)
+    try:
+        requests = storage.frame(con, "SELECT * FROM request_costs")
+        labels = dict(con.execute("SELECT template_id, label FROM templates").fetchall())
+    finally:
+        con.close()
+    if requests.is_empty():
+        raise NoData("the database holds no requests; run `crossover ingest PATH` first")
+    return costs.project(requests, labels, chosen)
+
+
+def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
+            on_file: Callable[[FileResult], None] | None = None) -> tuple[IngestResult, costs.Projection]:
+    """Ingest, then report."""
+    scenarios.load(scenario)  # a bad scenario fails before minutes of reading
+    result = ingest(paths, db, format_name, on_file)
+    return result, report(db, scenario)
+
+
+def list_queries() -> list[queries.SavedQuery]:
+    """The saved queries."""
+    return queries.catalogue()
+
+
+def query(name: str, db: str | None = None, params: dict[str, str] | None = None) -> tuple[queries.SavedQuery, pl.DataFrame]:
+    """Run a saved query (by name) or a ``.sql`` file on a read-only connection."""
+    saved = queries.find(name)
+    con = storage.connect(db, read_only=True)
+    try:
+        return saved, queries.run(con, saved, params)
+    finally:
+        con.close()
+
+
+def templates(db: str | None = None) -> pl.DataFrame:
+    """Each template with its label, requests, share of spend and anatomy."""
+    con = storage.connect(db, read_only=True)
+    try:
+        return storage.frame(con, """
+            SELECT t.template_id, t.label, count(*) AS requests, string_agg(DISTINCT r.model, ', ') AS models,
+                   round(sum(r.cost_usd) / sum(sum(r.cost_usd)) OVER (), 4) AS share_of_spend,
+                   round(avg(system_tokens)) AS system, round(avg(fewshot_tokens)) AS fewshot,
+                   round(avg(tools_tokens)) AS tools, round(avg(history_tokens)) AS history,
+                   round(avg(input_tokens)) AS input, round(avg(output_tokens)) AS output,
+                   min(r.ts)::DATE AS first_seen, max(r.ts)::DATE AS last_seen
+            FROM request_costs r JOIN templates t USING (template_id)
+            GROUP BY ALL ORDER BY requests DESC""")
+    finally:
+        con.close()
+
+
+@dataclass
+class CountResult:
+    """The segment breakdown of one request."""
+
+    model: str
+    encoding: str
+    exact: bool
+    prompt_tokens: int
+    segments: dict[str, int]
+    output_tokens: int
+    reported_prompt_tokens: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's JSON object (plus whether the tokenizer is the model's own)."""
+        return {"model": self.model, "encoding": self.encoding, "prompt_tokens": self.prompt_tokens,
+                "segments": self.segments, "output_tokens": self.output_tokens, "exact_tokenizer": self.exact,
+                "reported_prompt_tokens": self.reported_prompt_tokens}
+
+
+def count(source: str, model: str | None = None) -> CountResult:
+    """Count one logged request, or a bare request or messages JSON, from a file or ``-`` (stdin).
+
+    One request alone cannot show which turns repeat across its template, so turns before the
+    live one count as history unless they are named ``example_*``.
+
+    Raises:
+        InputNotFound: the file does not exist.
+        BadRecord: the JSON is not a request.
+    """
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputNotFound(f"{source}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise BadRecord(f"{source}: not JSON: {exc}") from None
+    if isinstance(data, list):  # a bare messages list
+        data = {"messages": data}
+    if isinstance(data, dict) and isinstance(data.get("messages"), list) and not data.get("model"):
+        data = {**data, "model": model or "gpt-4o"}
+    fmt = parsers.detect(data)
+    if fmt is None:
+        raise BadRecord(f"{source}: not a request ({parsers.shape(data)})")
+    requests = [r for r in fmt.parse(RawRecord(source, 1, data)) if not isinstance(r, BadRecord)]
+    if not requests:
+        raise BadRecord(f"{source}: no request found")
+    request = requests[0]
+    counter = Counter(model or request.model)
+    seg = segment(request, counter)
+    return CountResult(
+        model=model or request.model, encoding=counter.encoding_name, exact=counter.exact,
+        prompt_tokens=seg.prompt_tokens,
+        segments={"system": seg.system, "fewshot": seg.fewshot_named, "tools": seg.tools,
+                  "history": seg.middle_tokens, "input": seg.input},
+        output_tokens=seg.output, reported_prompt_tokens=request.reported_prompt_tokens)
+
+
+def formats() -> list[parsers.LogFormat]:
+    """The registered log formats, in detection order."""
+    return parsers.formats()
+
+
+def prices(model: str | None = None, db: str | None = None, on: date | None = None) -> pl.DataFrame:
+    """The list and fine-tuning prices used: for ``model``, else for every model in the database."""
+    if model:
+        models = [model]
+    else:
+        try:
+            con = storage.connect(db, read_only=True)
+        except AnalyzerError:
+            raise InputNotFound("name a model, or ingest logs first so that their models can be listed") from None
+        try:
+            models = [row[0] for row in con.execute("SELECT DISTINCT model FROM requests ORDER BY 1").fetchall()]
+        finally:
+            con.close()
+    day = on or datetime.now(timezone.utc).date()
+    rows = []
+    for name in models:
+        rates = pricing.list_rates(name, day)
+        ft = pricing.finetune_prices(name)
+        rows.append({
+            "model": name, "day": day, "input": rates.input, "cached_input": rates.cached_input, "output": rates.output,
+            "source": rates.source, "ft_training": ft.training if ft else None, "ft_input": ft.input if ft else None,
+            "ft_output": ft.output if ft else None,
+            "ft_source": f"data/finetune_prices.toml: {ft.snapshot}, {ft.source}, as of {ft.as_of}" if ft else "no fine-tuning price",
+        })
+    return pl.DataFrame(rows)

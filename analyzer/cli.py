@@ -1,0 +1,198 @@
+"""The ``crossover`` command: parse options, call the same-named verb of :mod:`analyzer.api`, render.
+
+Errors are translated once, in :class:`CrossoverGroup`: a library error becomes one line on stderr
+and exit 2 (bad usage or input the tool cannot read); ``--strict`` runs with rejects exit 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from . import api
+from .errors import AnalyzerError
+from .ingesting import FileResult, IngestResult
+from .rendering import OutputFormat, render_report, render_rows
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1  # finished, with problems the user asked to fail on (--strict)
+EXIT_USAGE = 2  # bad usage, or input the tool cannot read
+
+
+class CrossoverGroup(click.Group):
+    """A click group that turns library errors into one-line messages with the right exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AnalyzerError as exc:
+            error = click.ClickException(str(exc))
+            error.exit_code = exc.exit_code
+            raise error from None
+
+
+db_option = click.option("--db", "db", type=click.Path(dir_okay=False), default=None,
+                         help="DuckDB file [default: $CROSSOVER_DB or ./crossover.duckdb].")
+scenario_option = click.option("--scenario", type=click.Path(dir_okay=False), default=None,
+                               help="Scenario TOML with the assumptions (see README); default values otherwise.")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print no ingest summary.")
+strict_option = click.option("--strict", is_flag=True, help="Exit 1 when any record was rejected.")
+
+
+def output_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.TABLE):
+    """The ``--format`` option offering ``choices``."""
+    return click.option("--format", "fmt", type=click.Choice([c.value for c in choices]), default=default.value,
+                        show_default=True, help="Output format.")
+
+
+@click.group(cls=CrossoverGroup)
+@click.version_option(package_name="crossover-analyzer")
+def cli() -> None:
+    """Would fine-tuning pay off? Read a month of LLM request logs and find out, per prompt template."""
+
+
+def _summary(result: IngestResult) -> None:
+    for f in result.files:
+        if f.rejected:
+            click.echo(f"{f.path}: {f.records} read = {f.stored} stored + {f.duplicates} duplicates + {f.rejected} rejected", err=True)
+            for line, reason in f.examples:
+                click.echo(f"  line {line}: {reason}", err=True)
+            if f.rejected > len(f.examples):
+                click.echo(f"  … {f.rejected - len(f.examples)} more: crossover query rejects_by_file --param file={f.path}", err=True)
+    skipped = sum(f.skipped for f in result.files)
+    click.echo(
+        f"{len(result.files)} files ({skipped} unchanged, skipped): {result.total('records')} read = "
+        f"{result.total('stored')} stored + {result.total('duplicates')} duplicates + {result.total('rejected')} rejected",
+        err=True)
+
+
+def _finish_ingest(result: IngestResult, quiet: bool, strict: bool) -> None:
+    if not quiet:
+        _summary(result)
+    if strict and result.total("rejected"):
+        sys.exit(EXIT_PROBLEMS)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@db_option
+@click.option("--format", "--log-format", "log_format", default=None, metavar="NAME",
+              help="Read every record as this log format instead of detecting it (see `crossover formats`).")
+@quiet_option
+@strict_option
+def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, quiet: bool, strict: bool) -> None:
+    """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
+    result = api.ingest(paths, db, log_format)
+    _finish_ingest(result, quiet, strict)
+
+
+@cli.command()
+@db_option
+@scenario_option
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON)
+def report(db: str | None, scenario: str | None, fmt: str) -> None:
+    """Per template: cost now and fine-tuned, upfront, upkeep, break-even, net, GO / EVALUATE / NO-GO."""
+    click.echo(render_report(api.report(db, scenario), OutputFormat(fmt)), nl=False)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@db_option
+@scenario_option
+@click.option("--log-format", default=None, metavar="NAME", help="Read every record as this log format.")
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON)
+@quiet_option
+@strict_option
+def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_format: str | None, fmt: str,
+            quiet: bool, strict: bool) -> None:
+    """Ingest PATHS, then print the report."""
+    result, projection = api.analyze(paths, db, scenario, log_format)
+    click.echo(render_report(projection, OutputFormat(fmt)), nl=False)
+    _finish_ingest(result, quiet, strict)
+
+
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    params = {}
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not k=v", param_hint="--param")
+        params[key] = val
+    return params
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the saved queries.")
+@click.option("--param", "-p", "param", multiple=True, metavar="K=V", help="A query parameter (repeatable).")
+@db_option
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
+def query(name: str | None, list_: bool, param: tuple[str, ...], db: str | None, fmt: str) -> None:
+    """Run a saved query (NAME) or a .sql file on a read-only connection; --list shows them."""
+    if list_ == bool(name):
+        raise click.UsageError("give a query NAME or --list, not both or neither")
+    if list_:
+        import polars as pl
+
+        rows = pl.DataFrame([{"name": q.name, "title": q.title, "params": ", ".join(q.params), "description": q.description}
+                             for q in api.list_queries()])
+        click.echo(render_rows(rows, OutputFormat(fmt)), nl=False)
+        return
+    saved, rows = api.query(name, db, _params(param))
+    click.echo(render_rows(rows, OutputFormat(fmt), saved.title), nl=False)
+
+
+@cli.command()
+@db_option
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
+def templates(db: str | None, fmt: str) -> None:
+    """The prompt templates found: label, requests, share of spend and mean tokens per segment."""
+    click.echo(render_rows(api.templates(db), OutputFormat(fmt)), nl=False)
+
+
+@cli.command()
+@click.argument("source", metavar="FILE|-")
+@click.option("--model", default=None, help="Model whose tokenizer and overheads to use [default: the request's].")
+@output_option(OutputFormat.TABLE, OutputFormat.JSON)
+def count(source: str, model: str | None, fmt: str) -> None:
+    """Count one logged request, or a bare request or messages JSON, segment by segment."""
+    result = api.count(source, model)
+    if fmt == OutputFormat.JSON.value:
+        import json
+
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    exact = "" if result.exact else " (estimate: not this model's own tokenizer)"
+    click.echo(f"model {result.model}, encoding {result.encoding}{exact}")
+    for kind, n in result.segments.items():
+        click.echo(f"  {kind:8} {n:>8,}")
+    click.echo(f"  {'prompt':8} {result.prompt_tokens:>8,}")
+    if result.reported_prompt_tokens is not None:
+        click.echo(f"  {'reported':8} {result.reported_prompt_tokens:>8,}")
+    click.echo(f"  {'output':8} {result.output_tokens:>8,}")
+
+
+@cli.command()
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
+def formats(fmt: str) -> None:
+    """The log formats crossover reads, in detection order, and what identifies each."""
+    import polars as pl
+
+    rows = pl.DataFrame([{"name": f.name, "identified by": f.description} for f in api.formats()])
+    click.echo(render_rows(rows, OutputFormat(fmt)), nl=False)
+
+
+@cli.command()
+@click.argument("model", required=False)
+@db_option
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
+def prices(model: str | None, db: str | None, fmt: str) -> None:
+    """The list price (genai-prices, today) and fine-tuning prices of MODEL, or of every logged model."""
+    click.echo(render_rows(api.prices(model, db), OutputFormat(fmt)), nl=False)
+
+
+def main() -> None:
+    """Entry point of the ``crossover`` script."""
+    cli(prog_name="crossover")

@@ -1,0 +1,116 @@
+"""Saved queries: ``queries/*.sql`` files with a title, a description and parameters in a header.
+
+A header is the file's leading ``--`` comments, as ``-- key: value`` lines::
+
+    -- title: Daily volume by template and model
+    -- description: Requests per day ...
+    -- params: model, since=2026-01-01
+
+A parameter with ``=`` has a default and may be left out. Without a ``params`` line, parameters are the ``$name`` placeholders found in the SQL once comments
+and string literals are removed. Names starting with ``_`` are filled by code, never by the user.
+Queries run on a read-only connection; a missing parameter fails before anything runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from .errors import MissingParameter, QueryNotFound
+
+_HEADER = re.compile(r"^--\s*(\w+)\s*:\s*(.*)$")
+_STRINGS_AND_COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class SavedQuery:
+    """One saved query."""
+
+    name: str
+    title: str
+    description: str
+    params: tuple[str, ...]
+    sql: str
+    path: str
+    defaults: tuple[tuple[str, str], ...] = ()
+
+
+def queries_dir() -> Path:
+    """Where the saved queries are: the installed ``analyzer/queries`` or the checkout's ``queries/``."""
+    return Path(str(resources.files("analyzer.queries")))
+
+
+def parse(path: Path) -> SavedQuery:
+    """Read one ``.sql`` file and its header."""
+    sql = path.read_text(encoding="utf-8")
+    header: dict[str, str] = {}
+    for line in sql.splitlines():
+        if not line.startswith("--"):
+            if line.strip():
+                break
+            continue
+        match = _HEADER.match(line)
+        if match:
+            header[match.group(1).lower()] = match.group(2).strip()
+        elif header:  # a continuation line extends the last key (long descriptions)
+            last = list(header)[-1]
+            header[last] += " " + line[2:].strip()
+    defaults: dict[str, str] = {}
+    if "params" in header:
+        names = []
+        for entry in (p.strip() for p in header["params"].split(",")):
+            if entry:
+                name, has_default, default = entry.partition("=")
+                names.append(name.strip())
+                if has_default:
+                    defaults[name.strip()] = default.strip()
+        params = tuple(names)
+    else:
+        found = _PARAM.findall(_STRINGS_AND_COMMENTS.sub("", sql))
+        params = tuple(dict.fromkeys(p for p in found if not p.startswith("_")))
+    return SavedQuery(path.stem, header.get("title", path.stem), header.get("description", ""), params, sql,
+                      str(path), tuple(defaults.items()))
+
+
+def catalogue() -> list[SavedQuery]:
+    """Every saved query, by name."""
+    return [parse(p) for p in sorted(queries_dir().glob("*.sql"))]
+
+
+def find(name_or_path: str) -> SavedQuery:
+    """A saved query by name, or any ``.sql`` file by path.
+
+    Raises:
+        QueryNotFound: neither exists.
+    """
+    path = Path(name_or_path)
+    if path.suffix == ".sql" and path.is_file():
+        return parse(path)
+    candidate = queries_dir() / f"{name_or_path}.sql"
+    if candidate.is_file():
+        return parse(candidate)
+    names = ", ".join(q.name for q in catalogue())
+    raise QueryNotFound(f"no saved query {name_or_path!r}; saved: {names}")
+
+
+def run(con: duckdb.DuckDBPyConnection, query: SavedQuery, params: dict[str, str] | None = None) -> pl.DataFrame:
+    """Run a saved query with its parameters and return the rows.
+
+    Raises:
+        MissingParameter: a parameter the query needs was not given.
+    """
+    params = {**dict(query.defaults), **(params or {})}
+    missing = [p for p in query.params if p not in params]
+    if missing:
+        raise MissingParameter(f"query {query.name} needs --param {missing[0]}=VALUE (needs: {', '.join(query.params)})")
+    unknown = [p for p in params if p not in query.params]
+    if unknown:
+        raise MissingParameter(f"query {query.name} takes no parameter {unknown[0]!r} (takes: {', '.join(query.params) or 'none'})")
+    used = set(_PARAM.findall(_STRINGS_AND_COMMENTS.sub("", query.sql)))
+    return pl.DataFrame(con.execute(query.sql, {k: v for k, v in params.items() if k in used}))

@@ -1,0 +1,218 @@
+"""Turn results into text: one renderer per output format, chosen from a dict, never an if/elif.
+
+Rows (saved queries, templates) render as a rich table, markdown, JSON or CSV; the report as a
+rich table with reasons, markdown or JSON (the contract's object).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+import polars as pl
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from .costs import EVALUATE, GO, NO_GO, Projection
+
+WIDE = 160  # width used when stdout is not a terminal (pipes, CI, tests): rich would pick 80
+
+
+class OutputFormat(str, Enum):
+    """The output formats a command may offer."""
+
+    TABLE = "table"
+    MARKDOWN = "markdown"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _console(buffer: io.StringIO) -> Console:
+    return Console(file=buffer, width=WIDE, no_color=True, highlight=False, soft_wrap=False)
+
+
+def _capture(draw: Callable[[Console], None]) -> str:
+    buffer = io.StringIO()
+    draw(_console(buffer))
+    return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) < 1000 else f"{value:,.2f}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+# Rows --------------------------------------------------------------------------------------------
+
+def rows_table(frame: pl.DataFrame, title: str | None = None) -> str:
+    """A rich table of the rows."""
+    table = Table(title=title, box=box.SIMPLE_HEAVY)
+    for name, dtype in frame.schema.items():
+        table.add_column(name, justify="right" if dtype.is_numeric() else "left")
+    for row in frame.iter_rows():
+        table.add_row(*(_cell(v) for v in row))
+    return _capture(lambda c: c.print(table))
+
+
+def rows_markdown(frame: pl.DataFrame, title: str | None = None) -> str:
+    """A GitHub markdown table of the rows."""
+    lines = [f"### {title}", ""] if title else []
+    lines.append("| " + " | ".join(frame.columns) + " |")
+    lines.append("|" + "|".join("---:" if d.is_numeric() else "---" for d in frame.dtypes) + "|")
+    for row in frame.iter_rows():
+        lines.append("| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def rows_json(frame: pl.DataFrame, title: str | None = None) -> str:
+    """A JSON array of row objects."""
+    return json.dumps(frame.to_dicts(), default=str, indent=2) + "\n"
+
+
+def rows_csv(frame: pl.DataFrame, title: str | None = None) -> str:
+    """CSV with a header row; nested values as JSON."""
+    nested = [n for n, d in frame.schema.items() if isinstance(d, pl.List | pl.Struct | pl.Array)]
+    flat = frame.with_columns(pl.col(n).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.Utf8) for n in nested)
+    return flat.write_csv()
+
+
+ROW_RENDERERS: dict[OutputFormat, Callable[..., str]] = {
+    OutputFormat.TABLE: rows_table,
+    OutputFormat.MARKDOWN: rows_markdown,
+    OutputFormat.JSON: rows_json,
+    OutputFormat.CSV: rows_csv,
+}
+
+
+def render_rows(frame: pl.DataFrame, fmt: OutputFormat, title: str | None = None) -> str:
+    """Render rows in the chosen format."""
+    return ROW_RENDERERS[OutputFormat(fmt)](frame, title)
+
+
+# Report ------------------------------------------------------------------------------------------
+
+def _usd(value: float | None, per_request: bool = False) -> str:
+    if value is None:
+        return "–"
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):.6f}" if per_request else f"{sign}${abs(value):,.0f}"
+
+
+def _months(t: dict[str, Any]) -> str:
+    if t["breakeven_months"] is None:
+        return "never"
+    low, high = t["breakeven_range_months"]
+    span = f" ({low:.1f}–{high:.1f})" if low is not None and high is not None else f" ({low:.1f}–never)" if low else ""
+    return f"{t['breakeven_months']:.1f}{span}"
+
+
+
+def _anatomy(t: dict[str, Any]) -> str:
+    k = t["tokens_per_request"]
+    return " / ".join(f"{k[name]:,.0f}" for name in ("system", "fewshot", "tools", "history", "input", "output"))
+
+
+def _short(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _report_rows(p: Projection) -> list[dict[str, str]]:
+    return [{
+        "template": f"{t['template_id']} {_short(t['label'], 28)}",
+        "model": _short(t["models"][0], 20) + (f" +{len(t['models']) - 1}" if len(t["models"]) > 1 else ""),
+        "req/day": f"{t['daily_requests']:,.0f}",
+        "tokens s/fs/t/h/in/out": _anatomy(t),
+        "now $/mo": _usd(t["current_monthly_cost"]),
+        "FT $/mo": _usd(t["finetuned_monthly_cost"]),
+        "upfront": _usd(t["upfront_cost"]),
+        "upkeep/mo": _usd(t["maintenance_monthly"]),
+        "break-even mo": _months(t),
+        f"net {p.scenario['traffic']['horizon_months']} mo": _usd(t["net_savings_horizon"]),
+        "decision": t["decision"],
+    } for t in p.templates]
+
+
+def _header(p: Projection) -> str:
+    w, o = p.window, p.overall
+    d = o["decisions"]
+    return (f"{o['requests']:,} requests, {o['templates']} templates, {w['start'][:10]} to {w['end'][:10]} "
+            f"({w['days']} days). Now ${o['current_monthly_cost']:,.0f}/month. "
+            f"{d[GO]} GO, {d[EVALUATE]} EVALUATE, {d[NO_GO]} NO-GO.")
+
+
+def report_table(p: Projection) -> str:
+    """The report for a terminal: one row per template, then each template's reasons."""
+    rows = _report_rows(p)
+    table = Table(box=box.SIMPLE_HEAVY, title="Fine-tuning projection per template")
+    for name in rows[0] if rows else []:
+        table.add_column(name, justify="left" if name in ("template", "model", "decision") else "right",
+                         no_wrap=True)
+    for row in rows:
+        table.add_row(*row.values())
+
+    def draw(console: Console) -> None:
+        console.print(_header(p))
+        console.print(table)
+        for t in p.templates:
+            console.print(f"{t['decision']:8} {t['template_id']}  {t['label']}")
+            console.print(f"         {_usd(t['current_cost_per_request'], True)} per request now, "
+                          f"{_usd(t['finetuned_cost_per_request'], True)} fine-tuned on {t['target_model']}; "
+                          f"{t['examples_available']:,} distinct examples in the logs")
+            for reason in t["reasons"]:
+                console.print(f"         - {reason}")
+        for warning in p.warnings:
+            console.print(f"warning: {warning}")
+        console.print(_footer(p))
+
+    return _capture(draw)
+
+
+def _footer(p: Projection) -> str:
+    ft = p.scenario["finetune"]
+    return (f"Tokens are means per request (counted with tiktoken); costs at each request's list price (genai-prices) "
+            f"and fine-tuning prices from data/finetune_prices.toml. Fine-tuned prompt keeps "
+            f"{ft['system_prompt_tokens']} system tokens, no examples. Break-even range: volume ×1.5 to ×0.5. "
+            f"Scenario: {p.scenario.get('file') or 'defaults'}.")
+
+
+def report_markdown(p: Projection) -> str:
+    """The report as markdown: a summary table, then each template's reasons."""
+    rows = _report_rows(p)
+    lines = ["# Fine-tuning projection", "", _header(p), ""]
+    if rows:
+        lines.append("| " + " | ".join(rows[0]) + " |")
+        lines.append("|" + "|".join("---" for _ in rows[0]) + "|")
+        lines += ["| " + " | ".join(v.replace("|", "\\|") for v in row.values()) + " |" for row in rows]
+    for t in p.templates:
+        lines += ["", f"## {t['decision']}: {t['label']} (`{t['template_id']}`)", ""]
+        lines += [f"- {reason}" for reason in t["reasons"]]
+    if p.warnings:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in p.warnings]
+    lines += ["", _footer(p), ""]
+    return "\n".join(lines)
+
+
+def report_json(p: Projection) -> str:
+    """The contract's JSON object."""
+    return json.dumps(p.as_dict(), indent=2, default=str) + "\n"
+
+
+REPORT_RENDERERS: dict[OutputFormat, Callable[[Projection], str]] = {
+    OutputFormat.TABLE: report_table,
+    OutputFormat.MARKDOWN: report_markdown,
+    OutputFormat.JSON: report_json,
+}
+
+
+def render_report(p: Projection, fmt: OutputFormat) -> str:
+    """Render the report in the chosen format."""
+    return REPORT_RENDERERS[OutputFormat(fmt)](p)
