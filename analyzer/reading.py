@@ -74,7 +74,7 @@ def _open(path: Path):
 
 
 def _excerpt(raw: bytes) -> str:
-    return raw[:EXCERPT_CHARS].decode("utf-8", "replace")
+    return raw[:EXCERPT_CHARS].decode("utf-8", "replace").rstrip("\r\n")
 
 
 def _decode(raw: bytes, path: str, line: int) -> RawRecord | Reject:

@@ -1,0 +1,75 @@
+"""Shared fixtures: every test runs in its own directory with its own database, never the user's."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from analyzer.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("CROSSOVER_CORPUS", REPO.parent / "shared" / "corpus"))
+SAMPLE_LOGS = REPO / "sample_logs"
+
+
+@pytest.fixture(autouse=True)
+def hermetic(tmp_path, monkeypatch):
+    """Run in a temporary directory; ./crossover.duckdb and $CROSSOVER_DB point inside it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CROSSOVER_DB", str(tmp_path / "crossover.duckdb"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The real recorded traffic of ../shared/corpus; skipped where it is absent (a user's clone)."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"real-traffic corpus not found at {CORPUS} (only beside the project's own checkout)")
+    return CORPUS
+
+
+def invoke(args: list[str], code: int = 0, input: str | None = None):
+    """Run the CLI through click's runner and check its exit code."""
+    result = CliRunner().invoke(cli, args, input=input, catch_exceptions=False)
+    assert result.exit_code == code, f"exit {result.exit_code}, wanted {code}:\n{result.output}"
+    return result
+
+
+def chat_line(*, messages, model="gpt-4o", ts="2026-10-01T10:00:00Z", id=None, prompt_tokens=None, output="ok",
+              completion_tokens=1, cached_tokens=0, tools=None, response_format=None, sample_rate=None, **request):
+    """One logged Chat Completions call in the middleware wrapper shape."""
+    body = {"model": model, "messages": messages, **request}
+    if tools:
+        body["tools"] = tools
+    if response_format:
+        body["response_format"] = response_format
+    response = {"object": "chat.completion", "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": output}, "finish_reason": "stop"}]}
+    if id:
+        response["id"] = id
+    if prompt_tokens is not None:
+        response["usage"] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                             "total_tokens": prompt_tokens + completion_tokens,
+                             "prompt_tokens_details": {"cached_tokens": cached_tokens}}
+    line = {"timestamp": ts, "request": body, "response": response}
+    if sample_rate is not None:
+        line["sample_rate"] = sample_rate
+    return line
+
+
+def write_jsonl(path: Path, lines, gz: bool = False) -> Path:
+    """Write records (dicts, or raw strings written as they are) as JSON lines."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines)
+    if gz:
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path

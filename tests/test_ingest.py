@@ -1,0 +1,159 @@
+"""Ingest into a real DuckDB file: accounting, idempotence, transactions, few-shot vs history."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analyzer import api, ingesting, migrations, storage
+
+from .conftest import chat_line, write_jsonl
+
+SYSTEM = {"role": "system", "content": "You route support tickets. Answer with one category."}
+EXAMPLES = [{"role": "user", "content": "My card was charged twice."}, {"role": "assistant", "content": "billing"},
+            {"role": "user", "content": "The app crashes on start."}, {"role": "assistant", "content": "bug"}]
+
+
+def classifier_lines(n, start=0):
+    return [chat_line(messages=[SYSTEM, *EXAMPLES, {"role": "user", "content": f"ticket number {i} is about a refund"}],
+                      id=f"chatcmpl-c{i}", ts=f"2026-10-{1 + i % 28:02d}T09:{i % 60:02d}:00Z", prompt_tokens=100)
+            for i in range(start, start + n)]
+
+
+def session_lines(sessions, turns):
+    lines = []
+    for s in range(sessions):
+        history = []
+        for t in range(turns):
+            user = {"role": "user", "content": f"session {s} question {t}"}
+            answer = f"session {s} answer {t}"
+            lines.append(chat_line(messages=[{"role": "system", "content": "You are a helpful shop assistant."}, *history, user],
+                                   id=f"chatcmpl-s{s}-{t}", ts=f"2026-10-02T1{s % 10}:{t:02d}:00Z", output=answer,
+                                   metadata={"session_id": f"s{s}"}))
+            history += [user, {"role": "assistant", "content": answer}]
+    return lines
+
+
+def db():
+    return duckdb.connect(str(storage.db_path()), read_only=True)
+
+
+def test_accounting_identity_and_rejects_are_stored(tmp_path):
+    write_jsonl(tmp_path / "logs/day1.jsonl", [*classifier_lines(5), "{broken", {"event": "heartbeat"}, ""])
+    write_jsonl(tmp_path / "logs/day2.jsonl.gz", classifier_lines(3, start=3), gz=True)  # 2 duplicates of day 1
+    result = api.ingest([tmp_path / "logs"])
+    assert [(f.records, f.stored, f.duplicates, f.rejected) for f in result.files] == [(7, 5, 0, 2), (3, 1, 2, 0)]
+    with db() as con:
+        assert con.execute("SELECT count(*) FROM requests").fetchone()[0] == 6
+        rejects = con.execute("SELECT line, reason FROM rejects ORDER BY line").fetchall()
+        assert rejects[0][0] == 6 and rejects[0][1].startswith("malformed JSON")
+        assert rejects[1] == (7, "unknown record shape (object with keys event)")
+        assert con.execute("SELECT sum(records), sum(stored + duplicates + rejected) FROM files").fetchone() == (10, 10)
+
+
+def test_reingesting_unchanged_files_changes_nothing(tmp_path):
+    write_jsonl(tmp_path / "logs/a.jsonl", classifier_lines(6))
+    api.ingest([tmp_path / "logs"])
+    with db() as con:
+        before = con.execute("SELECT * FROM requests ORDER BY request_id").fetchall()
+        files_before = con.execute("SELECT path, content_hash, ingested_at FROM files").fetchall()
+    again = api.ingest([tmp_path / "logs"])
+    assert [f.skipped for f in again.files] == [True] and again.total("records") == 0
+    with db() as con:
+        assert con.execute("SELECT * FROM requests ORDER BY request_id").fetchall() == before
+        assert con.execute("SELECT path, content_hash, ingested_at FROM files").fetchall() == files_before
+
+
+def test_a_changed_file_is_read_again_whole(tmp_path):
+    path = write_jsonl(tmp_path / "a.jsonl", classifier_lines(4))
+    api.ingest([path])
+    write_jsonl(path, classifier_lines(6))
+    result = api.ingest([path])
+    assert (result.files[0].records, result.files[0].stored) == (6, 6)
+    with db() as con:
+        assert con.execute("SELECT count(*), count(DISTINCT file) FROM requests").fetchone() == (6, 1)
+        assert con.execute("SELECT count(*) FROM files").fetchone()[0] == 1
+
+
+def test_a_file_that_fails_midway_leaves_nothing_behind(tmp_path, monkeypatch):
+    write_jsonl(tmp_path / "logs/a.jsonl", classifier_lines(3))
+    write_jsonl(tmp_path / "logs/b.jsonl", classifier_lines(5, start=10))
+    api.ingest([tmp_path / "logs/a.jsonl"])
+    monkeypatch.setattr(ingesting, "BATCH_REQUESTS", 2)
+    calls = {"n": 0}
+    real_append = storage.append
+
+    def failing_append(con, table, frame, keyed=True):
+        if table == "requests":
+            calls["n"] += 1
+            if calls["n"] == 2:  # the second batch of b.jsonl
+                raise KeyboardInterrupt
+        return real_append(con, table, frame, keyed)
+
+    monkeypatch.setattr(storage, "append", failing_append)
+    with pytest.raises(KeyboardInterrupt):
+        api.ingest([tmp_path / "logs"])
+    with db() as con:
+        assert con.execute("SELECT count(*) FROM requests").fetchone()[0] == 3
+        assert [r[0].endswith("a.jsonl") for r in con.execute("SELECT path FROM files").fetchall()] == [True]
+
+
+def test_repeated_pairs_are_fewshot_and_sessions_are_history(tmp_path):
+    write_jsonl(tmp_path / "c.jsonl", classifier_lines(10))
+    write_jsonl(tmp_path / "s.jsonl", session_lines(sessions=4, turns=3))
+    api.ingest([tmp_path])
+    with db() as con:
+        rows = con.execute("""
+            SELECT t.label, min(fewshot_tokens), max(fewshot_tokens), max(history_tokens),
+                   bool_and(system_tokens + fewshot_tokens + tools_tokens + history_tokens + input_tokens = prompt_tokens)
+            FROM requests JOIN templates t USING (template_id) GROUP BY ALL ORDER BY 1""").fetchall()
+    assert rows[0][1:] == (0, 0, rows[0][3], True) and rows[0][3] > 0  # the shop assistant: history, no few-shot
+    from analyzer.tokenizing import Counter
+
+    fewshot = sum(Counter("gpt-4o").message(m) for m in EXAMPLES)
+    assert rows[1][1:] == (fewshot, fewshot, 0, True)  # the router: its 4 example turns are few-shot
+
+
+def test_few_shot_needs_enough_requests(tmp_path):
+    write_jsonl(tmp_path / "c.jsonl", classifier_lines(storage.FEWSHOT_MIN_REQUESTS - 1))
+    api.ingest([tmp_path])
+    with db() as con:
+        assert con.execute("SELECT max(fewshot_tokens), min(history_tokens) FROM requests").fetchone()[0] == 0
+
+
+def test_migrations_are_recorded_once(tmp_path):
+    con = storage.connect(tmp_path / "m.duckdb")
+    assert migrations.apply(con) == []
+    names = [r[0] for r in con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
+    assert names == [name for name, _ in migrations.MIGRATIONS]
+    con.close()
+
+
+def test_prices_are_filled_per_model_and_day(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", classifier_lines(3) + [chat_line(messages=[SYSTEM], model="no-such-model-x", id="x1")])
+    api.ingest([tmp_path])
+    with db() as con:
+        rows = dict(((m, d.isoformat()), (i, s)) for m, d, i, s in con.execute("SELECT model, day, input, source FROM prices").fetchall())
+    assert rows[("gpt-4o", "2026-10-01")][0] == 2.5 and "genai-prices" in rows[("gpt-4o", "2026-10-01")][1]
+    assert rows[("no-such-model-x", "2026-10-01")][0] is None
+
+
+good = st.builds(lambda i: chat_line(messages=[SYSTEM, {"role": "user", "content": f"t{i}"}], id=f"chatcmpl-{i}"),
+                 st.integers(0, 30))
+bad = st.sampled_from(["{", "[1, 2", "null", '"just a string"', '{"x": 1}', "\x00\x01binary"])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(good, bad), min_size=1, max_size=25))
+def test_read_equals_stored_plus_duplicates_plus_rejected(tmp_path_factory, lines):
+    folder = tmp_path_factory.mktemp("prop")
+    write_jsonl(folder / "mixed.jsonl", lines)
+    con = storage.connect(folder / "p.duckdb")
+    result = ingesting.Ingestor(con).ingest([folder / "mixed.jsonl"])
+    [f] = result.files
+    assert f.records == len(lines) == f.stored + f.duplicates + f.rejected
+    assert f.stored == len({line["response"]["id"] for line in lines if isinstance(line, dict)})
+    assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == f.rejected
+    con.close()

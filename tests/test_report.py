@@ -1,0 +1,129 @@
+"""The report from logs: published break-even arithmetic reproduced end to end, the JSON contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from analyzer import scenario as scenarios
+from analyzer.errors import ScenarioError
+
+from .conftest import chat_line, invoke, write_jsonl
+
+# 1,496 tokens of text + 4 of message overhead: a 1,500-token system prompt on gpt-4o (o200k).
+SYSTEM_1500 = {"role": "system", "content": ("hello " * 1496).strip()}
+
+PUBLISHED = """
+[prices."gpt-4o"]
+input = 3.0
+cached_input = 3.0
+output = 0.0
+[finetune]
+system_prompt_tokens = 100
+input_price = 3.0
+output_price = 0.0
+training_price = 0.0
+[upfront]
+hourly_rate = 0
+fixed = {fixed}
+[maintenance]
+retrain_hours = 0
+monthly = 0
+"""
+
+
+def published_traffic(tmp_path, days=30, per_day=10):
+    # Each call bills 1,700 prompt tokens; fine-tuned, the 1,500-token system prompt shrinks to 100:
+    # 1,700 − 1,500 + 100 = 300 tokens.
+    lines = [chat_line(messages=[SYSTEM_1500, {"role": "user", "content": f"question {d}-{i}"}], id=f"chatcmpl-{d}-{i}",
+                       ts=f"2026-10-{d + 1:02d}T{8 + i:02d}:00:00Z", prompt_tokens=1700, completion_tokens=1)
+             for d in range(days) for i in range(per_day)]
+    return write_jsonl(tmp_path / "logs" / "calls.jsonl", lines)
+
+
+@pytest.mark.parametrize(("fixed", "breakeven_requests"), [(500, 119_048), (200, 47_620)])
+def test_published_breakeven_arithmetic_from_logs(tmp_path, fixed, breakeven_requests):
+    """1,700 vs 300 prompt tokens at $3/1M: $0.0051 vs $0.0009 a call; $500 upfront → 119,048 calls."""
+    published_traffic(tmp_path)
+    (tmp_path / "s.toml").write_text(PUBLISHED.format(fixed=fixed))
+    out = invoke(["analyze", str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"), "--format", "json", "--quiet"])
+    [t] = json.loads(out.output)["templates"]
+    assert t["current_cost_per_request"] == pytest.approx(0.0051, abs=1e-12)
+    assert t["finetuned_cost_per_request"] == pytest.approx(0.0009, abs=1e-12)
+    assert t["upfront_cost"] == fixed and t["maintenance_monthly"] == 0
+    assert t["breakeven_requests"] == breakeven_requests
+    assert t["monthly_requests"] == pytest.approx(10 * 30.4)
+    assert t["breakeven_months"] == pytest.approx(fixed / (0.0042 * 304), abs=0.01)
+
+
+CONTRACT_TEMPLATE_KEYS = {
+    "template_id", "label", "requests", "daily_requests", "monthly_requests", "models", "tokens_per_request",
+    "current_cost_per_request", "finetuned_cost_per_request", "current_monthly_cost", "finetuned_monthly_cost",
+    "monthly_savings", "upfront_cost", "maintenance_monthly", "breakeven_months", "breakeven_requests",
+    "net_savings_horizon", "decision", "reasons"}
+
+
+def test_json_report_follows_the_contract(tmp_path):
+    published_traffic(tmp_path, days=3, per_day=2)
+    invoke(["ingest", str(tmp_path / "logs"), "--quiet"])
+    report = json.loads(invoke(["report", "--format", "json"]).output)
+    assert {"window", "scenario", "templates", "overall"} <= set(report)
+    assert report["window"] == {"start": "2026-10-01T08:00:00Z", "end": "2026-10-03T09:00:00Z", "days": 3}
+    assert report["scenario"]["finetune"]["system_prompt_tokens"] == 100
+    [t] = report["templates"]
+    assert CONTRACT_TEMPLATE_KEYS <= set(t)
+    assert set(t["tokens_per_request"]) == {"system", "fewshot", "tools", "history", "input", "output"}
+    assert t["tokens_per_request"]["system"] == 1500
+    assert t["decision"] in {"GO", "EVALUATE", "NO-GO"} and t["reasons"]
+    assert t["daily_requests"] == 2
+
+
+def test_sample_rate_scales_volume_not_cost_per_request(tmp_path):
+    lines = [chat_line(messages=[SYSTEM_1500, {"role": "user", "content": f"q{i}"}], id=f"c{i}", sample_rate=0.1,
+                       ts=f"2026-10-{1 + i % 10:02d}T10:00:00Z", prompt_tokens=1700) for i in range(20)]
+    write_jsonl(tmp_path / "s.jsonl", lines)
+    report = json.loads(invoke(["analyze", str(tmp_path / "s.jsonl"), "--format", "json", "--quiet"]).output)
+    [t] = report["templates"]
+    assert t["requests"] == 20 and t["daily_requests"] == 20
+    assert t["current_cost_per_request"] == pytest.approx(1700 * 2.5 / 1e6 + 10 / 1e6)
+
+
+def test_scenario_sample_rate_applies_where_records_say_nothing(tmp_path):
+    published_traffic(tmp_path, days=2, per_day=5)
+    (tmp_path / "s.toml").write_text("[traffic]\nsample_rate = 0.5\n")
+    report = json.loads(invoke(["analyze", str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"),
+                                "--format", "json", "--quiet"]).output)
+    assert report["templates"][0]["daily_requests"] == 10
+
+
+def test_unpriced_model_is_named_in_a_warning(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [chat_line(messages=[{"role": "user", "content": "x"}], model="mystery-model-9", id="m1")])
+    report = json.loads(invoke(["analyze", str(tmp_path / "a.jsonl"), "--format", "json", "--quiet"]).output)
+    assert "mystery-model-9" in report["warnings"][0] and "[prices." in report["warnings"][0]
+    assert report["templates"][0]["decision"] == "NO-GO"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[finetune]\nepochz = 3\n", "unknown key finetune.epochz"),
+    ("[traffik]\nx = 1\n", "unknown section [traffik]"),
+    ("[finetune]\nepochs = -1\n", "must be a number"),
+    ("[traffic]\nsample_rate = 2\n", "sample_rate must be in"),
+    ('[prices."gpt-4o"]\ninputs = 1\n', "takes only"),
+    ("not toml [", "not valid TOML"),
+])
+def test_bad_scenarios_are_refused(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError, match=message.replace("[", r"\[").replace(".", r"\.")):
+        scenarios.load(path)
+
+
+def test_defaults_cover_every_contract_key():
+    names = {f"{k.section}.{k.name}" for k in scenarios.KEYS}
+    assert names == {
+        "traffic.sample_rate", "traffic.horizon_months", "finetune.target_model", "finetune.system_prompt_tokens",
+        "finetune.training_price", "finetune.input_price", "finetune.output_price", "finetune.epochs",
+        "finetune.examples", "upfront.hourly_rate", "upfront.data_hours", "upfront.eval_hours",
+        "upfront.pipeline_hours", "upfront.fixed", "maintenance.retrain_every_months", "maintenance.retrain_hours",
+        "maintenance.monthly", "decision.max_breakeven_months", "decision.min_daily_requests", "decision.min_examples"}
