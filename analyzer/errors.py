@@ -31,6 +31,10 @@ class QueryNotFound(AnalyzerError):
     """``crossover query NAME`` names no saved query and no readable SQL file."""
 
 
+class QueryFailed(AnalyzerError):
+    """A query's SQL failed: a mistake in it, or an attempt to write through the read-only connection."""
+
+
 class MissingParameter(AnalyzerError):
     """A saved query needs a parameter the caller did not give."""
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from .errors import MissingParameter, QueryNotFound
+from . import storage
+from .errors import MissingParameter, QueryFailed, QueryNotFound
 
 _HEADER = re.compile(r"^--\s*(\w+)\s*:\s*(.*)$")
 _STRINGS_AND_COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)
@@ -42,8 +43,8 @@ class SavedQuery:
 
 
 def queries_dir() -> Path:
-    """Where the saved queries are: the installed ``analyzer/queries`` or the checkout's ``queries/``."""
-    return Path(str(resources.files("analyzer.queries")))
+    """Where the saved queries are: the checkout's ``queries/``, installed as ``analyzer/query_files``."""
+    return Path(str(resources.files("analyzer.query_files")))
 
 
 def parse(path: Path) -> SavedQuery:
@@ -113,4 +114,7 @@ def run(con: duckdb.DuckDBPyConnection, query: SavedQuery, params: dict[str, str
     if unknown:
         raise MissingParameter(f"query {query.name} takes no parameter {unknown[0]!r} (takes: {', '.join(query.params) or 'none'})")
     used = set(_PARAM.findall(_STRINGS_AND_COMMENTS.sub("", query.sql)))
-    return pl.DataFrame(con.execute(query.sql, {k: v for k, v in params.items() if k in used}))
+    try:
+        return storage.frame(con, query.sql, {k: v for k, v in params.items() if k in used})
+    except duckdb.Error as exc:  # the user's own SQL, or a write on the read-only connection
+        raise QueryFailed(f"query {query.name} failed: {str(exc).splitlines()[0]}") from None

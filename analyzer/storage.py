@@ -75,9 +75,10 @@ def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, keye
         con.unregister("_batch")
 
 
-def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pl.DataFrame:
-    """Run a query and return its result as a polars frame."""
-    return pl.DataFrame(con.execute(sql, params) if params else con.sql(sql))
+def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+    """Run a query and return its result as a polars frame (empty for a statement without rows)."""
+    relation = con.sql(sql, params=params or None)
+    return pl.DataFrame(relation) if relation is not None else pl.DataFrame()
 
 
 def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:

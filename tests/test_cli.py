@@ -1,0 +1,146 @@
+"""The CLI through click's runner, and once as a real subprocess of the installed command."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from analyzer import api
+from analyzer.cli import cli
+
+from .conftest import chat_line, invoke, write_jsonl
+from .test_tokenizing import COOKBOOK_MESSAGES, COOKBOOK_TOOL_MESSAGES, COOKBOOK_TOOLS
+
+SYSTEM = {"role": "system", "content": "Summarise the text in one line."}
+
+
+def small_logs(tmp_path, bad: bool = False):
+    lines = [chat_line(messages=[SYSTEM, {"role": "user", "content": f"text {i}"}], id=f"chatcmpl-{i}",
+                       ts=f"2026-10-0{1 + i % 5}T10:00:00Z", prompt_tokens=20, output="A summary.") for i in range(12)]
+    if bad:
+        lines.insert(3, "{oops")
+    return write_jsonl(tmp_path / "logs" / "calls.jsonl", lines)
+
+
+def test_commands_and_api_share_their_verbs():
+    assert set(cli.commands) == set(api.__all__) - {"list_queries"}
+
+
+@pytest.mark.parametrize(("model", "expected"), [("gpt-4o", 124), ("gpt-4o-mini", 124), ("gpt-4", 129)])
+def test_count_gives_the_cookbook_numbers(tmp_path, model, expected):
+    (tmp_path / "m.json").write_text(json.dumps({"model": model, "messages": COOKBOOK_MESSAGES}))
+    out = json.loads(invoke(["count", "m.json", "--format", "json"]).output)
+    assert out["prompt_tokens"] == expected and out["model"] == model
+    assert set(out) >= {"model", "encoding", "prompt_tokens", "segments", "output_tokens"}
+    assert set(out["segments"]) == {"system", "fewshot", "tools", "history", "input"}
+    assert sum(out["segments"].values()) == expected and out["segments"]["fewshot"] > 0
+
+
+@pytest.mark.parametrize(("model", "expected"), [("gpt-4o", 101), ("gpt-4", 105)])
+def test_count_tools_from_stdin_with_model_flag(model, expected):
+    body = json.dumps({"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS})
+    out = json.loads(invoke(["count", "-", "--model", model, "--format", "json"], input=body).output)
+    assert out["prompt_tokens"] == expected and out["encoding"] == ("o200k_base" if model == "gpt-4o" else "cl100k_base")
+
+
+def test_count_a_bare_messages_list_and_a_logged_request(tmp_path):
+    (tmp_path / "bare.json").write_text(json.dumps(COOKBOOK_MESSAGES))
+    assert "prompt        124" in invoke(["count", "bare.json"]).output
+    line = chat_line(messages=COOKBOOK_MESSAGES, prompt_tokens=124, output="Sure.")
+    (tmp_path / "logged.json").write_text(json.dumps(line))
+    out = json.loads(invoke(["count", "logged.json", "--format", "json"]).output)
+    assert out["prompt_tokens"] == out["reported_prompt_tokens"] == 124 and out["output_tokens"] == 2
+
+
+@pytest.mark.parametrize("args", [
+    ["count", "missing.json"], ["ingest", "no/such/dir"], ["report"], ["query", "daily_volume"],
+    ["templates"], ["ingest", ".", "--format", "no-such-format"],
+])
+def test_user_errors_exit_2_with_one_line(args):
+    result = invoke(args, code=2)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output
+
+
+def test_not_a_request_is_a_user_error(tmp_path):
+    (tmp_path / "x.json").write_text('{"hello": 1}')
+    assert "not a request" in invoke(["count", "x.json"], code=2).output
+
+
+def test_ingest_summary_and_strict(tmp_path):
+    small_logs(tmp_path, bad=True)
+    result = invoke(["ingest", "logs"])
+    assert "13 read = 12 stored + 0 duplicates + 1 rejected" in result.output
+    assert "line 4: malformed JSON" in result.output
+    strict = invoke(["ingest", "logs", "--strict", "--db", "other.duckdb"], code=1)
+    assert "1 rejected" in strict.output
+    assert invoke(["ingest", "logs", "--quiet", "--db", "third.duckdb"]).output == ""
+
+
+def test_query_list_run_formats_and_params(tmp_path):
+    small_logs(tmp_path, bad=True)
+    invoke(["ingest", "logs", "--quiet"])
+    listing = invoke(["query", "--list", "--format", "json"]).output
+    names = {q["name"] for q in json.loads(listing)}
+    assert {"daily_volume", "token_anatomy", "cost_by_model_day", "templates_by_spend", "counted_vs_reported"} <= names
+    rows = json.loads(invoke(["query", "token_anatomy", "--format", "json"]).output)
+    assert rows[0]["requests"] == 12 and rows[0]["system_share"] > 0
+    csv = invoke(["query", "cost_by_model_day", "--format", "csv"]).output.splitlines()
+    assert csv[0].startswith("day,model,requests") and len(csv) == 6
+    assert "| day |" in invoke(["query", "daily_volume", "--format", "markdown"]).output
+    path = str((tmp_path / "logs" / "calls.jsonl").resolve())
+    rejects = json.loads(invoke(["query", "rejects_by_file", "--param", f"file={path}", "--format", "json"]).output)
+    assert rejects == [{"file": path, "reason": rejects[0]["reason"], "rejected": 1, "first_line": 4}]
+    assert json.loads(invoke(["query", "rejects_by_file", "-p", "file=/elsewhere", "--format", "json"]).output) == []
+    assert "takes no parameter" in invoke(["query", "daily_volume", "--param", "x=1"], code=2).output
+    assert "no saved query" in invoke(["query", "nope"], code=2).output
+    assert "not both" in invoke(["query", "daily_volume", "--list"], code=2).output
+    (tmp_path / "mine.sql").write_text("-- title: Mine\nSELECT count(*) AS n FROM requests WHERE model = $model\n")
+    assert json.loads(invoke(["query", "mine.sql", "-p", "model=gpt-4o", "--format", "json"]).output) == [{"n": 12}]
+    assert "needs --param model" in invoke(["query", "mine.sql"], code=2).output
+
+
+def test_queries_run_read_only(tmp_path):
+    small_logs(tmp_path)
+    invoke(["ingest", "logs", "--quiet"])
+    (tmp_path / "evil.sql").write_text("DELETE FROM requests")
+    assert "read-only mode" in invoke(["query", "evil.sql"], code=2).output
+    (tmp_path / "typo.sql").write_text("SELEC 1")
+    assert "query typo failed: Parser Error" in invoke(["query", "typo.sql"], code=2).output
+
+
+def test_templates_formats_and_prices(tmp_path):
+    small_logs(tmp_path)
+    invoke(["ingest", "logs", "--quiet"])
+    [row] = json.loads(invoke(["templates", "--format", "json"]).output)
+    assert row["label"] == "Summarise the text in one line." and row["requests"] == 12 and row["share_of_spend"] == 1
+    assert "openai-chat" in invoke(["formats"]).output
+    [price] = json.loads(invoke(["prices", "gpt-4o-mini", "--format", "json"]).output)
+    assert price["input"] == 0.15 and price["ft_input"] == 0.3 and "genai-prices" in price["source"]
+    assert json.loads(invoke(["prices", "--format", "json"]).output)[0]["model"] == "gpt-4o"
+
+
+def test_report_table_and_markdown(tmp_path):
+    small_logs(tmp_path)
+    table = invoke(["analyze", "logs", "--quiet"]).output
+    assert "Fine-tuning projection per template" in table and "NO-GO" in table and "Summarise the text" in table
+    markdown = invoke(["report", "--format", "markdown"]).output
+    assert markdown.startswith("# Fine-tuning projection") and "## NO-GO: Summarise the text in one line." in markdown
+
+
+def test_installed_command_runs_as_a_subprocess(tmp_path):
+    small_logs(tmp_path)
+    command = [shutil.which("crossover")] if shutil.which("crossover") else [sys.executable, "-m", "analyzer"]
+    env = {**os.environ, "CROSSOVER_DB": str(tmp_path / "sub.duckdb")}
+    done = subprocess.run([*command, "analyze", str(tmp_path / "logs"), "--format", "json"], capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["overall"]["requests"] == 12
+    assert "12 read = 12 stored" in done.stderr
+    missing = subprocess.run([*command, "ingest", str(tmp_path / "nope")], capture_output=True, text=True, env=env)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
