@@ -43,7 +43,14 @@ class SavedQuery:
 
 
 def queries_dir() -> Path:
-    """Where the saved queries are: the checkout's ``queries/``, installed as ``analyzer/query_files``."""
+    """Where the saved queries are: a checkout's ``queries/``, else the installed ``analyzer/query_files``.
+
+    Tests and ``python -m analyzer`` in a checkout import the source tree, where the installed
+    name does not exist, so the checkout's folder is looked for first.
+    """
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "queries").is_dir():
+        return root / "queries"
     return Path(str(resources.files("analyzer.query_files")))
 
 
