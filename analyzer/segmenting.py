@@ -5,8 +5,8 @@ What one request shows on its own:
 * ``system``: system and developer messages (not named ``example_*``).
 * ``fewshot``: messages named ``example_*`` (the cookbook's way to mark examples).
 * ``tools``: tool and function definitions and a ``json_schema`` response format.
-* ``input``: the live turn, every message after the last assistant message, plus the 3 tokens that
-  prime the reply.
+* ``input``: the live turn, every message after the last assistant message, plus the tokens that
+  prime the reply (3; 2 for reasoning models).
 * the *middle*: user/assistant turns before the live turn. Whether they are few-shot examples or a
   real conversation's history cannot be told from one request: examples repeat, at the same place,
   across the template's requests, history does not. The middle is kept per message (position,
@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from .models import Request
-from .tokenizing import REPLY_PRIMING, Counter, content_text
+from .tokenizing import Counter, content_text
 
 SYSTEM_ROLES = ("system", "developer")
 
@@ -130,7 +130,7 @@ def segment(request: Request, counter: Counter) -> Segmented:
         tokens = counter.message(message, cache=True)
         seg.middle.append(MiddleMessage(position, str(message.get("role")), digest(_message_key(message)), tokens))
     live = turns[last_assistant + 1 :]
-    seg.input = sum(counter.message(m) for m in live) + REPLY_PRIMING
+    seg.input = sum(counter.message(m) for m in live) + counter.rules.reply_priming
     seg.input_hash = digest(json.dumps([_message_key(m) for m in live]))
 
     tools_text = ""

@@ -52,6 +52,7 @@ def test_cookbook_tools(model, expected):
     ("gpt-5-2025-08-07", "o200k_base", True), ("ft:gpt-4o-mini-2024-07-18:acme::x1", "o200k_base", True),
     ("gpt-4-0613", "cl100k_base", True), ("gpt-3.5-turbo", "cl100k_base", True), ("openai/gpt-4o", "o200k_base", True),
     ("claude-sonnet-4-5", "o200k_base", False), ("llama-3.3-70b", "o200k_base", False),
+    ("gpt-oss-120b", "o200k_base", False),
 ])
 def test_encoding_per_model(model, encoding, exact):
     assert encoding_name_for_model(model) == (encoding, exact)
@@ -97,6 +98,12 @@ def test_corrupted_rank_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(tokenizing, "ENCODINGS_DIR", tmp_path)
     with pytest.raises(RuntimeError, match="sha256"):
         tokenizing._load_ranks("o200k_base")
+
+
+def test_reasoning_models_prime_the_reply_with_two_tokens():
+    assert tokenizing.rules_for_model("o3-mini-2025-01-31").reply_priming == 2
+    assert tokenizing.rules_for_model("gpt-5-2025-08-07").reply_priming == 2
+    assert tokenizing.rules_for_model("gpt-4o").reply_priming == 3
 
 
 def test_special_token_text_counts_as_text():
