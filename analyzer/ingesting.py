@@ -20,7 +20,7 @@ import polars as pl
 from . import parsers, reading, storage
 from .errors import BadRecord
 from .models import RawRecord, Request
-from .segmenting import Segmented, segment
+from .segmenting import Segmented, segment, template_label
 from .tokenizing import Counter
 
 BATCH_REQUESTS = 2000  # rows held in memory before an append; bounds memory on any file size
@@ -208,7 +208,7 @@ class Ingestor:
         if seg.template_id not in batch.templates:
             ts = request.timestamp.astimezone(timezone.utc).replace(tzinfo=None)
             batch.templates[seg.template_id] = {
-                "template_id": seg.template_id, "label": seg.label, "system_hash": _hash_of(seg, "system"),
+                "template_id": seg.template_id, "label": template_label(seg.system_text, request), "system_hash": _hash_of(seg, "system"),
                 "tools_hash": _hash_of(seg, "tools"), "requests": 0, "first_seen": ts, "last_seen": ts}
 
     def _flush(self, batch: _Batch, result: FileResult) -> None:

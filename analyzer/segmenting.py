@@ -18,6 +18,7 @@ message's segment, so the prompt kinds add up to the counted prompt tokens.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -77,7 +78,7 @@ class Segmented:
     """The anatomy of one request."""
 
     template_id: str
-    label: str
+    system_text: str = ""
     system: int = 0
     fewshot_named: int = 0
     tools: int = 0
@@ -101,12 +102,16 @@ class Segmented:
 
 def _message_key(message: dict) -> str:
     # Role, name and content identify a turn; tool calls are part of an assistant turn's identity.
-    return json.dumps(
-        [message.get("role"), message.get("name"), content_text(message.get("content")), message.get("tool_calls")],
-        separators=(",", ":"),
-        sort_keys=True,
-        default=str,
-    )
+    key = f"{message.get('role')}\x1f{message.get('name') or ''}\x1f{content_text(message.get('content'))}"
+    calls = message.get("tool_calls")
+    return key + "\x1f" + json.dumps(calls, sort_keys=True, default=str) if calls else key
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_key(system_text: str) -> str:
+    # Masking is the costliest step of segmenting and a template's system text repeats on every
+    # request, so each distinct text is masked once.
+    return digest(mask_variables(system_text))
 
 
 def segment(request: Request, counter: Counter) -> Segmented:
@@ -114,7 +119,7 @@ def segment(request: Request, counter: Counter) -> Segmented:
     system_texts: list[str] = []
     named: list[dict] = []
     turns: list[dict] = []
-    seg = Segmented(template_id="", label="")
+    seg = Segmented(template_id="")
     for message in request.messages:
         if str(message.get("name") or "").startswith("example_"):
             named.append(message)
@@ -146,8 +151,8 @@ def segment(request: Request, counter: Counter) -> Segmented:
                                ("tools", tools_text, seg.tools)):
         if text:
             seg.statics.append(StaticText(digest(text), kind, tokens, text))
-    seg.template_id = digest("\x1f".join([mask_variables(system_text), digest(named_text), digest(tools_text)]))[:12]
-    seg.label = template_label(system_text, request)
+    seg.template_id = digest("\x1f".join([_template_key(system_text), digest(named_text), digest(tools_text)]))[:12]
+    seg.system_text = system_text
     return seg
 
 
