@@ -13,7 +13,7 @@ import click
 
 from . import api
 from .errors import AnalyzerError
-from .ingesting import FileResult, IngestResult
+from .ingesting import IngestResult
 from .rendering import OutputFormat, render_report, render_rows
 
 EXIT_OK = 0
@@ -68,9 +68,7 @@ def _summary(result: IngestResult) -> None:
         err=True)
 
 
-def _finish_ingest(result: IngestResult, quiet: bool, strict: bool) -> None:
-    if not quiet:
-        _summary(result)
+def _exit_if_strict(result: IngestResult, strict: bool) -> None:
     if strict and result.total("rejected"):
         sys.exit(EXIT_PROBLEMS)
 
@@ -85,7 +83,9 @@ def _finish_ingest(result: IngestResult, quiet: bool, strict: bool) -> None:
 def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, quiet: bool, strict: bool) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
     result = api.ingest(paths, db, log_format)
-    _finish_ingest(result, quiet, strict)
+    if not quiet:
+        _summary(result)
+    _exit_if_strict(result, strict)
 
 
 @cli.command()
@@ -109,8 +109,10 @@ def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_fo
             quiet: bool, strict: bool) -> None:
     """Ingest PATHS, then print the report."""
     result, projection = api.analyze(paths, db, scenario, log_format)
+    if not quiet:
+        _summary(result)
     click.echo(render_report(projection, OutputFormat(fmt)), nl=False)
-    _finish_ingest(result, quiet, strict)
+    _exit_if_strict(result, strict)
 
 
 def _params(values: tuple[str, ...]) -> dict[str, str]:
