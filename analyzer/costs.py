@@ -27,6 +27,7 @@ SEGMENT_COLUMNS = {"system": "system_tokens", "fewshot": "fewshot_tokens", "tool
                    "history": "history_tokens", "input": "input_tokens", "output": "output_tokens"}
 
 GO, EVALUATE, NO_GO = "GO", "EVALUATE", "NO-GO"
+TASK_WORDS = {"label": "short labels", "json": "JSON objects", "tool_call": "tool calls"}
 
 
 @dataclass
@@ -215,7 +216,7 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
     now, after = t["current_cost_per_request"], t["finetuned_cost_per_request"]
     if after >= now:
         lower(NO_GO, f"a fine-tuned call would cost ${after:.6f} against ${now:.6f} now: the static prompt it removes "
-                     f"({t['tokens_per_request']['system'] + t['tokens_per_request']['fewshot']:.0f} tokens) does not pay for "
+                     f"({t['tokens_per_request']['system'] + t['tokens_per_request']['fewshot']:,.0f} tokens) does not pay for "
                      "the fine-tuned model's higher price")
     elif months is None:
         lower(NO_GO, f"savings of ${t['monthly_savings']:,.2f}/month do not cover upkeep of ${t['maintenance_monthly']:,.2f}/month")
@@ -241,7 +242,7 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
         lower(EVALUATE, f"outputs are free text ({t['tokens_per_request']['output']:.0f} tokens on average): "
                         "fine-tuning is surest on format and style, less so on open-ended writing")
     elif kind in ("label", "json", "tool_call"):
-        reasons.append(f"{share:.0%} of outputs are {'short labels' if kind == 'label' else kind.replace('_', ' ') + 's'}: a task fine-tuning learns well")
+        reasons.append(f"{share:.0%} of outputs are {TASK_WORDS[kind]}: a task fine-tuning learns well")
     if t["monthly_savings"] and (t["caching_monthly_savings"] or 0) >= 0.5 * t["monthly_savings"] > 0:
         lower(EVALUATE, f"prompt caching of the static prefix alone would save ${t['caching_monthly_savings']:,.2f}/month, "
                         "most of what fine-tuning saves, with no training")

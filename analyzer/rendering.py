@@ -127,15 +127,14 @@ def _short(text: str, width: int) -> str:
 
 def _report_rows(p: Projection) -> list[dict[str, str]]:
     return [{
-        "template": f"{t['template_id']} {_short(t['label'], 28)}",
-        "model": _short(t["models"][0], 20) + (f" +{len(t['models']) - 1}" if len(t["models"]) > 1 else ""),
+        "template": f"{t['template_id']} {_short(t['label'], 26)}",
+        "model": _short(t["models"][0], 18) + (f" +{len(t['models']) - 1}" if len(t["models"]) > 1 else ""),
         "req/day": f"{t['daily_requests']:,.0f}",
-        "tokens s/fs/t/h/in/out": _anatomy(t),
         "now $/mo": _usd(t["current_monthly_cost"]),
         "FT $/mo": _usd(t["finetuned_monthly_cost"]),
         "upfront": _usd(t["upfront_cost"]),
         "upkeep/mo": _usd(t["maintenance_monthly"]),
-        "break-even mo": _months(t),
+        "break-even months": _months(t),
         f"net {p.scenario['traffic']['horizon_months']} mo": _usd(t["net_savings_horizon"]),
         "decision": t["decision"],
     } for t in p.templates]
@@ -164,9 +163,9 @@ def report_table(p: Projection) -> str:
         console.print(table)
         for t in p.templates:
             console.print(f"{t['decision']:8} {t['template_id']}  {t['label']}")
+            console.print(f"         tokens per request, system / fewshot / tools / history / input / output: {_anatomy(t)}")
             console.print(f"         {_usd(t['current_cost_per_request'], True)} per request now, "
-                          f"{_usd(t['finetuned_cost_per_request'], True)} fine-tuned on {t['target_model']}; "
-                          f"{t['examples_available']:,} distinct examples in the logs")
+                          f"{_usd(t['finetuned_cost_per_request'], True)} fine-tuned on {t['target_model']}")
             for reason in t["reasons"]:
                 console.print(f"         - {reason}")
         for warning in p.warnings:

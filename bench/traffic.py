@@ -8,11 +8,16 @@ through a logging middleware that writes one JSON object per call; one gzip JSON
   ticket, output a 1–3 token label. ~8,000 calls per weekday, ~5,000 per weekend day, logged at 2%
   (``"sample_rate": 0.02`` on its lines only). The clear fine-tuning candidate.
 * ``invoice_extraction`` (gpt-4o-mini): ~250-token system prompt, strict ``json_schema`` response
-  format, an invoice/order email in, compact JSON out.
+  format, an invoice/order email in, compact JSON out. ~120 per weekday, processed in scheduled
+  batch runs of a mailbox poller.
 * ``support_assistant`` (gpt-4.1-mini): system prompt + 3 tools, sessions of 2–8 turns whose later
   requests carry the earlier user turns and the assistant replies exactly as returned.
 * ``call_summarizer`` (gpt-4o): ~1,800-token house style guide, a long call transcript in, a long
-  summary out.
+  summary out. ~30 per weekday, in three batch runs a day.
+
+Why batch runs and low-median lengths: deflate's window is 32 KB, and lines of 5-20 KB that each
+carry a 1-8 KB static prompt only compress well when the same feature's previous line is close. The
+back-office features arriving in bursts keep sample_logs at ~7.6 MB instead of ~12 MB.
 
 ``usage.prompt_tokens`` is computed with ``analyzer.tokenizing.Counter`` exactly as OpenAI bills text;
 ``cached_tokens`` follows OpenAI's automatic caching of a static prefix of ≥ 1,024 tokens.
@@ -47,7 +52,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -83,6 +88,13 @@ FITTED = {
     "azure_conv_gap": (-2.384, 1.481),  # seconds between consecutive conv arrivals (mean 0.18 s, CV 1.09)
     "azure_code_gap": (-4.052, 2.776),  # seconds between consecutive code arrivals (CV 13: very bursty)
 }
+
+
+# Where a trace's median length lands inside a feature's range, on a log scale (0 = lo, 1 = hi).
+# Real length distributions are right-skewed, so the median sits low and the tail reaches hi.
+LENGTH_MEDIAN_AT = 0.3
+# Transcripts: most calls are short; kept low also to hold sample_logs near a few MB.
+TRANSCRIPT_MEDIAN_AT = 0.1
 
 
 class Shapes:
@@ -144,12 +156,20 @@ class Shapes:
         mu, sigma = self.fits[source]
         return (math.log(max(rng.choice(values), 1.0)) - mu) / sigma
 
-    def length(self, rng: random.Random, source: str, lo: int, hi: int) -> int:
-        """A length in [lo, hi] with the trace's shape: ±2 standard deviations span the range on a log scale."""
-        mid = (math.log(lo) + math.log(hi)) / 2
-        spread = (math.log(hi) - math.log(lo)) / 4
-        value = math.exp(mid + self.z(rng, source) * spread)
-        return int(min(max(round(value), lo), hi))
+    def length(self, rng: random.Random, source: str, lo: int, hi: int, at: float | None = None) -> int:
+        """A length in [lo, hi] with the trace's shape, rescaled on a log scale.
+
+        The trace's median maps to ``at`` (default LENGTH_MEDIAN_AT) of the way from lo to hi (log scale) and 4 standard deviations
+        span the range, so the long right tail of real lengths is kept; values outside are redrawn
+        (a truncated distribution, no spikes at the bounds).
+        """
+        span = math.log(hi) - math.log(lo)
+        centre, spread = math.log(lo) + (LENGTH_MEDIAN_AT if at is None else at) * span, span / 4
+        for _ in range(20):
+            value = round(math.exp(centre + self.z(rng, source) * spread))
+            if lo <= value <= hi:
+                return value
+        return int(min(max(value, lo), hi))
 
     def arrivals(self, rng: random.Random, n: int, source: str) -> list[float]:
         """n arrival offsets in [0, 1) of an hour: a run of n+1 consecutive trace gaps, stretched to the hour.
@@ -172,6 +192,22 @@ class Shapes:
         for gap in run[:-1]:
             acc += gap
             offsets.append(acc / total)
+        return offsets
+
+    def run_arrivals(self, rng: random.Random, n: int, source: str) -> list[float]:
+        """Offsets in seconds of n calls made one after another by a batch run.
+
+        A run of consecutive real gaps from the trace (seconds, unscaled, each capped at 30 s): the
+        bursty code trace has many near-simultaneous calls and a few pauses, like a worker pool.
+        """
+        gaps = self.columns.get(f"{source}_gap")
+        mu, sigma = FITTED[f"{source}_gap"]
+        start = rng.randrange(len(gaps)) if gaps else 0
+        t, offsets = rng.uniform(0.5, 20.0), []  # the poller's start-up and fetch time
+        for i in range(n):
+            offsets.append(t)
+            gap = gaps[(start + i) % len(gaps)] if gaps else rng.lognormvariate(mu, sigma)
+            t += min(gap, 30.0)
         return offsets
 
 
@@ -201,16 +237,24 @@ class Volume:
     profile_weekday: list[float]
     profile_weekend: list[float]
     gaps: str  # trace whose inter-arrival gaps shape arrivals within the hour
+    # Back-office jobs run in batches: work arrives over the day (profile) and a scheduled run at
+    # these UTC hours processes whatever arrived since the previous run.
+    runs_weekday: tuple[float, ...] = ()
+    runs_weekend: tuple[float, ...] = ()
 
 
 # The classifier's real volume is 8,000 / 5,000 calls; the middleware logs 2% of them.
 VOLUMES = {
     "ticket_classifier": Volume(8000 * CLASSIFIER_SAMPLE_RATE, 5000 * CLASSIFIER_SAMPLE_RATE,
                                 PROFILE_CONSUMER_WEEKDAY, PROFILE_CONSUMER_WEEKEND, "azure_conv"),
-    # Supplier mail arrives in batches (a mailbox poller): the bursty code trace shapes it.
-    "invoice_extraction": Volume(120, 30, PROFILE_OFFICE_WEEKDAY, PROFILE_OFFICE_WEEKEND, "azure_code"),
-    "support_assistant": Volume(40, 30, PROFILE_CONSUMER_WEEKDAY, PROFILE_CONSUMER_WEEKEND, "azure_conv"),
-    "call_summarizer": Volume(30, 8, PROFILE_OFFICE_WEEKDAY, PROFILE_OFFICE_WEEKEND, "azure_conv"),
+    # The accounts-payable mailbox is polled four times a day (twice on weekends) and each run works
+    # through the new mail with a small worker pool: the bursty Azure code trace gives the gaps.
+    "invoice_extraction": Volume(120, 30, PROFILE_OFFICE_WEEKDAY, PROFILE_OFFICE_WEEKEND, "azure_code",
+                                 runs_weekday=(9.0, 13.0, 17.0, 21.5), runs_weekend=(12.0, 20.0)),
+    "support_assistant": Volume(40, 24, PROFILE_CONSUMER_WEEKDAY, PROFILE_CONSUMER_WEEKEND, "azure_conv"),
+    # Call recordings are transcribed and summarised by a job that runs three times a day.
+    "call_summarizer": Volume(30, 8, PROFILE_OFFICE_WEEKDAY, PROFILE_OFFICE_WEEKEND, "azure_code",
+                              runs_weekday=(16.0, 20.0, 23.5), runs_weekend=(14.0, 23.5)),
 }
 # Turns per assistant session, 2–8 (mean 4.2), a chat-support shape: most sessions are short.
 SESSION_TURNS = {2: 0.22, 3: 0.22, 4: 0.18, 5: 0.13, 6: 0.11, 7: 0.08, 8: 0.06}
@@ -412,14 +456,14 @@ Rules:
 
 # Eight static examples sent in every request (plain user/assistant pairs, not named).
 CLASSIFIER_FEWSHOT = [
-    ("Hi, I just looked at my credit card statement and I was charged twice for order LH-2318874, once on September 14 and again on September 15, both for $148.00. I only placed one order, for the Harbor linen duvet cover in sage, and I only got one confirmation email. Could you please check what happened and reverse the second charge? I'd rather not have to dispute it with my bank. Thanks, Megan", "billing"),
-    ("Hello, my order LH-2402291 was supposed to arrive last Tuesday according to the confirmation email, but it still hasn't shown up. The UPS tracking has said \"label created\" for eight days now and nothing has moved. It is a stand mixer for my daughter's birthday on Saturday, so I'm getting a bit worried. Can you tell me where it actually is, or send another one if it's lost? Regards, Paul Hughes", "shipping_delay"),
-    ("The Tallis dinner set arrived this morning and three of the plates are cracked straight through, and one of the bowls has a big chip on the rim. The outer box looked fine but the inner packaging had clearly been crushed on one corner. I've taken photos of everything and I still have the box. I would like replacements for the broken pieces, not the whole set. Order LH-2377410. Thanks, Anita", "damaged_item"),
-    ("I can't log into my account anymore. I reset my password twice today but the reset email never arrives, not even in spam. I also noticed the email on my last order confirmation is not mine, it says j.k.morrow@ something, which I have never used. I'm worried someone has got into my account and might be using my saved card. Please lock it until we sort this out. Diane Morrow", "account_access"),
-    ("Hi there, I returned the Pike robot vacuum on September 2 with the prepaid label you sent, and the tracking shows your warehouse received it on September 6. Your email said refunds take 5 to 7 business days but it has now been almost three weeks and I haven't seen the $399 back on my Mastercard. Could you check on it and let me know when I can expect the money? Order number LH-2298105. Thank you, Raj", "refund_request"),
-    ("Good afternoon, I ordered the Cinder skillet in the 28 cm size (order LH-2411863) but the box that came today has the 20 cm one inside. The packing slip says 28 cm, so I think it was just picked wrong at the warehouse. I'd like to swap it for the size I actually paid for. Do I need to send this one back first or can you ship the right one straight away? Many thanks, Claire Dubois", "wrong_item"),
-    ("Quick question before I order: is the Sable dutch oven safe to use on an induction hob, and can it go in the oven at 250°C with the lid on? The product page mentions gas and electric but says nothing about induction. Also, does the enamel come in a darker colour than the grey shown in the photos? I'm trying to decide between this one and the Cinder skillet for a gift. Cheers, Ben", "product_question"),
-    ("Please cancel my coffee bean subscription effective immediately. I have moved to a new flat with a different machine and I won't need the beans anymore. I don't see a cancel button anywhere in the app, only pause. The next box is scheduled to ship on October 5 and I do not want it. Please confirm by email once it is cancelled so I'm not charged again. Thank you, Lucy Fischer", "cancellation"),
+    ("Hi, I just looked at my credit card statement and I was charged twice for order LH-2318874, once on September 14 and again on September 15, both for $148.00. I only placed one order, for the Harbor linen duvet cover in sage, and I only got one confirmation email. My bank says both charges have fully gone through, they are not pending. Could you please check what happened and reverse the second charge? I'd rather not have to dispute it with my bank, because last time I did that with another shop my card was blocked for a week. I've attached a screenshot of the statement with the two lines highlighted. The card is a Visa ending in 4471.\n\nThanks,\nMegan Reid", "billing"),
+    ("Hello, my order LH-2402291 was supposed to arrive last Tuesday according to the confirmation email, but it still hasn't shown up. The UPS tracking has said \"label created\" for eight days now and nothing has moved at all. It is a Fenwick stand mixer for my daughter's birthday on Saturday, so I'm getting a bit worried. I paid $19.95 for the two-day shipping option, which clearly hasn't happened. I tried the chat on your website twice but it disconnected both times. Can you tell me where it actually is, or send another one out if it's lost? If it can't be here by Friday I'd like to know now so I can buy something locally.\n\nRegards, Paul Hughes", "shipping_delay"),
+    ("The Tallis dinner set arrived this morning and three of the plates are cracked straight through, and one of the bowls has a big chip on the rim. The outer box looked fine but the inner packaging had clearly been crushed on one corner, the cardboard dividers were completely flattened. I've taken photos of everything and I still have the box and all the packing material. We have guests coming on the 24th, which is why I ordered it in the first place. I would like replacements for the broken pieces, not the whole set, and I'd rather not wait for a return to be processed first. Order LH-2377410.\n\nThanks, Anita", "damaged_item"),
+    ("I can't log into my account anymore. I reset my password twice today but the reset email never arrives, not even in the spam folder. I also noticed that the email on my last order confirmation is not mine, it says j.k.morrow@ something, which I have never used. There's also an order from Sunday for a Kestrel espresso machine that I definitely didn't place. I'm worried someone has got into my account and is using my saved card. Please lock the account until we sort this out and cancel that order if it hasn't shipped. You can call me on the number on the account if you need to verify it's me.\n\nDiane Morrow", "account_access"),
+    ("Hi there, I returned the Pike robot vacuum on September 2 with the prepaid label you sent, and the tracking shows your warehouse received it on September 6. Your email said refunds take 5 to 7 business days, but it has now been almost three weeks and I haven't seen the $399 back on my Mastercard. I've checked my statement every day. I also got an automatic email asking me to review the vacuum, which makes me think the return hasn't been logged at all. Could you check on it and let me know when I can expect the money? I still have the post office receipt. Order number LH-2298105.\n\nThank you, Raj", "refund_request"),
+    ("Good afternoon, I ordered the Cinder skillet in the 28 cm size (order LH-2411863) but the box that came today has the 20 cm one inside. The packing slip says 28 cm and so does my order confirmation, so I think it was just picked wrong at the warehouse. The rest of the order, the Wren cutting board and the spice rack, was all correct. I'd like to swap the skillet for the size I actually paid for, since the small one doesn't fit what I cook. Do I need to send this one back first, or can you ship the right one straight away? I haven't taken it out of the plastic.\n\nMany thanks, Claire Dubois", "wrong_item"),
+    ("Quick question before I order: is the Sable dutch oven safe to use on an induction hob, and can it go in the oven at 250\u00b0C with the lid on? The product page mentions gas and electric but says nothing about induction, and the reviews disagree. Also, does the enamel come in a darker colour than the grey shown in the photos? Our kitchen is mostly black and wood, so the grey would look a bit odd. I'm trying to decide between this one and the Cinder skillet as a housewarming gift for my brother, who cooks a lot of stews and bread. If you have a bundle with both, that would be even better.\n\nCheers, Ben", "product_question"),
+    ("Please cancel my coffee bean subscription effective immediately. I have moved to a new flat with a different machine, a pod one, and I won't need the beans anymore. I looked everywhere, but I don't see a cancel button in the app, only a pause option, which isn't what I want. The next box is scheduled to ship on October 5 and I do not want it, I have enough beans for months. If it has already been packed, please don't send it. I've been a subscriber for two years and the coffee was great, it's just not practical now. Please confirm by email once it's cancelled so I'm not charged again.\n\nThank you, Lucy Fischer", "cancellation"),
 ]
 
 CLASSIFIER_LABELS = ["billing", "refund_request", "shipping_delay", "damaged_item", "wrong_item",
@@ -1010,6 +1054,7 @@ class Session:
     slots: dict[str, Any]
     history: list[dict] = field(default_factory=list)
     history_tokens: int = 0
+    used_extras: set[str] = field(default_factory=set)
 
 
 class SupportAssistant:
@@ -1030,18 +1075,23 @@ class SupportAssistant:
         pool = SUPPORT_TOPICS[s.topic]["open" if k == 0 else "follow"]
         target = self.shapes.length(rng, "azure_conv_context", 8, 120 if k == 0 else 60)
         pieces = [_fill(rng.choice(pool), s.slots)]
-        _grow(self.counter, pieces, SUPPORT_USER_EXTRA, target, rng, s.slots, allow_repeat=False)
+        fresh = [e for e in SUPPORT_USER_EXTRA if e not in s.used_extras]  # people rarely repeat themselves
+        _grow(self.counter, pieces, fresh, target, rng, s.slots, allow_repeat=False)
+        s.used_extras.update(p for p in SUPPORT_USER_EXTRA if _fill(p, s.slots) in pieces)
         if rng.random() < 0.25:
             pieces = [p.lower().rstrip(".") for p in pieces]  # typed on a phone
         return " ".join(pieces)
 
-    def reply(self, rng: random.Random, s: Session) -> str:
+    def reply(self, rng: random.Random, s: Session, k: int) -> str:
         target = self.shapes.length(rng, "azure_conv_generated", 40, 250)
         opener = _fill(rng.choice(SUPPORT_REPLY_OPEN), s.slots)
         closer = rng.choice(SUPPORT_REPLY_CLOSE)
         pieces = [opener] if opener else []
-        _grow(self.counter, pieces, SUPPORT_TOPICS[s.topic]["reply"], max(target - 12, 10), rng, s.slots,
-              allow_repeat=False)
+        # The reply pool is written in the order a conversation progresses: turn k starts further in.
+        pool = SUPPORT_TOPICS[s.topic]["reply"]
+        start = (2 * k + rng.randint(0, 1)) % len(pool)
+        _grow(self.counter, pieces, pool[start:] + pool[:start], target - self.counter.text(closer), rng, s.slots,
+              allow_repeat=False, shuffle=False)
         body = pieces[:]
         if len(body) > 3:
             cut = len(body) // 2
@@ -1072,7 +1122,7 @@ class SupportAssistant:
             user_tokens = self.counter.message(user_msg)
             messages = self.static + s.history + [user_msg]
             prompt = self.static_tokens + s.history_tokens + user_tokens + REPLY_PRIMING
-            reply = self.reply(rng, s)
+            reply = self.reply(rng, s, k)
             request = {"model": self.model, "messages": messages, "tools": SUPPORT_TOOLS,
                        "temperature": self.temperature, "user": s.user, "metadata": {"session_id": s.session_id}}
             out.append((start_us + offsets[k], request, reply, prompt, self.static_tokens))
@@ -1403,7 +1453,7 @@ class CallSummarizer:
         slots["agent"] = rng.choice(AGENT_NAMES)
         slots["phone_tail"] = slots["phone"][-3:]
         slots["recap"] = _fill(rng.choice(pools["reason"]), slots).lower()
-        target = self.shapes.length(rng, "mooncake_input", 1500, 6000)
+        target = self.shapes.length(rng, "mooncake_input", 1500, 6000, at=TRANSCRIPT_MEDIAN_AT)
         lines: list[str] = []
         t = 0
         tokens = 0
@@ -1418,8 +1468,13 @@ class CallSummarizer:
 
         for who, text in CALL_OPENINGS:
             say(who, text)
+        # The customer states the problem first, then the conversation wanders.
+        customer_pool, agent_pool = pools["customer"][1:], pools["agent"][1:]
+        rng.shuffle(customer_pool)
+        rng.shuffle(agent_pool)
+        say("Customer", pools["customer"][0] + " " + customer_pool.pop())
+        say("Agent", pools["agent"][0])
         closing_tokens = 120
-        agent_pool, customer_pool = [], []
         while tokens < target - closing_tokens:
             if not customer_pool:
                 customer_pool = pools["customer"] + CALL_CUSTOMER_GENERIC
@@ -1566,7 +1621,7 @@ def _bad_line(kind: str, day: int, clock: str, seed: int, features: dict) -> tup
     us = ((day - 1) * 86400 + int(h) * 3600 + int(m) * 60 + int(s)) * 1_000_000 + int(frac)
     rng = random.Random(f"{seed}:bad:{day}:{clock}")
     if kind == "truncated_json":
-        name = "ticket_classifier" if day % 2 else "invoice_extraction"
+        name = "ticket_classifier" if day < 10 else "invoice_extraction"
         feature = features[name]
         (when_us, request, output, prompt, static), = feature.requests(rng, us)
         rate = CLASSIFIER_SAMPLE_RATE if name == "ticket_classifier" else None
@@ -1591,6 +1646,21 @@ def _hour_counts(rng: random.Random, n: int, weights: list[float]) -> list[int]:
 
 def _session_turns(rng: random.Random) -> int:
     return rng.choices(list(SESSION_TURNS), list(SESSION_TURNS.values()))[0]
+
+
+def _support_sessions(lines_per_day: list[int], seed: int) -> list[list[int]]:
+    """Whole sessions (turn counts) per day for an exact line total; only the last session is cut."""
+    rng = random.Random(f"{seed}:sessions")
+    left, turns = sum(lines_per_day), []
+    while left > 0:
+        turns.append(min(_session_turns(rng), left))
+        left -= turns[-1]
+    per_day = _largest_remainder(len(turns), [float(n) for n in lines_per_day])
+    out, i = [], 0
+    for count in per_day:
+        out.append(turns[i: i + count])
+        i += count
+    return out
 
 
 def _resolve_corpus(corpus_dir: Any) -> Path | None:
@@ -1636,6 +1706,7 @@ def generate(out_dir: str | os.PathLike, preset: str = "sample", requests: int |
         bad_by_day.setdefault(day, []).append((us, kind, text))
     files, bad_lines = [], []
     seq = 0
+    support_plan = _support_sessions(plan["support_assistant"], seed) if requests is not None else []
     for day in range(1, DAYS + 1):
         day_start = (day - 1) * 86_400_000_000
         records: list[tuple[int, int, str]] = [r for r in carry if r[0] < day_start + 86_400_000_000]
@@ -1653,19 +1724,25 @@ def generate(out_dir: str | os.PathLike, preset: str = "sample", requests: int |
                 if requests is None:
                     turns = [_session_turns(rng) for _ in range(n)]
                 else:
-                    left = n
-                    while left > 0:
-                        k = min(_session_turns(rng), left)
-                        turns.append(k)
-                        left -= k
+                    turns = support_plan[day - 1]
                 units = len(turns)
             else:
                 units = n
             hours = _hour_counts(rng, units, vol.profile_weekend if weekend else vol.profile_weekday)
+            runs = vol.runs_weekend if weekend else vol.runs_weekday
             starts = []
-            for hour, count in enumerate(hours):
-                for offset in shapes.arrivals(rng, count, vol.gaps):
-                    starts.append(day_start + hour * 3_600_000_000 + int(offset * 3_600_000_000))
+            if runs:
+                per_run = [0] * len(runs)
+                for hour, count in enumerate(hours):  # each item waits for the first run after its hour
+                    i = next((j for j, r in enumerate(runs) if r >= hour + 1), len(runs) - 1)
+                    per_run[i] += count
+                for run, count in zip(runs, per_run):
+                    for offset in shapes.run_arrivals(rng, count, vol.gaps):
+                        starts.append(min(day_start + int((run * 3600 + offset) * 1e6), day_start + 86_399_999_999))
+            else:
+                for hour, count in enumerate(hours):
+                    for offset in shapes.arrivals(rng, count, vol.gaps):
+                        starts.append(day_start + hour * 3_600_000_000 + int(offset * 3_600_000_000))
             starts.sort()
             made = []
             if name == "support_assistant":

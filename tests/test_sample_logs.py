@@ -1,0 +1,50 @@
+"""The bundled month: `crossover analyze sample_logs/` finds the four features and decides for reasons."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import SAMPLE_LOGS, invoke
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    db = tmp_path_factory.mktemp("sample") / "sample.duckdb"
+    out = invoke(["analyze", str(SAMPLE_LOGS), "--db", str(db), "--format", "json", "--quiet"])
+    return json.loads(out.output)
+
+
+def test_the_month_and_its_four_templates(report):
+    assert report["window"]["days"] == 31 and report["window"]["start"].startswith("2026-10-01")
+    labels = sorted(t["label"].split(",")[0] for t in report["templates"])
+    assert len(labels) == 4
+    assert report["overall"]["requests"] == 12_384  # 12,388 lines, 4 planted bad ones
+
+
+def test_classifier_is_go_for_its_volume_static_prompt_and_labels(report):
+    [go] = [t for t in report["templates"] if t["decision"] == "GO"]
+    assert go["models"] == ["gpt-4o-2024-08-06"] and go["label"].startswith("You are the ticket router")
+    assert go["tokens_per_request"]["fewshot"] > 1000 and go["tokens_per_request"]["history"] == 0
+    assert go["daily_requests"] > 5000  # 2% sampled: the logs hold ~140 a day
+    assert go["output_kind"]["kind"] == "label"
+    assert 0 < go["breakeven_months"] <= 6
+
+
+def test_others_are_no_go_because_a_fine_tuned_call_costs_more(report):
+    no_go = [t for t in report["templates"] if t["decision"] == "NO-GO"]
+    assert len(no_go) == 3
+    for t in no_go:
+        assert t["finetuned_cost_per_request"] > t["current_cost_per_request"]
+        assert any("does not pay for the fine-tuned model's higher price" in r for r in t["reasons"])
+    [assistant] = [t for t in no_go if t["models"][0].startswith("gpt-4.1-mini")]
+    assert assistant["tokens_per_request"]["history"] > 0 and assistant["tokens_per_request"]["fewshot"] == 0
+
+
+def test_the_planted_bad_lines_are_the_rejects(tmp_path):
+    out = invoke(["ingest", str(SAMPLE_LOGS)])
+    assert "12388 read = 12384 stored + 0 duplicates + 4 rejected" in out.output
+    for where in ("requests-2026-10-07.jsonl.gz: 475 read", "line 82: malformed JSON", "line 17: malformed JSON",
+                  "line 241: malformed JSON", "line 1: unknown record shape"):
+        assert where in out.output
