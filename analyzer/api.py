@@ -79,12 +79,13 @@ def query(name: str, db: str | None = None, params: dict[str, str] | None = None
 
 
 def templates(db: str | None = None) -> pl.DataFrame:
-    """Each template with its label, requests, share of spend and anatomy."""
+    """Each template with its label, requests, share of spend (sample rates undone) and anatomy."""
     con = storage.connect(db, read_only=True)
     try:
         return storage.frame(con, """
             SELECT t.template_id, t.label, count(*) AS requests, string_agg(DISTINCT r.model, ', ') AS models,
-                   round(sum(r.cost_usd) / sum(sum(r.cost_usd)) OVER (), 4) AS share_of_spend,
+                   round(sum(r.cost_usd / coalesce(r.sample_rate, 1.0))
+                         / sum(sum(r.cost_usd / coalesce(r.sample_rate, 1.0))) OVER (), 4) AS share_of_spend,
                    round(avg(system_tokens)) AS system, round(avg(fewshot_tokens)) AS fewshot,
                    round(avg(tools_tokens)) AS tools, round(avg(history_tokens)) AS history,
                    round(avg(input_tokens)) AS input, round(avg(output_tokens)) AS output,

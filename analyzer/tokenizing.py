@@ -44,6 +44,9 @@ _CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada"
 #: own fallback. Counts for those models are estimates, flagged as such.
 FALLBACK_ENCODING = "o200k_base"
 
+#: Distinct cached texts per counter before the cache is emptied: static prompts come back at once,
+#: and the cache of a month of long conversations cannot grow without bound.
+CACHE_LIMIT = 200_000
 REPLY_PRIMING = 3  # every reply is primed with <|start|>assistant<|message|> (cookbook)
 TOOLS_END = 12  # func_end: closes the whole tool list, once per request
 
@@ -136,6 +139,8 @@ class Counter:
                 return hit
         n = len(self.encoding.encode_ordinary(text))
         if cache:
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
             self._cache[text] = n
         return n
 

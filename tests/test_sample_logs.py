@@ -48,3 +48,12 @@ def test_the_planted_bad_lines_are_the_rejects(tmp_path):
     for where in ("requests-2026-10-07.jsonl.gz: 475 read", "line 82: malformed JSON", "line 17: malformed JSON",
                   "line 241: malformed JSON", "line 1: unknown record shape"):
         assert where in out.output
+
+
+def test_share_of_spend_undoes_the_sample_rate(report, tmp_path):
+    db = tmp_path / "t.duckdb"
+    invoke(["ingest", str(SAMPLE_LOGS), "--db", str(db), "--quiet"])
+    rows = {r["label"][:20]: r for r in json.loads(invoke(["templates", "--db", str(db), "--format", "json"]).output)}
+    # The classifier is logged at 2%: 35% of the logged lines, but almost all of the spend.
+    assert rows["You are the ticket r"]["share_of_spend"] > 0.95
+    assert sum(r["share_of_spend"] for r in rows.values()) == pytest.approx(1, abs=1e-3)

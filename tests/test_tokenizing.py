@@ -123,3 +123,10 @@ def test_name_and_tool_calls_count():
 def test_socket_module_untouched():
     # The subprocess test above patches sockets in its own interpreter only.
     assert socket.socket.connect.__name__ == "connect"
+
+
+def test_the_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(tokenizing, "CACHE_LIMIT", 10)
+    counter = Counter("gpt-4o")
+    counts = [counter.text(f"text number {i}", cache=True) for i in range(25)]
+    assert len(counter._cache) <= 10 and counts == [Counter("gpt-4o").text(f"text number {i}") for i in range(25)]
