@@ -18,7 +18,8 @@ import polars as pl
 
 from . import costs, parsers, pricing, queries, scenario as scenarios, storage
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData
-from .ingesting import FileResult, IngestResult, Ingestor
+from .extracting import FileResult
+from .ingesting import IngestResult, Ingestor
 from .models import RawRecord
 from .segmenting import segment
 from .tokenizing import Counter
@@ -27,12 +28,16 @@ __all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", 
 
 
 def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
-           on_file: Callable[[FileResult], None] | None = None) -> IngestResult:
-    """Read log files and directories into the database (created if needed)."""
+           on_file: Callable[[FileResult], None] | None = None, jobs: int | None = None) -> IngestResult:
+    """Read log files and directories into the database (created if needed).
+
+    ``jobs`` worker processes read files in parallel (default: one per core) when there are
+    several files and enough bytes to be worth it.
+    """
     paths = list(paths)
     con = storage.connect(db)
     try:
-        return Ingestor(con, format_name).ingest(paths, on_file)
+        return Ingestor(con, format_name, jobs).ingest(paths, on_file)
     finally:
         con.close()
 
@@ -56,10 +61,11 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
 
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
-            on_file: Callable[[FileResult], None] | None = None) -> tuple[IngestResult, costs.Projection]:
+            on_file: Callable[[FileResult], None] | None = None, jobs: int | None = None
+            ) -> tuple[IngestResult, costs.Projection]:
     """Ingest, then report."""
     scenarios.load(scenario)  # a bad scenario fails before minutes of reading
-    result = ingest(paths, db, format_name, on_file)
+    result = ingest(paths, db, format_name, on_file, jobs)
     return result, report(db, scenario)
 
 

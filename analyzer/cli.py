@@ -39,6 +39,8 @@ scenario_option = click.option("--scenario", type=click.Path(dir_okay=False), de
                                help="Scenario TOML with the assumptions (see README); default values otherwise.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print no ingest summary.")
 strict_option = click.option("--strict", is_flag=True, help="Exit 1 when any record was rejected.")
+jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                           help="Worker processes reading files in parallel [default: one per core].")
 
 
 def output_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.TABLE):
@@ -78,11 +80,13 @@ def _exit_if_strict(result: IngestResult, strict: bool) -> None:
 @db_option
 @click.option("--format", "--log-format", "log_format", default=None, metavar="NAME",
               help="Read every record as this log format instead of detecting it (see `crossover formats`).")
+@jobs_option
 @quiet_option
 @strict_option
-def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, quiet: bool, strict: bool) -> None:
+def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, jobs: int | None, quiet: bool,
+           strict: bool) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
-    result = api.ingest(paths, db, log_format)
+    result = api.ingest(paths, db, log_format, jobs=jobs)
     if not quiet:
         _summary(result)
     _exit_if_strict(result, strict)
@@ -103,12 +107,13 @@ def report(db: str | None, scenario: str | None, fmt: str) -> None:
 @scenario_option
 @click.option("--log-format", default=None, metavar="NAME", help="Read every record as this log format.")
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON)
+@jobs_option
 @quiet_option
 @strict_option
 def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_format: str | None, fmt: str,
-            quiet: bool, strict: bool) -> None:
+            jobs: int | None, quiet: bool, strict: bool) -> None:
     """Ingest PATHS, then print the report."""
-    result, projection = api.analyze(paths, db, scenario, log_format)
+    result, projection = api.analyze(paths, db, scenario, log_format, jobs=jobs)
     if not quiet:
         _summary(result)
     click.echo(render_report(projection, OutputFormat(fmt)), nl=False)

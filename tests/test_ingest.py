@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer import api, ingesting, migrations, storage
+from analyzer import api, extracting, ingesting, migrations, storage
 
 from .conftest import chat_line, write_jsonl
 
@@ -81,7 +81,7 @@ def test_a_file_that_fails_midway_leaves_nothing_behind(tmp_path, monkeypatch):
     write_jsonl(tmp_path / "logs/a.jsonl", classifier_lines(3))
     write_jsonl(tmp_path / "logs/b.jsonl", classifier_lines(5, start=10))
     api.ingest([tmp_path / "logs/a.jsonl"])
-    monkeypatch.setattr(ingesting, "BATCH_REQUESTS", 2)
+    monkeypatch.setattr(extracting, "BATCH_REQUESTS", 2)
     calls = {"n": 0}
     real_append = storage.append
 
@@ -157,3 +157,21 @@ def test_read_equals_stored_plus_duplicates_plus_rejected(tmp_path_factory, line
     assert f.stored == len({line["response"]["id"] for line in lines if isinstance(line, dict)})
     assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == f.rejected
     con.close()
+
+
+def test_parallel_workers_store_exactly_what_one_process_does(tmp_path, monkeypatch):
+    monkeypatch.setattr(ingesting, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(extracting, "BATCH_REQUESTS", 7)  # several spooled batches per file
+    for day in range(4):
+        write_jsonl(tmp_path / f"logs/day{day}.jsonl.gz", [*classifier_lines(20, start=day * 15), "{bad"],
+                    gz=True)  # days overlap by 5 requests: duplicates across files
+    write_jsonl(tmp_path / "logs/sessions.jsonl", session_lines(sessions=3, turns=4))
+    tables = "SELECT * EXCLUDE (rejected_at) FROM rejects ORDER BY ALL", "SELECT * FROM requests ORDER BY request_id", \
+        "SELECT * FROM request_messages ORDER BY ALL", "SELECT * EXCLUDE (ingested_at) FROM files ORDER BY path"
+    seen = []
+    for jobs in (1, 2):
+        result = api.ingest([tmp_path / "logs"], tmp_path / f"j{jobs}.duckdb", jobs=jobs)
+        assert [(f.records, f.stored, f.duplicates, f.rejected) for f in result.files][:2] == [(21, 20, 0, 1), (21, 15, 5, 1)]
+        with duckdb.connect(str(tmp_path / f"j{jobs}.duckdb"), read_only=True) as con:
+            seen.append([con.execute(sql).fetchall() for sql in tables])
+    assert seen[0] == seen[1] and len(seen[0][1]) == 4 * 15 + 5 + 12

@@ -1,0 +1,185 @@
+"""Turn one log file into rows: parse each record, segment and count it, and batch the rows.
+
+No database here, so that a file can be read in a worker process: a :class:`FileReader` hands
+each batch of rows (:class:`Rows`) to a callback, and :mod:`analyzer.ingesting` writes them.
+Accounting starts here: every unit read is a request or a reject, and a reject keeps its line and
+reason; the writer then splits requests into stored and duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import polars as pl
+
+from . import parsers, reading
+from .errors import BadRecord
+from .models import RawRecord, Request
+from .segmenting import Segmented, segment, template_label
+from .tokenizing import Counter
+
+BATCH_REQUESTS = 2000  # rows held in memory before they are handed on; bounds memory on any file size
+MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go to the rejects table
+
+REQUEST_SCHEMA = {
+    "request_id": pl.Utf8, "file": pl.Utf8, "line": pl.Int32, "format": pl.Utf8, "ts": pl.Datetime("us"),
+    "model": pl.Utf8, "requested_model": pl.Utf8, "encoding": pl.Utf8, "exact_tokenizer": pl.Boolean,
+    "template_id": pl.Utf8, "status": pl.Utf8, "error": pl.Utf8, "sample_rate": pl.Float64,
+    "user_id": pl.Utf8, "session_id": pl.Utf8, "latency_ms": pl.Float64, "system_hash": pl.Utf8,
+    "tools_hash": pl.Utf8, "system_tokens": pl.Int32, "fewshot_tokens": pl.Int32, "tools_tokens": pl.Int32,
+    "history_tokens": pl.Int32, "input_tokens": pl.Int32, "output_tokens": pl.Int32, "input_hash": pl.Utf8,
+    "output_kind": pl.Utf8, "prompt_tokens": pl.Int32, "fewshot_named_tokens": pl.Int32, "middle_tokens": pl.Int32,
+    "reported_prompt_tokens": pl.Int32, "reported_cached_tokens": pl.Int32, "reported_output_tokens": pl.Int32,
+    "reported_reasoning_tokens": pl.Int32, "raw_usage": pl.Utf8,
+}
+MESSAGE_SCHEMA = {"request_id": pl.Utf8, "position": pl.Int32, "role": pl.Utf8, "hash": pl.Utf8, "tokens": pl.Int32}
+SEGMENT_SCHEMA = {"hash": pl.Utf8, "encoding": pl.Utf8, "kind": pl.Utf8, "tokens": pl.Int32, "text": pl.Utf8}
+TEMPLATE_SCHEMA = {"template_id": pl.Utf8, "label": pl.Utf8, "system_hash": pl.Utf8, "tools_hash": pl.Utf8,
+                   "requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us")}
+REJECT_SCHEMA = {"file": pl.Utf8, "line": pl.Int32, "reason": pl.Utf8, "excerpt": pl.Utf8, "rejected_at": pl.Datetime("us")}
+SCHEMAS = {"requests": REQUEST_SCHEMA, "request_messages": MESSAGE_SCHEMA, "segments": SEGMENT_SCHEMA,
+           "templates": TEMPLATE_SCHEMA, "rejects": REJECT_SCHEMA}
+
+
+@dataclass
+class FileResult:
+    """What became of one file."""
+
+    path: str
+    records: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    formats: set[str] = field(default_factory=set)
+    skipped: bool = False  # unchanged since it was last read
+    examples: list[tuple[int, str]] = field(default_factory=list)  # the first rejects: (line, reason)
+
+
+class Rows:
+    """One batch of rows for each table, as lists of dicts until :meth:`frames` is called."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[dict]] = {name: [] for name in SCHEMAS}
+        self._templates: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.tables["requests"])
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """The non-empty tables as typed polars frames."""
+        return {name: pl.DataFrame(rows, schema=SCHEMAS[name], orient="row")
+                for name, rows in self.tables.items() if rows}
+
+
+class FileReader:
+    """Reads files into batches of rows; keeps one token counter per model across files."""
+
+    def __init__(self, format_name: str | None = None):
+        self.forced = parsers.get(format_name) if format_name else None
+        self._counters: dict[str, Counter] = {}
+        self._seen_segments: set[tuple[str, str]] = set()
+
+    def counter(self, model: str) -> Counter:
+        """The (caching) token counter for a model."""
+        if model not in self._counters:
+            self._counters[model] = Counter(model)
+        return self._counters[model]
+
+    def read(self, path: Path, result: FileResult, emit: Callable[[Rows], None]) -> None:
+        """Read one file, handing each full batch to ``emit``; count records and rejects in ``result``."""
+        rows = Rows()
+        prefer = self.forced
+        for item in reading.read_file(path):
+            if isinstance(item, reading.Reject):
+                self._reject(rows, result, item.line, item.reason, item.excerpt)
+                continue
+            prefer = self._parse(item, rows, result, prefer)
+            if len(rows) >= BATCH_REQUESTS:
+                emit(rows)
+                rows = Rows()
+        emit(rows)
+
+    def _parse(self, record: RawRecord, rows: Rows, result: FileResult, prefer: parsers.LogFormat | None):
+        """Parse one record into the batch; return the format to try first on the next record."""
+        fmt = self.forced or parsers.detect(record.data, prefer)
+        if fmt is None or not fmt.detect(record.data):
+            self._reject(rows, result, record.line, f"unknown record shape ({parsers.shape(record.data)})",
+                         _excerpt(record.data))
+            return prefer
+        try:
+            for item in fmt.parse(record):
+                if isinstance(item, BadRecord):
+                    self._reject(rows, result, record.line, item.reason, _excerpt(record.data))
+                else:
+                    self._add(item, fmt.name, record, rows, result)
+        except BadRecord as exc:
+            self._reject(rows, result, record.line, exc.reason, _excerpt(record.data))
+        return fmt
+
+    def _reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
+        result.records += 1
+        result.rejected += 1
+        if len(result.examples) < MAX_EXAMPLES:
+            result.examples.append((line, reason))
+        rows.tables["rejects"].append({"file": result.path, "line": line, "reason": reason, "excerpt": excerpt,
+                                       "rejected_at": datetime.now(timezone.utc).replace(tzinfo=None)})
+
+    def _add(self, request: Request, format_name: str, record: RawRecord, rows: Rows, result: FileResult) -> None:
+        if request.timestamp is None:
+            self._reject(rows, result, record.line, "no timestamp in record, wrapper or response", _excerpt(record.data))
+            return
+        counter = self.counter(request.model)
+        seg = segment(request, counter)
+        result.records += 1
+        result.formats.add(format_name)
+        rows.tables["requests"].append(_request_row(request, seg, counter, format_name, result.path, record.line))
+        rows.tables["request_messages"].extend(
+            {"request_id": request.request_id, "position": m.position, "role": m.role, "hash": m.hash, "tokens": m.tokens}
+            for m in seg.middle)
+        for static in seg.statics:
+            key = (static.hash, counter.encoding_name)
+            if key not in self._seen_segments:
+                self._seen_segments.add(key)
+                rows.tables["segments"].append({"hash": static.hash, "encoding": counter.encoding_name,
+                                                "kind": static.kind, "tokens": static.tokens, "text": static.text})
+        if seg.template_id not in rows._templates:
+            rows._templates.add(seg.template_id)
+            ts = request.timestamp.astimezone(timezone.utc).replace(tzinfo=None)
+            rows.tables["templates"].append({
+                "template_id": seg.template_id, "label": template_label(seg.system_text, request),
+                "system_hash": _hash_of(seg, "system"), "tools_hash": _hash_of(seg, "tools"), "requests": 0,
+                "first_seen": ts, "last_seen": ts})
+
+
+def _hash_of(seg: Segmented, kind: str) -> str | None:
+    return next((s.hash for s in seg.statics if s.kind == kind), None)
+
+
+def _request_row(request: Request, seg: Segmented, counter: Counter, format_name: str, file: str, line: int) -> dict:
+    return {
+        "request_id": request.request_id, "file": file, "line": line, "format": format_name,
+        "ts": request.timestamp.astimezone(timezone.utc).replace(tzinfo=None),
+        "model": request.model, "requested_model": request.requested_model, "encoding": counter.encoding_name,
+        "exact_tokenizer": counter.exact, "template_id": seg.template_id, "status": request.status,
+        "error": request.error, "sample_rate": request.sample_rate, "user_id": request.user,
+        "session_id": request.session_id, "latency_ms": request.latency_ms,
+        "system_hash": _hash_of(seg, "system"), "tools_hash": _hash_of(seg, "tools"),
+        "system_tokens": seg.system, "fewshot_tokens": seg.fewshot_named, "tools_tokens": seg.tools,
+        # Until the template's requests are all in, every middle turn counts as history.
+        "history_tokens": seg.middle_tokens, "input_tokens": seg.input, "output_tokens": seg.output,
+        "input_hash": seg.input_hash, "output_kind": seg.output_kind,
+        "prompt_tokens": seg.prompt_tokens, "fewshot_named_tokens": seg.fewshot_named,
+        "middle_tokens": seg.middle_tokens, "reported_prompt_tokens": request.reported_prompt_tokens,
+        "reported_cached_tokens": request.reported_cached_tokens,
+        "reported_output_tokens": request.reported_output_tokens,
+        "reported_reasoning_tokens": request.reported_reasoning_tokens,
+        "raw_usage": json.dumps(request.raw_usage) if request.raw_usage is not None else None,
+    }
+
+
+def _excerpt(data: object) -> str:
+    return json.dumps(data, default=str)[: reading.EXCERPT_CHARS]
