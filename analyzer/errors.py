@@ -27,6 +27,10 @@ class DatabaseMissing(AnalyzerError):
     """A read-only command was pointed at a database that does not exist yet."""
 
 
+class DatabaseUnusable(AnalyzerError):
+    """The database file cannot be opened: not a DuckDB file, locked by another process, unwritable."""
+
+
 class QueryNotFound(AnalyzerError):
     """``crossover query NAME`` names no saved query and no readable SQL file."""
 

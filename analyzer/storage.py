@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from . import migrations
-from .errors import DatabaseMissing
+from .errors import DatabaseMissing, DatabaseUnusable
 
 DEFAULT_DB = "crossover.duckdb"
 
@@ -36,14 +36,17 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
 
     Raises:
         DatabaseMissing: ``read_only`` and there is no database at that path.
+        DatabaseUnusable: the file is not a DuckDB database, or another process has it open for writing.
     """
     resolved = db_path(path)
-    if read_only:
-        if not resolved.exists():
-            raise DatabaseMissing(f"{resolved}: no database yet; run `crossover ingest PATH` first")
-        return duckdb.connect(str(resolved), read_only=True)
-    con = duckdb.connect(str(resolved))
-    migrations.apply(con)
+    if read_only and not resolved.exists():
+        raise DatabaseMissing(f"{resolved}: no database yet; run `crossover ingest PATH` first")
+    try:
+        con = duckdb.connect(str(resolved), read_only=read_only)
+    except duckdb.Error as exc:  # not a DuckDB file, or another process holds the write lock
+        raise DatabaseUnusable(f"{resolved}: cannot open the database: {str(exc).splitlines()[0]}") from None
+    if not read_only:
+        migrations.apply(con)
     return con
 
 

@@ -67,6 +67,27 @@ def test_user_errors_exit_2_with_one_line(args):
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output
 
 
+def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path):
+    (tmp_path / "notes.duckdb").write_text("not a database")
+    for args in (["report", "--db", "notes.duckdb"], ["ingest", ".", "--db", "notes.duckdb"]):
+        out = invoke(args, code=2).output
+        assert out.startswith("Error: ") and "cannot open the database" in out and out.count("\n") == 1
+
+
+def test_a_database_locked_by_another_process_is_a_user_error(tmp_path):
+    small_logs(tmp_path)
+    invoke(["ingest", "logs", "--quiet"])
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); time.sleep(60)", str(tmp_path / "crossover.duckdb")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        out = invoke(["ingest", "logs"], code=2).output
+        assert "cannot open the database" in out and "lock" in out.lower()
+    finally:
+        holder.kill()
+
+
 def test_not_a_request_is_a_user_error(tmp_path):
     (tmp_path / "x.json").write_text('{"hello": 1}')
     assert "not a request" in invoke(["count", "x.json"], code=2).output

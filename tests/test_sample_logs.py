@@ -6,7 +6,19 @@ import json
 
 import pytest
 
-from .conftest import SAMPLE_LOGS, invoke
+from analyzer.tokenizing import Counter
+
+from .conftest import REPO, SAMPLE_LOGS, invoke
+
+
+def _generator():
+    """bench/traffic.py, which made the sample: the ground truth of what each request holds."""
+    import importlib
+    import sys
+
+    if str(REPO / "bench") not in sys.path:
+        sys.path.insert(0, str(REPO / "bench"))
+    return importlib.import_module("traffic")
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +38,14 @@ def test_the_month_and_its_four_templates(report):
 def test_classifier_is_go_for_its_volume_static_prompt_and_labels(report):
     [go] = [t for t in report["templates"] if t["decision"] == "GO"]
     assert go["models"] == ["gpt-4o-2024-08-06"] and go["label"].startswith("You are the ticket router")
-    assert go["tokens_per_request"]["fewshot"] > 1000 and go["tokens_per_request"]["history"] == 0
+    # Exactly the eight example pairs the generator put in every request, and its system prompt.
+    traffic = _generator()
+    counter = Counter("gpt-4o")
+    pairs = [m for ticket, label in traffic.CLASSIFIER_FEWSHOT
+             for m in ({"role": "user", "content": ticket}, {"role": "assistant", "content": label})]
+    assert go["tokens_per_request"]["fewshot"] == sum(counter.message(m) for m in pairs)
+    assert go["tokens_per_request"]["system"] == counter.message({"role": "system", "content": traffic.CLASSIFIER_SYSTEM})
+    assert go["tokens_per_request"]["history"] == 0
     assert go["daily_requests"] > 5000  # 2% sampled: the logs hold ~140 a day
     assert go["output_kind"]["kind"] == "label"
     assert 0 < go["breakeven_months"] <= 6
