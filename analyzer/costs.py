@@ -127,7 +127,9 @@ def _template(group: pl.DataFrame, label: str, days: int, s: Scenario) -> dict[s
     training_cost = (s["finetune.examples"] * example_tokens * s["finetune.epochs"] * price["training"] / MILLION
                      if price["training"] is not None else 0.0)
     upfront = training_cost + rate * (s["upfront.data_hours"] + s["upfront.eval_hours"] + s["upfront.pipeline_hours"]) + s["upfront.fixed"]
-    maintenance = (training_cost + s["maintenance.retrain_hours"] * rate) / max(s["maintenance.retrain_every_months"], 1e-9) + s["maintenance.monthly"]
+    every = s["maintenance.retrain_every_months"]  # 0: never retrained
+    retraining = (training_cost + s["maintenance.retrain_hours"] * rate) / every if every else 0.0
+    maintenance = retraining + s["maintenance.monthly"]
 
     saving_per_request = current - finetuned if finetuned is not None and current is not None else None
     monthly_savings = saving_per_request * monthly if saving_per_request is not None else None
@@ -213,6 +215,9 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
     if t["finetuned_cost_per_request"] is None:
         lower(NO_GO, f"no fine-tuning price for {t['target_model']}: set [finetune] input_price and output_price")
         return verdict, reasons
+    if t["finetune_prices"]["training"] is None:
+        lower(EVALUATE, f"no per-token training price for {t['target_model']}: training is left out of the upfront "
+                        "and upkeep; set [finetune] training_price")
     now, after = t["current_cost_per_request"], t["finetuned_cost_per_request"]
     if after >= now:
         lower(NO_GO, f"a fine-tuned call would cost ${after:.6f} against ${now:.6f} now: the static prompt it removes "

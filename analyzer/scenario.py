@@ -40,7 +40,7 @@ KEYS: tuple[Key, ...] = (
     Key("upfront", "eval_hours", 8.0, "Hours to build and run the quality evaluation."),
     Key("upfront", "pipeline_hours", 4.0, "Hours to wire the fine-tuned model into production."),
     Key("upfront", "fixed", 0.0, "Any other one-off cost, USD."),
-    Key("maintenance", "retrain_every_months", 6, "Months between retrainings (each costs training + retrain_hours)."),
+    Key("maintenance", "retrain_every_months", 6, "Months between retrainings (each costs training + retrain_hours); 0 never retrains."),
     Key("maintenance", "retrain_hours", 4.0, "Engineering hours per retraining."),
     Key("maintenance", "monthly", 0.0, "Other monthly upkeep (monitoring, hosting), USD."),
     Key("decision", "max_breakeven_months", 6.0, "GO needs break-even within this many months (else EVALUATE, or NO-GO past the horizon)."),

@@ -127,3 +127,14 @@ def test_defaults_cover_every_contract_key():
         "finetune.examples", "upfront.hourly_rate", "upfront.data_hours", "upfront.eval_hours",
         "upfront.pipeline_hours", "upfront.fixed", "maintenance.retrain_every_months", "maintenance.retrain_hours",
         "maintenance.monthly", "decision.max_breakeven_months", "decision.min_daily_requests", "decision.min_examples"}
+
+
+def test_never_retraining_and_a_missing_training_price(tmp_path):
+    published_traffic(tmp_path, days=2, per_day=5)
+    (tmp_path / "s.toml").write_text("[maintenance]\nretrain_every_months = 0\nmonthly = 7\n"
+                                     '[finetune]\ntarget_model = "o4-mini"\n')
+    report = json.loads(invoke(["analyze", str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"),
+                                "--format", "json", "--quiet"]).output)
+    [t] = report["templates"]
+    assert t["maintenance_monthly"] == 7 and t["training_cost"] == 0 and t["finetune_prices"]["training"] is None
+    assert any("no per-token training price for o4-mini" in r for r in t["reasons"])
