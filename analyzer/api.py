@@ -1,7 +1,7 @@
 """The library's verbs, the same as the CLI's: ingest, report, analyze, query, templates, count, formats, prices.
 
-Orchestration only: each verb opens the database, calls the step modules and returns data; the
-CLI renders it. Figures are computed here exactly as the command prints them.
+Orchestration only: each verb opens the database, calls the step modules and returns data, which
+the CLI renders; a program that uses these verbs gets the same figures the commands print.
 """
 
 from __future__ import annotations

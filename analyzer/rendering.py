@@ -110,10 +110,9 @@ def _usd(value: float | None, per_request: bool = False) -> str:
 def _months(t: dict[str, Any]) -> str:
     if t["breakeven_months"] is None:
         return "never"
+    # At 1.5× the volume a template that breaks even still does; at 0.5× it may never.
     low, high = t["breakeven_range_months"]
-    span = f" ({low:.1f}–{high:.1f})" if low is not None and high is not None else f" ({low:.1f}–never)" if low else ""
-    return f"{t['breakeven_months']:.1f}{span}"
-
+    return f"{t['breakeven_months']:.1f} ({low:.1f}–{'never' if high is None else f'{high:.1f}'})"
 
 
 def _anatomy(t: dict[str, Any]) -> str:
