@@ -59,7 +59,8 @@ def render(text: str) -> str:
         pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.S)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no <!-- generated:{name} --> block")
-        text = pattern.sub(lambda m: m.group(1) + make() + "\n" + m.group(2), text)
+        block = make()
+        text = pattern.sub(lambda m, block=block: m.group(1) + block + "\n" + m.group(2), text)
     return text
 
 

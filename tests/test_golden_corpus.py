@@ -7,6 +7,7 @@ ingested like any user's logs. Skipped, with the reason, where the corpus folder
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -65,7 +66,7 @@ def test_text_only_requests_count_exactly_what_openai_billed(cassette_logs):
     checked, differing = 0, set()
     for file, model, counted, reported in rows:
         # Only requests whose every message is plain text (no image, audio or file parts).
-        if not _all_text(json.loads(open(file, encoding="utf-8").read()), model):
+        if not _all_text(json.loads(Path(file).read_text(encoding="utf-8")), model):
             continue
         checked += 1
         if counted != reported:

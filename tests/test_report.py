@@ -72,7 +72,7 @@ def test_json_report_follows_the_contract(tmp_path):
     assert report["window"] == {"start": "2026-10-01T08:00:00Z", "end": "2026-10-03T09:00:00Z", "days": 3}
     assert report["scenario"]["finetune"]["system_prompt_tokens"] == 100
     [t] = report["templates"]
-    assert CONTRACT_TEMPLATE_KEYS <= set(t)
+    assert set(t) >= CONTRACT_TEMPLATE_KEYS
     assert set(t["tokens_per_request"]) == {"system", "fewshot", "tools", "history", "input", "output"}
     assert t["tokens_per_request"]["system"] == 1500
     assert t["decision"] in {"GO", "EVALUATE", "NO-GO"} and t["reasons"]
