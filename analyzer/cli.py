@@ -95,7 +95,7 @@ def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, jobs:
 @cli.command()
 @db_option
 @scenario_option
-@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON)
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
 def report(db: str | None, scenario: str | None, fmt: str) -> None:
     """Per template: cost now and fine-tuned, upfront, upkeep, break-even, net, GO / EVALUATE / NO-GO."""
     click.echo(render_report(api.report(db, scenario), OutputFormat(fmt)), nl=False)
@@ -106,7 +106,7 @@ def report(db: str | None, scenario: str | None, fmt: str) -> None:
 @db_option
 @scenario_option
 @click.option("--log-format", default=None, metavar="NAME", help="Read every record as this log format.")
-@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON)
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
 @jobs_option
 @quiet_option
 @strict_option

@@ -1,13 +1,14 @@
 """Turn results into text: one renderer per output format, chosen from a dict, never an if/elif.
 
 Rows (saved queries, templates) render as a rich table, markdown, JSON or CSV; the report as a
-rich table with reasons, markdown or JSON (the contract's object).
+rich table with reasons, markdown, HTML or JSON (the contract's object).
 """
 
 from __future__ import annotations
 
 import io
 import json
+from html import escape
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
@@ -29,6 +30,7 @@ class OutputFormat(str, Enum):
     MARKDOWN = "markdown"
     JSON = "json"
     CSV = "csv"
+    HTML = "html"
 
 
 def _console(buffer: io.StringIO) -> Console:
@@ -199,6 +201,30 @@ def report_markdown(p: Projection) -> str:
     return "\n".join(lines)
 
 
+def report_html(p: Projection) -> str:
+    """The report as one self-contained HTML page: the summary table, then each template's reasons."""
+    rows = _report_rows(p)
+    head = "".join(f"<th>{escape(name)}</th>" for name in (rows[0] if rows else []))
+    body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
+    sections = []
+    for t in p.templates:
+        reasons = "".join(f"<li>{escape(r)}</li>" for r in t["reasons"])
+        sections.append(f'<section class="{t["decision"].lower()}"><h2>{escape(t["decision"])}: {escape(t["label"])} '
+                        f'<code>{escape(t["template_id"])}</code></h2><p>Tokens per request, system / fewshot / tools / '
+                        f"history / input / output: {escape(_anatomy(t))}</p><ul>{reasons}</ul></section>")
+    warnings = "".join(f"<li>{escape(w)}</li>" for w in p.warnings)
+    return (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>crossover: fine-tuning projection</title>'
+        "<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child,td:nth-child(2),th{text-align:left}"
+        ".go h2{color:#176b2c}.no-go h2{color:#a11}.evaluate h2{color:#8a5a00}</style></head><body>"
+        f"<h1>Fine-tuning projection</h1><p>{escape(_header(p))}</p><table><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table>{''.join(sections)}"
+        + (f"<h2>Warnings</h2><ul>{warnings}</ul>" if warnings else "")
+        + f"<p><small>{escape(_footer(p))}</small></p></body></html>\n"
+    )
+
+
 def report_json(p: Projection) -> str:
     """The contract's JSON object."""
     return json.dumps(p.as_dict(), indent=2, default=str) + "\n"
@@ -208,6 +234,7 @@ REPORT_RENDERERS: dict[OutputFormat, Callable[[Projection], str]] = {
     OutputFormat.TABLE: report_table,
     OutputFormat.MARKDOWN: report_markdown,
     OutputFormat.JSON: report_json,
+    OutputFormat.HTML: report_html,
 }
 
 

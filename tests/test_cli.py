@@ -152,6 +152,9 @@ def test_report_table_and_markdown(tmp_path):
     assert "Fine-tuning projection per template" in table and "NO-GO" in table and "Summarise the text" in table
     markdown = invoke(["report", "--format", "markdown"]).output
     assert markdown.startswith("# Fine-tuning projection") and "## NO-GO: Summarise the text in one line." in markdown
+    html = invoke(["report", "--format", "html"]).output
+    assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
+    assert '<section class="no-go"><h2>NO-GO: Summarise the text in one line.' in html
 
 
 def test_installed_command_runs_as_a_subprocess(tmp_path):
