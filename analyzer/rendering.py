@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import sys
 from html import escape
 from collections.abc import Callable
 from enum import Enum
@@ -16,6 +18,7 @@ from typing import Any
 import polars as pl
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from .costs import EVALUATE, GO, NO_GO, Projection
@@ -33,13 +36,21 @@ class OutputFormat(str, Enum):
     HTML = "html"
 
 
-def _console(buffer: io.StringIO) -> Console:
-    return Console(file=buffer, width=WIDE, no_color=True, highlight=False, soft_wrap=False)
+def _console(buffer: io.StringIO, min_width: int = 0) -> Console:
+    # Rendered into a buffer, so rich cannot see the terminal: give it the real width when there is
+    # one, but never less than the table wants, or rich would cut figures and drop whole columns
+    # (a narrow terminal wraps the lines instead).
+    width = shutil.get_terminal_size((WIDE, 24)).columns if sys.stdout.isatty() else WIDE
+    return Console(file=buffer, width=max(width, min_width), no_color=True, highlight=False, soft_wrap=False)
 
 
-def _capture(draw: Callable[[Console], None]) -> str:
+def _capture(draw: Callable[[Console], None], table: Table | None = None) -> str:
     buffer = io.StringIO()
-    draw(_console(buffer))
+    console = _console(buffer)
+    if table is not None:  # measured unbounded: a measurement is clamped to the console's width
+        wanted = Measurement.get(console, console.options.update_width(10_000), table).maximum
+        console = _console(buffer, wanted)
+    draw(console)
     return buffer.getvalue()
 
 
@@ -128,8 +139,8 @@ def _short(text: str, width: int) -> str:
 
 def _report_rows(p: Projection) -> list[dict[str, str]]:
     return [{
-        "template": f"{t['template_id']} {_short(t['label'], 26)}",
-        "model": _short(t["models"][0], 18) + (f" +{len(t['models']) - 1}" if len(t["models"]) > 1 else ""),
+        "template": f"{t['template_id']} {_short(t['label'], 22)}",
+        "model": _short(t["models"][0], 17) + (f" +{len(t['models']) - 1}" if len(t["models"]) > 1 else ""),
         "req/day": f"{t['daily_requests']:,.0f}",
         "now $/mo": _usd(t["current_monthly_cost"]),
         "FT $/mo": _usd(t["finetuned_monthly_cost"]),
@@ -152,10 +163,16 @@ def _header(p: Projection) -> str:
 def report_table(p: Projection) -> str:
     """The report for a terminal: one row per template, then each template's reasons."""
     rows = _report_rows(p)
-    table = Table(box=box.SIMPLE_HEAVY, title="Fine-tuning projection per template")
+    table = Table(box=box.SIMPLE_HEAVY, title="Fine-tuning projection per template", pad_edge=False)
     for name in rows[0] if rows else []:
-        table.add_column(name, justify="left" if name in ("template", "model", "decision") else "right",
-                         no_wrap=True)
+        # Figures are never cut: each figure column is as wide as its widest cell (its header may
+        # wrap), and on a narrow terminal only the template's label gives way.
+        widest = max(len(row[name]) for row in rows)
+        if name == "template":
+            table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=16)
+        else:
+            table.add_column(name, justify="left" if name in ("model", "decision") else "right", min_width=widest,
+                             no_wrap=True)
     for row in rows:
         table.add_row(*row.values())
 
@@ -173,7 +190,7 @@ def report_table(p: Projection) -> str:
             console.print(f"warning: {warning}")
         console.print(_footer(p))
 
-    return _capture(draw)
+    return _capture(draw, table)
 
 
 def _footer(p: Projection) -> str:
