@@ -22,7 +22,7 @@ from .models import RawRecord, Request
 from .segmenting import Segmented, segment, template_label
 from .tokenizing import Counter
 
-BATCH_REQUESTS = 2000  # rows held in memory before they are handed on; bounds memory on any file size
+BATCH_REQUESTS = 2000  # requests and rejects held before they are handed on; bounds memory on any file
 MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go to the rejects table
 
 REQUEST_SCHEMA = {
@@ -67,7 +67,8 @@ class Rows:
         self._templates: set[str] = set()
 
     def __len__(self) -> int:
-        return len(self.tables["requests"])
+        # Rejects count too: a file of nothing but bad lines must not pile them up unflushed.
+        return len(self.tables["requests"]) + len(self.tables["rejects"])
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The non-empty tables as typed polars frames."""
@@ -96,8 +97,8 @@ class FileReader:
         for item in reading.read_file(path):
             if isinstance(item, reading.Reject):
                 self._reject(rows, result, item.line, item.reason, item.excerpt)
-                continue
-            prefer = self._parse(item, rows, result, prefer)
+            else:
+                prefer = self._parse(item, rows, result, prefer)
             if len(rows) >= BATCH_REQUESTS:
                 emit(rows)
                 rows = Rows()

@@ -40,3 +40,13 @@ def test_readme_setup_is_the_two_commands_ci_runs():
     assert blocks[0] == "python -m pip install . && crossover analyze sample_logs/"
     assert blocks[1] == "python -m pip install '.[test]' && python -m pytest"
     assert blocks[1] in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_readme_scenario_example_is_valid(tmp_path):
+    from analyzer import scenario
+
+    readme = docs.README.read_text(encoding="utf-8")
+    [example] = re.findall(r"```toml\n(.*?)\n```", readme, re.S)
+    (tmp_path / "example.toml").write_text(example, encoding="utf-8")
+    loaded = scenario.load(tmp_path / "example.toml")
+    assert loaded["finetune.target_model"] == "gpt-4o-mini" and loaded.prices["gpt-4o"]["input"] == 2.0

@@ -53,6 +53,17 @@ def test_accounting_identity_and_rejects_are_stored(tmp_path):
         assert con.execute("SELECT sum(records), sum(stored + duplicates + rejected) FROM files").fetchone() == (10, 10)
 
 
+def test_a_file_of_only_bad_lines_is_flushed_in_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(extracting, "BATCH_REQUESTS", 10)
+    sizes = []
+    real_append = storage.append
+    monkeypatch.setattr(storage, "append", lambda con, table, frame, keyed=True: (
+        sizes.append(len(frame)) if table == "rejects" else None, real_append(con, table, frame, keyed))[1])
+    (tmp_path / "binary.jsonl").write_bytes(b"\x00\x01\x02 not json\n" * 35)
+    [f] = api.ingest([tmp_path / "binary.jsonl"]).files
+    assert (f.records, f.rejected) == (35, 35) and sizes == [10, 10, 10, 5]
+
+
 def test_reingesting_unchanged_files_changes_nothing(tmp_path):
     write_jsonl(tmp_path / "logs/a.jsonl", classifier_lines(6))
     api.ingest([tmp_path / "logs"])
