@@ -2,4 +2,6 @@
 
 from .cli import main
 
-main()
+# Guarded: ingest's worker processes are spawned, and each imports the main module again.
+if __name__ == "__main__":
+    main()

@@ -28,11 +28,13 @@ __all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", 
 
 
 def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
-           on_file: Callable[[FileResult], None] | None = None, jobs: int | None = None) -> IngestResult:
+           on_file: Callable[[FileResult], None] | None = None, jobs: int = 1) -> IngestResult:
     """Read log files and directories into the database (created if needed).
 
-    ``jobs`` worker processes read files in parallel (default: one per core) when there are
-    several files and enough bytes to be worth it.
+    With ``jobs`` > 1, that many worker processes read files in parallel when there are several
+    files and enough bytes to be worth it. The workers are spawned and import the caller's main
+    module again, so a script that passes ``jobs`` must guard its entry with
+    ``if __name__ == "__main__":``, as for any use of multiprocessing.
     """
     paths = list(paths)
     con = storage.connect(db)
@@ -61,7 +63,7 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
 
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
-            on_file: Callable[[FileResult], None] | None = None, jobs: int | None = None
+            on_file: Callable[[FileResult], None] | None = None, jobs: int = 1
             ) -> tuple[IngestResult, costs.Projection]:
     """Ingest, then report."""
     scenarios.load(scenario)  # a bad scenario fails before minutes of reading

@@ -6,6 +6,7 @@ and exit 2 (bad usage or input the tool cannot read); ``--strict`` runs with rej
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -86,7 +87,7 @@ def _exit_if_strict(result: IngestResult, strict: bool) -> None:
 def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, jobs: int | None, quiet: bool,
            strict: bool) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
-    result = api.ingest(paths, db, log_format, jobs=jobs)
+    result = api.ingest(paths, db, log_format, jobs=jobs or os.cpu_count() or 1)
     if not quiet:
         _summary(result)
     _exit_if_strict(result, strict)
@@ -113,7 +114,7 @@ def report(db: str | None, scenario: str | None, fmt: str) -> None:
 def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_format: str | None, fmt: str,
             jobs: int | None, quiet: bool, strict: bool) -> None:
     """Ingest PATHS, then print the report."""
-    result, projection = api.analyze(paths, db, scenario, log_format, jobs=jobs)
+    result, projection = api.analyze(paths, db, scenario, log_format, jobs=jobs or os.cpu_count() or 1)
     if not quiet:
         _summary(result)
     click.echo(render_report(projection, OutputFormat(fmt)), nl=False)

@@ -59,11 +59,11 @@ class _Pending:
 class Ingestor:
     """Reads files into one database."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, format_name: str | None = None, jobs: int | None = None):
+    def __init__(self, con: duckdb.DuckDBPyConnection, format_name: str | None = None, jobs: int = 1):
         self.con = con
         self.format_name = format_name
         self.reader = FileReader(format_name)  # also checks the format name before any work
-        self.jobs = jobs if jobs is not None else (os.cpu_count() or 1)
+        self.jobs = jobs
 
     def ingest(self, paths: Iterable[str], on_file: Callable[[FileResult], None] | None = None) -> IngestResult:
         """Read every log file under ``paths``, then derive few-shot, templates and prices."""
