@@ -122,8 +122,24 @@ class Exchange:
         return parse_time(header(self.response_headers, "date"))
 
 
+_last_unwrapped: tuple[Any, Exchange | None] = (None, None)
+
+
 def unwrap(data: Any) -> Exchange | None:
-    """Find the request/response pair in a logged record; None when there is none."""
+    """Find the request/response pair in a logged record; None when there is none.
+
+    A format's ``detect`` and then its ``parse`` both unwrap the same record, and a wrapper may hold
+    its bodies as JSON strings; the last record's answer is kept so they are decoded once.
+    """
+    global _last_unwrapped
+    if _last_unwrapped[0] is data:
+        return _last_unwrapped[1]
+    exchange = _unwrap(data)
+    _last_unwrapped = (data, exchange)
+    return exchange
+
+
+def _unwrap(data: Any) -> Exchange | None:
     if not isinstance(data, dict):
         return None
     request_key = next((k for k in REQUEST_KEYS if k in data), None)
