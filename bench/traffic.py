@@ -8,16 +8,16 @@ through a logging middleware that writes one JSON object per call; one gzip JSON
   ticket, output a 1–3 token label. ~8,000 calls per weekday, ~5,000 per weekend day, logged at 2%
   (``"sample_rate": 0.02`` on its lines only). The clear fine-tuning candidate.
 * ``invoice_extraction`` (gpt-4o-mini): ~250-token system prompt, strict ``json_schema`` response
-  format, an invoice/order email in, compact JSON out. ~120 per weekday, processed in scheduled
+  format, an invoice/order email in, compact JSON out. ~60 per weekday, processed in scheduled
   batch runs of a mailbox poller.
 * ``support_assistant`` (gpt-4.1-mini): system prompt + 3 tools, sessions of 2–8 turns whose later
   requests carry the earlier user turns and the assistant replies exactly as returned.
 * ``call_summarizer`` (gpt-4o): ~1,800-token house style guide, a long call transcript in, a long
-  summary out. ~30 per weekday, in three batch runs a day.
+  summary out. ~15 per weekday, in three batch runs a day.
 
 Why batch runs and low-median lengths: deflate's window is 32 KB, and lines of 5-20 KB that each
 carry a 1-8 KB static prompt only compress well when the same feature's previous line is close. The
-back-office features arriving in bursts keep sample_logs at ~7.6 MB instead of ~12 MB.
+back-office features arriving in bursts, at modest volumes, keep sample_logs at ~5 MB.
 
 ``usage.prompt_tokens`` is computed with ``analyzer.tokenizing.Counter`` exactly as OpenAI bills text;
 ``cached_tokens`` follows OpenAI's automatic caching of a static prefix of ≥ 1,024 tokens.
@@ -249,11 +249,11 @@ VOLUMES = {
                                 PROFILE_CONSUMER_WEEKDAY, PROFILE_CONSUMER_WEEKEND, "azure_conv"),
     # The accounts-payable mailbox is polled four times a day (twice on weekends) and each run works
     # through the new mail with a small worker pool: the bursty Azure code trace gives the gaps.
-    "invoice_extraction": Volume(120, 30, PROFILE_OFFICE_WEEKDAY, PROFILE_OFFICE_WEEKEND, "azure_code",
+    "invoice_extraction": Volume(60, 15, PROFILE_OFFICE_WEEKDAY, PROFILE_OFFICE_WEEKEND, "azure_code",
                                  runs_weekday=(9.0, 13.0, 17.0, 21.5), runs_weekend=(12.0, 20.0)),
-    "support_assistant": Volume(40, 24, PROFILE_CONSUMER_WEEKDAY, PROFILE_CONSUMER_WEEKEND, "azure_conv"),
+    "support_assistant": Volume(20, 12, PROFILE_CONSUMER_WEEKDAY, PROFILE_CONSUMER_WEEKEND, "azure_conv"),
     # Call recordings are transcribed and summarised by a job that runs three times a day.
-    "call_summarizer": Volume(30, 8, PROFILE_OFFICE_WEEKDAY, PROFILE_OFFICE_WEEKEND, "azure_code",
+    "call_summarizer": Volume(15, 4, PROFILE_OFFICE_WEEKDAY, PROFILE_OFFICE_WEEKEND, "azure_code",
                               runs_weekday=(16.0, 20.0, 23.5), runs_weekend=(14.0, 23.5)),
 }
 # Turns per assistant session, 2–8 (mean 4.2), a chat-support shape: most sessions are short.
