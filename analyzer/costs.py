@@ -49,12 +49,16 @@ class Projection:
 def _with_scenario_prices(requests: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
     for model, prices in scenario.prices.items():
         hit = pl.col("model") == model
-        for name, column in (("input", "price_input"), ("cached_input", "price_cached_input"), ("output", "price_output")):
+        for name, column in (("input", "price_input"), ("cached_input", "price_cached_input"),
+                             ("cache_write", "price_cache_write"), ("output", "price_output")):
             if name in prices:
                 requests = requests.with_columns(pl.when(hit).then(pl.lit(prices[name])).otherwise(pl.col(column)).alias(column))
     return requests.with_columns(
-        cost=((pl.col("billed_prompt_tokens") - pl.col("billed_cached_tokens")) * pl.col("price_input")
+        # The same arithmetic as the request_costs view, so that scenario prices can replace list ones.
+        cost=((pl.col("billed_prompt_tokens") - pl.col("billed_cached_tokens") - pl.col("billed_cache_write_tokens"))
+              * pl.col("price_input")
               + pl.col("billed_cached_tokens") * pl.col("price_cached_input").fill_null(pl.col("price_input"))
+              + pl.col("billed_cache_write_tokens") * pl.col("price_cache_write").fill_null(pl.col("price_input"))
               + pl.col("billed_output_tokens") * pl.col("price_output")) / MILLION,
         weight=1.0 / pl.col("sample_rate").fill_null(scenario["traffic.sample_rate"]),
     )

@@ -33,7 +33,8 @@ REQUEST_SCHEMA = {
     "tools_hash": pl.Utf8, "system_tokens": pl.Int32, "fewshot_tokens": pl.Int32, "tools_tokens": pl.Int32,
     "history_tokens": pl.Int32, "input_tokens": pl.Int32, "output_tokens": pl.Int32, "input_hash": pl.Utf8,
     "output_kind": pl.Utf8, "prompt_tokens": pl.Int32, "fewshot_named_tokens": pl.Int32, "middle_tokens": pl.Int32,
-    "reported_prompt_tokens": pl.Int32, "reported_cached_tokens": pl.Int32, "reported_output_tokens": pl.Int32,
+    "reported_prompt_tokens": pl.Int32, "reported_cached_tokens": pl.Int32, "reported_cache_write_tokens": pl.Int32,
+    "reported_output_tokens": pl.Int32,
     "reported_reasoning_tokens": pl.Int32, "raw_usage": pl.Utf8,
 }
 MESSAGE_SCHEMA = {"request_id": pl.Utf8, "position": pl.Int32, "role": pl.Utf8, "hash": pl.Utf8, "tokens": pl.Int32}
@@ -176,6 +177,7 @@ def _request_row(request: Request, seg: Segmented, counter: Counter, format_name
         "prompt_tokens": seg.prompt_tokens, "fewshot_named_tokens": seg.fewshot_named,
         "middle_tokens": seg.middle_tokens, "reported_prompt_tokens": request.reported_prompt_tokens,
         "reported_cached_tokens": request.reported_cached_tokens,
+        "reported_cache_write_tokens": request.reported_cache_write_tokens,
         "reported_output_tokens": request.reported_output_tokens,
         "reported_reasoning_tokens": request.reported_reasoning_tokens,
         "raw_usage": json.dumps(request.raw_usage) if request.raw_usage is not None else None,

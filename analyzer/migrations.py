@@ -144,6 +144,44 @@ def m002_request_costs(con: duckdb.DuckDBPyConnection) -> None:
         """)
 
 
+@migration
+def m003_cache_writes(con: duckdb.DuckDBPyConnection) -> None:
+    """Tokens written to the provider's cache, and their price.
+
+    Anthropic bills cache writes at 1.25× (5-minute) or 2× (1-hour) the input price, and its
+    ``input_tokens`` excludes both cache reads and writes; the billed prompt is their sum. Prices
+    are derived data: emptied here so that the next ingest fills them with the new column.
+    """
+    con.execute("ALTER TABLE requests ADD COLUMN reported_cache_write_tokens INTEGER")
+    con.execute("ALTER TABLE prices ADD COLUMN cache_write DOUBLE")
+    con.execute("DELETE FROM prices")
+    con.execute("""
+        CREATE OR REPLACE VIEW request_costs AS
+        SELECT r.*,
+               coalesce(r.reported_prompt_tokens, r.prompt_tokens) AS billed_prompt_tokens,
+               coalesce(r.reported_cached_tokens, 0) AS billed_cached_tokens,
+               coalesce(r.reported_cache_write_tokens, 0) AS billed_cache_write_tokens,
+               coalesce(r.reported_output_tokens, r.output_tokens) AS billed_output_tokens,
+               p.input AS price_input, p.cached_input AS price_cached_input, p.cache_write AS price_cache_write,
+               p.output AS price_output, p.source AS price_source,
+               ((coalesce(r.reported_prompt_tokens, r.prompt_tokens) - coalesce(r.reported_cached_tokens, 0)
+                  - coalesce(r.reported_cache_write_tokens, 0)) * p.input
+                 + coalesce(r.reported_cached_tokens, 0) * coalesce(p.cached_input, p.input)
+                 + coalesce(r.reported_cache_write_tokens, 0) * coalesce(p.cache_write, p.input)
+                 + coalesce(r.reported_output_tokens, r.output_tokens) * p.output) / 1e6 AS cost_usd
+        FROM requests r LEFT JOIN prices p ON p.model = r.model AND p.day = r.ts::DATE
+        """)
+
+
+def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
+    try:
+        done = {row[0] for row in con.execute("SELECT name FROM _migrations").fetchall()}
+    except duckdb.CatalogException:
+        done = set()
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
 def apply(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; return their names."""
     con.execute("CREATE TABLE IF NOT EXISTS _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")

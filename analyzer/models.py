@@ -34,8 +34,9 @@ class Request:
     output: dict[str, Any] | None = None  # the assistant message returned
     status: str = "ok"
     error: str | None = None
-    reported_prompt_tokens: int | None = None
-    reported_cached_tokens: int | None = None
+    reported_prompt_tokens: int | None = None  # all input tokens, cache reads and writes included
+    reported_cached_tokens: int | None = None  # input tokens read from the provider's cache
+    reported_cache_write_tokens: int | None = None  # input tokens written to the cache (Anthropic)
     reported_output_tokens: int | None = None
     reported_reasoning_tokens: int | None = None
     raw_usage: dict[str, Any] | None = None

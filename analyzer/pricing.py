@@ -33,6 +33,7 @@ class Rates:
 
     input: float | None
     cached_input: float | None
+    cache_write: float | None
     output: float | None
     source: str
 
@@ -62,9 +63,11 @@ def list_rates(model: str, day: date) -> Rates:
     try:
         input_price, output_price, matched = _price(Usage(input_tokens=MILLION, output_tokens=MILLION), model, when)
         cached, _, _ = _price(Usage(input_tokens=MILLION, cache_read_tokens=MILLION), model, when)
+        written, _, _ = _price(Usage(input_tokens=MILLION, cache_write_tokens=MILLION), model, when)
     except LookupError as exc:
-        return Rates(None, None, None, f"genai-prices {version}: {exc}")
-    return Rates(float(input_price), float(cached), float(output_price), f"genai-prices {version} ({matched})")
+        return Rates(None, None, None, None, f"genai-prices {version}: {exc}")
+    return Rates(float(input_price), float(cached), float(written), float(output_price),
+                 f"genai-prices {version} ({matched})")
 
 
 def fill_prices(con: duckdb.DuckDBPyConnection) -> None:
@@ -78,8 +81,9 @@ def fill_prices(con: duckdb.DuckDBPyConnection) -> None:
     for model, day in missing:
         rates = list_rates(model, day)
         con.execute(
-            "INSERT INTO prices VALUES (?, ?, ?, ?, ?, ?)",
-            [model, day, rates.input, rates.cached_input, rates.output, rates.source],
+            "INSERT INTO prices BY NAME SELECT ? AS model, ? AS day, ? AS input, ? AS cached_input, "
+            "? AS cache_write, ? AS output, ? AS source",
+            [model, day, rates.input, rates.cached_input, rates.cache_write, rates.output, rates.source],
         )
 
 

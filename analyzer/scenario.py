@@ -47,7 +47,7 @@ KEYS: tuple[Key, ...] = (
     Key("decision", "min_daily_requests", 1000.0, "GO needs at least this many requests per day (else EVALUATE)."),
     Key("decision", "min_examples", 500, "GO needs this many distinct successful examples in the logs; fewer than a fifth of it is NO-GO."),
 )
-PRICE_FIELDS = ("input", "cached_input", "output")
+PRICE_FIELDS = ("input", "cached_input", "cache_write", "output")
 
 
 @dataclass(frozen=True)
@@ -135,5 +135,5 @@ def scenario_keys_markdown() -> str:
     for key in KEYS:
         default = "—" if key.default is None else f"`{key.default}`"
         lines.append(f"| `[{key.section}] {key.name}` | {default} | {key.help} |")
-    lines.append('| `[prices."MODEL"] input, cached_input, output` | genai-prices | USD per 1M tokens, overriding the list price of MODEL. |')
+    lines.append('| `[prices."MODEL"] input, cached_input, cache_write, output` | genai-prices | USD per 1M tokens, overriding the list price of MODEL. |')
     return "\n".join(lines)

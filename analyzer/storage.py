@@ -41,13 +41,24 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
     resolved = db_path(path)
     if read_only and not resolved.exists():
         raise DatabaseMissing(f"{resolved}: no database yet; run `crossover ingest PATH` first")
-    try:
-        con = duckdb.connect(str(resolved), read_only=read_only)
-    except duckdb.Error as exc:  # not a DuckDB file, or another process holds the write lock
-        raise DatabaseUnusable(f"{resolved}: cannot open the database: {str(exc).splitlines()[0]}") from None
+    con = _open(resolved, read_only)
     if not read_only:
         migrations.apply(con)
+    elif migrations.pending(con):
+        # Written by an older crossover: bring it up to date once, then read it as asked.
+        con.close()
+        writable = _open(resolved, False)
+        migrations.apply(writable)
+        writable.close()
+        con = _open(resolved, True)
     return con
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:  # not a DuckDB file, or another process holds the write lock
+        raise DatabaseUnusable(f"{path}: cannot open the database: {str(exc).splitlines()[0]}") from None
 
 
 class _ArrowStream:

@@ -186,3 +186,19 @@ def test_parallel_workers_store_exactly_what_one_process_does(tmp_path, monkeypa
         with duckdb.connect(str(tmp_path / f"j{jobs}.duckdb"), read_only=True) as con:
             seen.append([con.execute(sql).fetchall() for sql in tables])
     assert seen[0] == seen[1] and len(seen[0][1]) == 4 * 15 + 5 + 12
+
+
+def test_a_database_from_an_older_version_is_upgraded_on_first_read(tmp_path):
+    old = duckdb.connect(str(tmp_path / "old.duckdb"))
+    old.execute("CREATE TABLE _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")
+    for name, fn in migrations.MIGRATIONS[:2]:  # what the first release shipped
+        fn(old)
+        old.execute("INSERT INTO _migrations VALUES (?, now()::TIMESTAMP)", [name])
+    old.close()
+    write_jsonl(tmp_path / "a.jsonl", classifier_lines(3))
+    con = storage.connect(tmp_path / "old.duckdb", read_only=True)
+    assert migrations.pending(con) == [] and "reported_cache_write_tokens" in {
+        r[0] for r in con.execute("DESCRIBE requests").fetchall()}
+    con.close()
+    api.ingest([tmp_path / "a.jsonl"], tmp_path / "old.duckdb")
+    assert api.report(tmp_path / "old.duckdb").overall["requests"] == 3

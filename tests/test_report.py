@@ -138,3 +138,15 @@ def test_never_retraining_and_a_missing_training_price(tmp_path):
     [t] = report["templates"]
     assert t["maintenance_monthly"] == 7 and t["training_cost"] == 0 and t["finetune_prices"]["training"] is None
     assert any("no per-token training price for o4-mini" in r for r in t["reasons"])
+
+
+def test_cache_reads_and_writes_are_priced_apart(tmp_path):
+    line = chat_line(messages=[SYSTEM_1500, {"role": "user", "content": "q"}], id="c1", prompt_tokens=3000,
+                     completion_tokens=100, cached_tokens=1000)
+    line["response"]["usage"]["prompt_tokens_details"]["cache_write_tokens"] = 500
+    write_jsonl(tmp_path / "a.jsonl", [line])
+    (tmp_path / "s.toml").write_text('[prices."gpt-4o"]\ninput = 2.0\ncached_input = 0.5\ncache_write = 4.0\noutput = 10.0\n')
+    report = json.loads(invoke(["analyze", str(tmp_path / "a.jsonl"), "--scenario", str(tmp_path / "s.toml"),
+                                "--format", "json", "--quiet"]).output)
+    # 1,500 uncached × $2 + 1,000 cached × $0.5 + 500 written × $4 + 100 out × $10, per 1M tokens.
+    assert report["templates"][0]["current_cost_per_request"] == pytest.approx((3000 + 500 + 2000 + 1000) / 1e6)

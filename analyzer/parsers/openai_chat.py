@@ -93,7 +93,9 @@ def _read_response(request: Request, response: dict[str, Any]) -> None:
         request.raw_usage = usage
         request.reported_prompt_tokens = as_int(usage.get("prompt_tokens"))
         request.reported_output_tokens = as_int(usage.get("completion_tokens"))
-        request.reported_cached_tokens = as_int((usage.get("prompt_tokens_details") or {}).get("cached_tokens"))
+        details = usage.get("prompt_tokens_details") or {}
+        request.reported_cached_tokens = as_int(details.get("cached_tokens"))
+        request.reported_cache_write_tokens = as_int(details.get("cache_write_tokens"))  # newer models only
         request.reported_reasoning_tokens = as_int(
             (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
         )
