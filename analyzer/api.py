@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -18,8 +18,7 @@ import polars as pl
 
 from . import costs, parsers, pricing, queries, scenario as scenarios, storage
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData
-from .extracting import FileResult
-from .ingesting import IngestResult, Ingestor
+from .ingesting import IngestResult, Ingestor, OnFile
 from .models import RawRecord
 from .segmenting import segment
 from .tokenizing import Counter
@@ -28,7 +27,7 @@ __all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", 
 
 
 def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
-           on_file: Callable[[FileResult], None] | None = None, jobs: int = 1) -> IngestResult:
+           on_file: OnFile | None = None, jobs: int = 1) -> IngestResult:
     """Read log files and directories into the database (created if needed).
 
     With ``jobs`` > 1, that many worker processes read files in parallel when there are several
@@ -63,7 +62,7 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
 
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
-            on_file: Callable[[FileResult], None] | None = None, jobs: int = 1
+            on_file: OnFile | None = None, jobs: int = 1
             ) -> tuple[IngestResult, costs.Projection]:
     """Ingest, then report."""
     scenarios.load(scenario)  # a bad scenario fails before minutes of reading

@@ -15,7 +15,7 @@ import click
 from . import api
 from .errors import AnalyzerError
 from .ingesting import IngestResult
-from .rendering import OutputFormat, render_report, render_rows
+from .rendering import OutputFormat, ingest_progress, render_report, render_rows
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # finished, with problems the user asked to fail on (--strict)
@@ -71,6 +71,11 @@ def _summary(result: IngestResult) -> None:
         err=True)
 
 
+def _show_progress(quiet: bool) -> bool:
+    # Progress is for a person watching: not with --quiet, not into a pipe or a CI log.
+    return not quiet and sys.stderr.isatty()
+
+
 def _exit_if_strict(result: IngestResult, strict: bool) -> None:
     if strict and result.total("rejected"):
         sys.exit(EXIT_PROBLEMS)
@@ -87,7 +92,8 @@ def _exit_if_strict(result: IngestResult, strict: bool) -> None:
 def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, jobs: int | None, quiet: bool,
            strict: bool) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
-    result = api.ingest(paths, db, log_format, jobs=jobs or os.cpu_count() or 1)
+    with ingest_progress(_show_progress(quiet)) as on_file:
+        result = api.ingest(paths, db, log_format, on_file, jobs=jobs or os.cpu_count() or 1)
     if not quiet:
         _summary(result)
     _exit_if_strict(result, strict)
@@ -114,7 +120,8 @@ def report(db: str | None, scenario: str | None, fmt: str) -> None:
 def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_format: str | None, fmt: str,
             jobs: int | None, quiet: bool, strict: bool) -> None:
     """Ingest PATHS, then print the report."""
-    result, projection = api.analyze(paths, db, scenario, log_format, jobs=jobs or os.cpu_count() or 1)
+    with ingest_progress(_show_progress(quiet)) as on_file:
+        result, projection = api.analyze(paths, db, scenario, log_format, on_file, jobs=jobs or os.cpu_count() or 1)
     if not quiet:
         _summary(result)
     click.echo(render_report(projection, OutputFormat(fmt)), nl=False)

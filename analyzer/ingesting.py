@@ -37,6 +37,10 @@ from .extracting import FileReader, FileResult, Rows
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
 
+#: Called as each file is finished: (its result, files finished so far, files in all).
+OnFile = Callable[[FileResult, int, int], None]
+
+
 @dataclass
 class IngestResult:
     """What became of every file of one run."""
@@ -65,26 +69,35 @@ class Ingestor:
         self.reader = FileReader(format_name)  # also checks the format name before any work
         self.jobs = jobs
 
-    def ingest(self, paths: Iterable[str], on_file: Callable[[FileResult], None] | None = None) -> IngestResult:
-        """Read every log file under ``paths``, then derive few-shot, templates and prices."""
+    def ingest(self, paths: Iterable[str], on_file: OnFile | None = None) -> IngestResult:
+        """Read every log file under ``paths``, then derive few-shot, templates and prices.
+
+        ``on_file(result, done, total)`` is called as each file is finished (read, skipped or
+        unreadable), for progress displays.
+        """
+        files = reading.find_files(paths)
         results: list[FileResult] = []
+
+        def finished(result: FileResult) -> None:
+            results.append(result)
+            if on_file:
+                on_file(result, len(results), len(files))
+
         pending: list[_Pending] = []
-        for path in reading.find_files(paths):
+        for path in files:
             name = str(path.resolve()) if path.exists() else str(path)
             try:
                 size, content_hash = _fingerprint(path)
             except OSError as exc:  # vanished or unreadable since it was listed
-                results.append(self._unreadable(name, f"cannot read file: {exc.strerror or exc}"))
+                finished(self._unreadable(name, f"cannot read file: {exc.strerror or exc}"))
                 continue
             if self.con.execute("SELECT 1 FROM files WHERE path = ? AND content_hash = ?", [name, content_hash]).fetchone():
-                results.append(FileResult(name, skipped=True))
+                finished(FileResult(name, skipped=True))
                 continue
             pending.append(_Pending(path, name, size, content_hash))
         parallel = self.jobs > 1 and len(pending) > 1 and sum(p.size for p in pending) >= PARALLEL_MIN_BYTES
         for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
-            results.append(result)
-            if on_file:
-                on_file(result)
+            finished(result)
         self.finish()
         return IngestResult(results)
 

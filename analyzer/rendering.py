@@ -6,12 +6,14 @@ rich table with reasons, markdown, HTML or JSON (the contract's object).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
 import sys
+import time
 from html import escape
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 from typing import Any
 
@@ -19,9 +21,11 @@ import polars as pl
 from rich import box
 from rich.console import Console
 from rich.measure import Measurement
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .costs import EVALUATE, GO, NO_GO, Projection
+from .extracting import FileResult
 
 WIDE = 160  # width used when stdout is not a terminal (pipes, CI, tests): rich would pick 80
 
@@ -109,6 +113,30 @@ ROW_RENDERERS: dict[OutputFormat, Callable[..., str]] = {
 def render_rows(frame: pl.DataFrame, fmt: OutputFormat, title: str | None = None) -> str:
     """Render rows in the chosen format."""
     return ROW_RENDERERS[OutputFormat(fmt)](frame, title)
+
+
+# Progress ----------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def ingest_progress(enabled: bool) -> Iterator[Callable[[FileResult, int, int], None] | None]:
+    """A live line on stderr while files are read (files, requests, rate, rejects); nothing when off."""
+    if not enabled:
+        yield None
+        return
+    columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("files, {task.fields[requests]:,} requests, {task.fields[rate]:,.0f}/s, "
+                          "{task.fields[rejected]:,} rejected"), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("ingest", total=None, requests=0, rate=0.0, rejected=0)
+        start, seen = time.monotonic(), {"requests": 0, "rejected": 0}
+
+        def on_file(result: FileResult, done: int, total: int) -> None:
+            seen["requests"] += result.stored + result.duplicates
+            seen["rejected"] += result.rejected
+            rate = seen["requests"] / max(time.monotonic() - start, 1e-9)
+            progress.update(task, completed=done, total=total, rate=rate, **seen)
+
+        yield on_file
 
 
 # Report ------------------------------------------------------------------------------------------

@@ -202,3 +202,12 @@ def test_a_database_from_an_older_version_is_upgraded_on_first_read(tmp_path):
     con.close()
     api.ingest([tmp_path / "a.jsonl"], tmp_path / "old.duckdb")
     assert api.report(tmp_path / "old.duckdb").overall["requests"] == 3
+
+
+def test_progress_callback_sees_every_file_with_its_count(tmp_path):
+    write_jsonl(tmp_path / "logs/a.jsonl", classifier_lines(3))
+    write_jsonl(tmp_path / "logs/b.jsonl", classifier_lines(2, start=10))
+    api.ingest([tmp_path / "logs/a.jsonl"])
+    calls = []
+    api.ingest([tmp_path / "logs"], on_file=lambda result, done, total: calls.append((result.skipped, done, total)))
+    assert calls == [(True, 1, 2), (False, 2, 2)]
