@@ -137,6 +137,7 @@ class FileReader:
         counter = self.counter(request.model)
         seg = segment(request, counter)
         result.records += 1
+        format_name = request.format or format_name
         result.formats.add(format_name)
         rows.tables["requests"].append(_request_row(request, seg, counter, format_name, result.path, record.line))
         rows.tables["request_messages"].extend(

@@ -44,3 +44,4 @@ class Request:
     user: str | None = None
     session_id: str | None = None
     latency_ms: float | None = None
+    format: str | None = None  # set by a composite format (a cassette) to the format of this request

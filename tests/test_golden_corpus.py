@@ -61,7 +61,8 @@ def test_text_only_requests_count_exactly_what_openai_billed(cassette_logs):
         rows = con.execute("""
             SELECT r.file, r.model, r.prompt_tokens, r.reported_prompt_tokens
             FROM requests r
-            WHERE r.reported_prompt_tokens IS NOT NULL AND r.exact_tokenizer AND r.tools_hash IS NULL
+            WHERE r.format = 'openai-chat' AND r.reported_prompt_tokens IS NOT NULL AND r.exact_tokenizer
+              AND r.tools_hash IS NULL
         """).fetchall()
     checked, differing = 0, set()
     for file, model, counted, reported in rows:

@@ -32,9 +32,9 @@ def parse_one(data) -> Request:
 
 def test_registry_lists_builtins_and_refuses_unknown_names():
     names = [f.name for f in parsers.formats()]
-    assert names == ["vcr-cassette", "openai-chat"]
+    assert names == ["vcr-cassette", "openai-responses", "openai-chat"]
     assert all(f.description for f in parsers.formats())
-    with pytest.raises(UnknownFormat, match="known: vcr-cassette, openai-chat"):
+    with pytest.raises(UnknownFormat, match="known: vcr-cassette, openai-responses, openai-chat"):
         parsers.get("nope")
 
 
@@ -120,7 +120,7 @@ def test_vcr_cassette_yields_each_interaction():
     other = {"request": {"method": "GET", "uri": "https://example.com/image.png", "body": None},
              "response": {"status": {"code": 200}, "body": {"string": "binary"}}}
     items = list(parsers.get("vcr-cassette").parse(RawRecord("c.json", 1, {"interactions": [chat, other]})))
-    assert isinstance(items[0], Request) and items[0].request_id == "chatcmpl-1"
+    assert isinstance(items[0], Request) and items[0].request_id == "chatcmpl-1" and items[0].format == "openai-chat"
     assert isinstance(items[1], BadRecord) and "interaction 2" in items[1].reason
 
 

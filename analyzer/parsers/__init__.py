@@ -73,9 +73,9 @@ def shape(data: Any) -> str:
 
 def _register_builtins() -> None:
     # Imported here so that each module can import this one for `register` and `LogFormat`.
-    from . import openai_chat, vcr
+    from . import openai_chat, openai_responses, vcr
 
-    for module in (vcr, openai_chat):
+    for module in (vcr, openai_responses, openai_chat):
         register(LogFormat(module.NAME, module.DESCRIPTION, module.detect, module.parse))
 
 

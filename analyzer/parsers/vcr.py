@@ -39,6 +39,8 @@ def parse(record: RawRecord) -> Iterator[Any]:
             for item in fmt.parse(RawRecord(record.path, record.line, interaction)):
                 if isinstance(item, BadRecord):
                     item = BadRecord(f"interaction {number}: {item.reason}")
+                else:
+                    item.format = item.format or fmt.name  # stored as what it is, not as "cassette"
                 yield item
         except BadRecord as exc:
             yield BadRecord(f"interaction {number}: {exc.reason}")
