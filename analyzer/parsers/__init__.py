@@ -73,9 +73,10 @@ def shape(data: Any) -> str:
 
 def _register_builtins() -> None:
     # Imported here so that each module can import this one for `register` and `LogFormat`.
-    from . import openai_chat, openai_responses, vcr
+    from . import anthropic_messages, openai_chat, openai_responses, vcr
 
-    for module in (vcr, openai_responses, openai_chat):
+    # Anthropic first: its requests have `messages` too, and openai-chat would take them.
+    for module in (vcr, anthropic_messages, openai_responses, openai_chat):
         register(LogFormat(module.NAME, module.DESCRIPTION, module.detect, module.parse))
 
 

@@ -8,6 +8,7 @@ headers, body}}``). :func:`unwrap` finds the pair in either shape and the time a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime, timezone
@@ -168,3 +169,25 @@ def as_int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         raise BadRecord(f"usage field is not a number: {value!r}") from None
+
+
+def sample_rate(wrapper: dict[str, Any]) -> float | None:
+    """The share of calls the logger kept, when the wrapper says (``sample_rate``), checked to be in (0, 1]."""
+    rate = number(wrapper.get("sample_rate"))
+    if rate is not None and not 0 < rate <= 1:
+        raise BadRecord(f"sample_rate {rate} is not in (0, 1]")
+    return rate
+
+
+def number(value: Any) -> float | None:
+    """A float from a value that may be missing, a bool, or not a number at all."""
+    try:
+        return float(value) if value is not None and not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def content_id(body: Any, response: Any) -> str:
+    """A stable id for a request logged without one: the hash of its canonical JSON."""
+    canonical = json.dumps([body, response], sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -8,14 +8,12 @@ includes reasoning tokens; an ``{"error": …}`` body is kept as a failed reques
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import BadRecord
 from ..models import RawRecord, Request
-from .common import as_int, header, unwrap
+from .common import as_int, content_id, header, number, sample_rate, unwrap
 
 NAME = "openai-chat"
 DESCRIPTION = (
@@ -61,9 +59,9 @@ def parse(record: RawRecord) -> Iterator[Request]:
         response_format=body.get("response_format") if isinstance(body.get("response_format"), dict) else None,
         timestamp=exchange.time(),
         user=body.get("user") or body.get("safety_identifier"),
-        sample_rate=_sample_rate(exchange.wrapper),
-        latency_ms=_number(exchange.wrapper.get("latency_ms") or exchange.wrapper.get("durationMs"))
-        or _number(header(exchange.response_headers, "openai-processing-ms")),
+        sample_rate=sample_rate(exchange.wrapper),
+        latency_ms=number(exchange.wrapper.get("latency_ms") or exchange.wrapper.get("durationMs"))
+        or number(header(exchange.response_headers, "openai-processing-ms")),
     )
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     request.session_id = metadata.get("session_id") or exchange.wrapper.get("session_id")
@@ -74,7 +72,7 @@ def parse(record: RawRecord) -> Iterator[Request]:
     request.request_id = (
         (response or {}).get("id")
         or header(exchange.response_headers, "x-request-id")
-        or _content_id(body, response)
+        or content_id(body, response)
     )
     yield request
 
@@ -99,23 +97,3 @@ def _read_response(request: Request, response: dict[str, Any]) -> None:
         request.reported_reasoning_tokens = as_int(
             (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
         )
-
-
-def _sample_rate(wrapper: dict[str, Any]) -> float | None:
-    rate = _number(wrapper.get("sample_rate"))
-    if rate is not None and not 0 < rate <= 1:
-        raise BadRecord(f"sample_rate {rate} is not in (0, 1]")
-    return rate
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return float(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _content_id(body: Any, response: Any) -> str:
-    """A stable id for a request logged without one: the hash of its canonical JSON."""
-    canonical = json.dumps([body, response], sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]

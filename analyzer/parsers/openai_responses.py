@@ -16,8 +16,7 @@ from urllib.parse import urlparse
 
 from ..errors import BadRecord
 from ..models import RawRecord, Request
-from .common import REQUEST_KEYS, Exchange, as_int, header, unwrap
-from .openai_chat import _content_id, _number, _sample_rate
+from .common import REQUEST_KEYS, Exchange, as_int, content_id, header, number, sample_rate, unwrap
 
 NAME = "openai-responses"
 DESCRIPTION = (
@@ -94,9 +93,9 @@ def parse(record: RawRecord) -> Iterator[Request]:
         user=body.get("user") or body.get("safety_identifier"),
         session_id=metadata.get("session_id") or (conversation if isinstance(conversation, str) else None)
         or exchange.wrapper.get("session_id"),
-        sample_rate=_sample_rate(exchange.wrapper),
-        latency_ms=_number(exchange.wrapper.get("latency_ms") or exchange.wrapper.get("durationMs"))
-        or _number(header(exchange.response_headers, "openai-processing-ms")),
+        sample_rate=sample_rate(exchange.wrapper),
+        latency_ms=number(exchange.wrapper.get("latency_ms") or exchange.wrapper.get("durationMs"))
+        or number(header(exchange.response_headers, "openai-processing-ms")),
     )
     if response is not None:
         _read_response(request, response)
@@ -105,7 +104,7 @@ def parse(record: RawRecord) -> Iterator[Request]:
     request.request_id = (
         (response or {}).get("id")
         or header(exchange.response_headers, "x-request-id")
-        or _content_id(body, response)
+        or content_id(body, response)
     )
     yield request
 
