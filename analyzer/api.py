@@ -27,18 +27,19 @@ __all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", 
 
 
 def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
-           on_file: OnFile | None = None, jobs: int = 1) -> IngestResult:
+           on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None) -> IngestResult:
     """Read log files and directories into the database (created if needed).
 
     With ``jobs`` > 1, that many worker processes read files in parallel when there are several
     files and enough bytes to be worth it. The workers are spawned and import the caller's main
     module again, so a script that passes ``jobs`` must guard its entry with
-    ``if __name__ == "__main__":``, as for any use of multiprocessing.
+    ``if __name__ == "__main__":``, as for any use of multiprocessing. Times logged without a zone
+    are read in ``timezone`` (an IANA name or ``+HH:MM``; UTC by default).
     """
     paths = list(paths)
     con = storage.connect(db)
     try:
-        return Ingestor(con, format_name, jobs).ingest(paths, on_file)
+        return Ingestor(con, format_name, jobs, timezone).ingest(paths, on_file)
     finally:
         con.close()
 
@@ -62,11 +63,11 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
 
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
-            on_file: OnFile | None = None, jobs: int = 1
+            on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None
             ) -> tuple[IngestResult, costs.Projection]:
     """Ingest, then report."""
     scenarios.load(scenario)  # a bad scenario fails before minutes of reading
-    result = ingest(paths, db, format_name, on_file, jobs)
+    result = ingest(paths, db, format_name, on_file, jobs, timezone)
     return result, report(db, scenario)
 
 

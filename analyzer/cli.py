@@ -40,6 +40,8 @@ scenario_option = click.option("--scenario", type=click.Path(dir_okay=False), de
                                help="Scenario TOML with the assumptions (see README); default values otherwise.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print no ingest summary.")
 strict_option = click.option("--strict", is_flag=True, help="Exit 1 when any record was rejected.")
+timezone_option = click.option("--timezone", "timezone_name", default=None, metavar="TZ",
+                               help="Zone of times logged without one (IANA name or +HH:MM) [default: UTC].")
 jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                            help="Worker processes reading files in parallel [default: one per core].")
 
@@ -86,14 +88,15 @@ def _exit_if_strict(result: IngestResult, strict: bool) -> None:
 @db_option
 @click.option("--format", "--log-format", "log_format", default=None, metavar="NAME",
               help="Read every record as this log format instead of detecting it (see `crossover formats`).")
+@timezone_option
 @jobs_option
 @quiet_option
 @strict_option
-def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, jobs: int | None, quiet: bool,
-           strict: bool) -> None:
+def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, timezone_name: str | None,
+           jobs: int | None, quiet: bool, strict: bool) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
     with ingest_progress(_show_progress(quiet)) as on_file:
-        result = api.ingest(paths, db, log_format, on_file, jobs=jobs or os.cpu_count() or 1)
+        result = api.ingest(paths, db, log_format, on_file, jobs=jobs or os.cpu_count() or 1, timezone=timezone_name)
     if not quiet:
         _summary(result)
     _exit_if_strict(result, strict)
@@ -114,14 +117,16 @@ def report(db: str | None, scenario: str | None, fmt: str) -> None:
 @scenario_option
 @click.option("--log-format", default=None, metavar="NAME", help="Read every record as this log format.")
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
+@timezone_option
 @jobs_option
 @quiet_option
 @strict_option
 def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_format: str | None, fmt: str,
-            jobs: int | None, quiet: bool, strict: bool) -> None:
+            timezone_name: str | None, jobs: int | None, quiet: bool, strict: bool) -> None:
     """Ingest PATHS, then print the report."""
     with ingest_progress(_show_progress(quiet)) as on_file:
-        result, projection = api.analyze(paths, db, scenario, log_format, on_file, jobs=jobs or os.cpu_count() or 1)
+        result, projection = api.analyze(paths, db, scenario, log_format, on_file, jobs=jobs or os.cpu_count() or 1,
+                                         timezone=timezone_name)
     if not quiet:
         _summary(result)
     click.echo(render_report(projection, OutputFormat(fmt)), nl=False)

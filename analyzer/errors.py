@@ -23,6 +23,10 @@ class BadRecord(AnalyzerError):
         self.reason = reason
 
 
+class BadTimezone(AnalyzerError):
+    """``--timezone`` names no time zone."""
+
+
 class DatabaseMissing(AnalyzerError):
     """A read-only command was pointed at a database that does not exist yet."""
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 import polars as pl
@@ -19,6 +20,7 @@ import polars as pl
 from . import parsers, reading
 from .errors import BadRecord
 from .models import RawRecord, Request
+from .parsers.common import set_naive_timezone, zone_named
 from .segmenting import Segmented, segment, template_label
 from .tokenizing import Counter
 
@@ -80,8 +82,11 @@ class Rows:
 class FileReader:
     """Reads files into batches of rows; keeps one token counter per model across files."""
 
-    def __init__(self, format_name: str | None = None):
+    def __init__(self, format_name: str | None = None, timezone_name: str | None = None):
         self.forced = parsers.get(format_name) if format_name else None
+        # Process-wide, and a reader is made once per process (workers included), so every record of
+        # the run reads naive times alike.
+        set_naive_timezone(zone_named(timezone_name) if timezone_name else dt_timezone.utc)
         self._counters: dict[str, Counter] = {}
         self._seen_segments: set[tuple[str, str]] = set()
 

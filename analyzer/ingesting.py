@@ -63,10 +63,12 @@ class _Pending:
 class Ingestor:
     """Reads files into one database."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, format_name: str | None = None, jobs: int = 1):
+    def __init__(self, con: duckdb.DuckDBPyConnection, format_name: str | None = None, jobs: int = 1,
+                 timezone_name: str | None = None):
         self.con = con
         self.format_name = format_name
-        self.reader = FileReader(format_name)  # also checks the format name before any work
+        self.timezone_name = timezone_name
+        self.reader = FileReader(format_name, timezone_name)  # also checks both names before any work
         self.jobs = jobs
 
     def ingest(self, paths: Iterable[str], on_file: OnFile | None = None) -> IngestResult:
@@ -123,7 +125,7 @@ class Ingestor:
         # Spawned, not forked: a fork of a process running polars' and DuckDB's thread pools can
         # inherit a held lock and hang.
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(self.format_name,))
+                                   initializer=_start_worker, initargs=(self.format_name, self.timezone_name))
         try:
             futures = [pool.submit(_read_in_worker, str(p.path), p.name, str(spool)) for p in pending]
             for item, future in zip(pending, futures):
@@ -189,9 +191,9 @@ class Ingestor:
 _WORKER_READER: FileReader | None = None
 
 
-def _start_worker(format_name: str | None) -> None:
+def _start_worker(format_name: str | None, timezone_name: str | None) -> None:
     global _WORKER_READER
-    _WORKER_READER = FileReader(format_name)
+    _WORKER_READER = FileReader(format_name, timezone_name)
 
 
 def _read_in_worker(path: str, name: str, spool: str) -> tuple[FileResult, list[dict[str, str]]]:

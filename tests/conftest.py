@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from datetime import timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from analyzer.cli import cli
+from analyzer.parsers import common
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("CROSSOVER_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -23,7 +25,8 @@ def hermetic(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CROSSOVER_DB", str(tmp_path / "crossover.duckdb"))
     monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
+    yield tmp_path
+    common.set_naive_timezone(timezone.utc)  # process-wide: one test's --timezone must not leak
 
 
 @pytest.fixture

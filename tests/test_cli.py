@@ -168,3 +168,15 @@ def test_installed_command_runs_as_a_subprocess(tmp_path):
     assert "12 read = 12 stored" in done.stderr
     missing = subprocess.run([*command, "ingest", str(tmp_path / "nope")], capture_output=True, text=True, env=env)
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "Traceback" not in missing.stderr
+
+
+def test_timezone_option_reads_naive_times_in_that_zone(tmp_path):
+    line = chat_line(messages=[SYSTEM, {"role": "user", "content": "x"}], id="c1", ts="2026-10-01 01:30:00")
+    write_jsonl(tmp_path / "a.jsonl", [line])
+    invoke(["ingest", "a.jsonl", "--timezone", "America/New_York", "--quiet"])
+    rows = json.loads(invoke(["query", "daily_volume", "--format", "json"]).output)
+    assert rows[0]["day"] == "2026-10-01"  # 01:30 in New York is 05:30 UTC, the same day
+    invoke(["ingest", "a.jsonl", "--timezone", "+09:00", "--quiet", "--db", "tokyo.duckdb"])
+    rows = json.loads(invoke(["query", "daily_volume", "--db", "tokyo.duckdb", "--format", "json"]).output)
+    assert rows[0]["day"] == "2026-09-30"  # 01:30 in Tokyo is 16:30 UTC the day before
+    assert "unknown time zone 'Mars/Olympus'" in invoke(["ingest", "a.jsonl", "--timezone", "Mars/Olympus"], code=2).output

@@ -154,3 +154,19 @@ def test_golden_openai_chat_cassettes(corpus):
             assert request.reported_cached_tokens == cached
         seen += 1
     assert seen >= 50, f"only {seen} chat interactions found in the corpus"
+
+
+@pytest.mark.parametrize(("zone", "expected"), [
+    ("Europe/Paris", "2024-09-26T08:22:22"), ("+02:00", "2024-09-26T08:22:22"), ("-0500", "2024-09-26T15:22:22"),
+    ("UTC", "2024-09-26T10:22:22"),
+])
+def test_naive_times_in_a_chosen_zone(zone, expected):
+    from analyzer.parsers import common
+
+    try:
+        common.set_naive_timezone(common.zone_named(zone))
+        assert parse_time("2024-09-26 10:22:22").replace(tzinfo=None).isoformat() == expected
+        assert parse_time("2024-09-26T10:22:22Z").replace(tzinfo=None).isoformat() == "2024-09-26T10:22:22"
+        assert parse_time(1727346142).replace(tzinfo=None).isoformat() == "2024-09-26T10:22:22"
+    finally:
+        common.set_naive_timezone(timezone.utc)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from ..errors import BadRecord
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import BadRecord, BadTimezone
 
 REQUEST_KEYS = ("request", "req", "reqPayload", "request_body", "requestBody", "body")
 RESPONSE_KEYS = ("response", "resp", "respPayload", "response_body", "responseBody")
@@ -37,8 +39,38 @@ def maybe_json(value: Any) -> Any:
     return value
 
 
+# The zone of times logged without one (LiteLLM's naive strings, naive ISO). UTC unless the user
+# says otherwise with --timezone; set once per process (workers too) by the file reader.
+_naive_zone: tzinfo = timezone.utc
+
+
+def set_naive_timezone(zone: tzinfo) -> None:
+    """Read times logged without a zone as times in ``zone``."""
+    global _naive_zone
+    _naive_zone = zone
+
+
+def zone_named(name: str) -> tzinfo:
+    """A time zone from an IANA name (``Europe/Paris``), ``UTC``, or a fixed offset (``+02:00``).
+
+    Raises:
+        BadTimezone: the name is none of those.
+    """
+    offset = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", name.strip())
+    if offset:
+        sign = 1 if offset.group(1) == "+" else -1
+        return timezone(sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3))))
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadTimezone(f"unknown time zone {name!r}: give an IANA name like Europe/Paris, UTC, or +02:00") from None
+
+
 def parse_time(value: Any) -> datetime | None:
-    """A UTC datetime from epoch s/ms/ns (number or digits), ISO 8601 (naive = UTC) or RFC 1123."""
+    """A UTC datetime from epoch s/ms/ns (number or digits), ISO 8601 or RFC 1123.
+
+    A time without a zone is in the zone set by :func:`set_naive_timezone` (UTC by default).
+    """
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
@@ -56,7 +88,7 @@ def parse_time(value: Any) -> datetime | None:
         text = text.replace(" ", "T")
         # Python takes at most 6 fractional digits; Azure-style traces carry 7.
         text = re.sub(r"(\.\d{6})\d+$", r"\1", text)
-        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(text).replace(tzinfo=_naive_zone).astimezone(timezone.utc)
     try:
         parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00")))
     except ValueError:
@@ -65,7 +97,7 @@ def parse_time(value: Any) -> datetime | None:
         except (TypeError, ValueError):
             return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=_naive_zone)
     return parsed.astimezone(timezone.utc)
 
 
