@@ -60,6 +60,8 @@ def cli() -> None:
 
 def _summary(result: IngestResult) -> None:
     for f in result.files:
+        for warning in f.warnings:
+            click.echo(f"warning: {f.path}: {warning}", err=True)
         if f.rejected:
             click.echo(f"{f.path}: {f.records} read = {f.stored} stored + {f.duplicates} duplicates + {f.rejected} rejected", err=True)
             for line, reason in f.examples:

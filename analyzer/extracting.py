@@ -60,6 +60,9 @@ class FileResult:
     formats: set[str] = field(default_factory=set)
     skipped: bool = False  # unchanged since it was last read
     examples: list[tuple[int, str]] = field(default_factory=list)  # the first rejects: (line, reason)
+    position: reading.Position = field(default_factory=reading.Position)  # where reading stopped
+    tail: bool = False  # only what was appended since the last run was read
+    warnings: list[str] = field(default_factory=list)
 
 
 class Rows:
@@ -100,7 +103,7 @@ class FileReader:
         """Read one file, handing each full batch to ``emit``; count records and rejects in ``result``."""
         rows = Rows()
         prefer = self.forced
-        for item in reading.read_file(path):
+        for item in reading.read_file(path, result.position):
             if isinstance(item, reading.Reject):
                 self._reject(rows, result, item.line, item.reason, item.excerpt)
             else:
@@ -109,6 +112,9 @@ class FileReader:
                 emit(rows)
                 rows = Rows()
         emit(rows)
+        if result.position.incomplete:
+            result.warnings.append(f"line {result.position.line + 1} is incomplete (still being written?): "
+                                   "left for the next run")
 
     def _parse(self, record: RawRecord, rows: Rows, result: FileResult, prefer: parsers.LogFormat | None):
         """Parse one record into the batch; return the format to try first on the next record."""

@@ -58,6 +58,8 @@ class _Pending:
     name: str
     size: int
     content_hash: str
+    tail_of: tuple | None = None  # the files row of the part already read, when only the tail is new
+    warning: str | None = None
 
 
 class Ingestor:
@@ -88,15 +90,24 @@ class Ingestor:
         pending: list[_Pending] = []
         for path in files:
             name = str(path.resolve()) if path.exists() else str(path)
+            before = self.con.execute(
+                "SELECT size, content_hash, lines_read, bytes_read, records, stored, duplicates, rejected "
+                "FROM files WHERE path = ?", [name]).fetchone()
             try:
-                size, content_hash = _fingerprint(path)
+                size, content_hash, prefix_hash = _fingerprint(path, before[0] if before else None)
             except OSError as exc:  # vanished or unreadable since it was listed
                 finished(self._unreadable(name, f"cannot read file: {exc.strerror or exc}"))
                 continue
-            if self.con.execute("SELECT 1 FROM files WHERE path = ? AND content_hash = ?", [name, content_hash]).fetchone():
+            if before and before[1] == content_hash:
                 finished(FileResult(name, skipped=True))
                 continue
-            pending.append(_Pending(path, name, size, content_hash))
+            if before and before[2] is not None and size > before[0] and prefix_hash == before[1]:
+                pending.append(_Pending(path, name, size, content_hash, tail_of=before))  # it grew: read on
+            elif before:
+                pending.append(_Pending(path, name, size, content_hash,
+                                        warning="what was read before has changed: read again whole"))
+            else:
+                pending.append(_Pending(path, name, size, content_hash))
         parallel = self.jobs > 1 and len(pending) > 1 and sum(p.size for p in pending) >= PARALLEL_MIN_BYTES
         for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
             finished(result)
@@ -115,7 +126,7 @@ class Ingestor:
         self.con.execute("COMMIT")
 
     def _read_here(self, item: _Pending) -> FileResult:
-        result = FileResult(item.name)
+        result = _start(item)
         with self._file_transaction(item, result):
             self.reader.read(item.path, result, lambda rows: self._write(rows.frames(), result))
         return result
@@ -127,7 +138,7 @@ class Ingestor:
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start_worker, initargs=(self.format_name, self.timezone_name))
         try:
-            futures = [pool.submit(_read_in_worker, str(p.path), p.name, str(spool)) for p in pending]
+            futures = [pool.submit(_read_in_worker, str(p.path), _start(p), str(spool)) for p in pending]
             for item, future in zip(pending, futures):
                 result, batches = future.result()
                 with self._file_transaction(item, result):
@@ -144,12 +155,24 @@ class Ingestor:
     def _file_transaction(self, item: _Pending, result: FileResult) -> Iterator[None]:
         self.con.execute("BEGIN TRANSACTION")
         try:
-            self._forget(item.name)
+            if item.tail_of is None:
+                self._forget(item.name)
             yield
+            # The row describes the whole file: what was read before (a tail run) plus this run.
+            totals = [a + b for a, b in zip(item.tail_of[4:] if item.tail_of else (0, 0, 0, 0),
+                                            (result.records, result.stored, result.duplicates, result.rejected))]
+            position = result.position
+            # A last line still being written is not part of what was read: hash only what was.
+            size, content_hash = item.size, item.content_hash
+            if position.incomplete and position.offset is not None:
+                size, content_hash, _ = _fingerprint(item.path, limit=position.offset)
+            self.con.execute("DELETE FROM files WHERE path = ?", [item.name])
             self.con.execute(
-                "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-                [item.name, item.size, item.content_hash, ",".join(sorted(result.formats)), result.records,
-                 result.stored, result.duplicates, result.rejected],
+                "INSERT INTO files BY NAME SELECT ? AS path, ? AS size, ? AS content_hash, ? AS formats, "
+                "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, now()::TIMESTAMP AS ingested_at, "
+                "? AS lines_read, ? AS bytes_read",
+                [item.name, size, content_hash, ",".join(sorted(result.formats)), *totals, position.line,
+                 position.offset],
             )
             self.con.execute("COMMIT")
         except BaseException:
@@ -196,9 +219,8 @@ def _start_worker(format_name: str | None, timezone_name: str | None) -> None:
     _WORKER_READER = FileReader(format_name, timezone_name)
 
 
-def _read_in_worker(path: str, name: str, spool: str) -> tuple[FileResult, list[dict[str, str]]]:
+def _read_in_worker(path: str, result: FileResult, spool: str) -> tuple[FileResult, list[dict[str, str]]]:
     """Read one file in a worker; spool each batch's tables as Arrow IPC files and return their paths."""
-    result = FileResult(name)
     batches: list[dict[str, str]] = []
 
     def emit(rows: Rows) -> None:
@@ -215,11 +237,24 @@ def _read_in_worker(path: str, name: str, spool: str) -> tuple[FileResult, list[
     return result, batches
 
 
-def _fingerprint(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
+def _start(item: _Pending) -> FileResult:
+    """A file's result before reading: where to start, and what to warn about."""
+    result = FileResult(item.name, tail=item.tail_of is not None)
+    if item.tail_of is not None:
+        result.position = reading.Position(line=item.tail_of[2], offset=item.tail_of[3])
+    if item.warning:
+        result.warnings.append(item.warning)
+    return result
+
+
+def _fingerprint(path: Path, prefix: int | None = None, limit: int | None = None) -> tuple[int, str, str | None]:
+    """Size and sha256 of a file (of its first ``limit`` bytes), and the sha256 of its first ``prefix`` bytes."""
+    digest, head = hashlib.sha256(), hashlib.sha256() if prefix is not None else None
     size = 0
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
+        while chunk := f.read(min(1 << 20, limit - size) if limit is not None else 1 << 20):
+            if head is not None and size < prefix:
+                head.update(chunk[: prefix - size])
             digest.update(chunk)
             size += len(chunk)
-    return size, digest.hexdigest()
+    return size, digest.hexdigest(), head.hexdigest() if head is not None and size >= prefix else None

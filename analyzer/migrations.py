@@ -173,6 +173,18 @@ def m003_cache_writes(con: duckdb.DuckDBPyConnection) -> None:
         """)
 
 
+@migration
+def m004_read_positions(con: duckdb.DuckDBPyConnection) -> None:
+    """How far each file was read, so that a log that grew is read on from there.
+
+    ``lines_read`` whole lines; ``bytes_read`` the offset after them in a plain file (null for
+    gzip, which is decompressed again and its first lines passed over). Rows from before this
+    migration have neither, and a changed file among them is read again whole.
+    """
+    con.execute("ALTER TABLE files ADD COLUMN lines_read INTEGER")
+    con.execute("ALTER TABLE files ADD COLUMN bytes_read BIGINT")
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:

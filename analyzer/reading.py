@@ -86,36 +86,77 @@ def _decode(raw: bytes, path: str, line: int) -> RawRecord | Reject:
         return Reject(path, line, f"malformed JSON: {exc}", _excerpt(raw))
 
 
-def read_file(path: Path) -> Iterator[RawRecord | Reject]:
-    """Yield every record of one file, or a reject for each part that cannot be read."""
+@dataclass
+class Position:
+    """How far a file has been read: whole lines, and for a plain file the byte offset after them.
+
+    A log that is still being written may end in half a line; such a last line is not rejected but
+    left unread (``incomplete``), and the next run reads on from here once the rest has arrived.
+    """
+
+    line: int = 0
+    offset: int | None = 0  # None for gzip, whose compressed offsets cannot be resumed from
+    incomplete: bool = False
+
+
+def read_file(path: Path, position: Position | None = None) -> Iterator[RawRecord | Reject]:
+    """Yield every record of one file, or a reject for each part that cannot be read.
+
+    With a ``position`` from an earlier run, reading starts after it (the tail of a file that
+    grew), and the position is advanced as lines are read.
+    """
     name = str(path)
-    line = 0
+    position = position if position is not None else Position()
+    gzipped = path.name.lower().endswith(".gz")
     try:
         with _open(path) as stream:
-            if path.name.lower().removesuffix(".gz").endswith(".json"):
+            if path.name.lower().removesuffix(".gz").endswith(".json") and position.line == 0:
                 head = stream.read(MAX_LINE_BYTES + 1)
                 if len(head) <= MAX_LINE_BYTES:
                     whole = _whole_document(name, head)
                     if whole is not None:
+                        position.line, position.offset = len(whole), None if gzipped else len(head)
                         yield from whole
                         return
                 stream.seek(0)
+            _seek(stream, position, gzipped)
             while True:
                 raw = stream.readline(MAX_LINE_BYTES + 1)
                 if not raw:
                     return
-                line += 1
+                line = position.line + 1
                 if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
                     yield Reject(name, line, f"line longer than {MAX_LINE_BYTES} bytes", _excerpt(raw))
                     while raw and not raw.endswith(b"\n"):  # skip to the end of that line
                         raw = stream.readline(MAX_LINE_BYTES)
+                    _advance(position, stream, gzipped)
                     continue
-                if raw.strip():
-                    yield _decode(raw, name, line)
+                item = _decode(raw, name, line) if raw.strip() else None
+                if isinstance(item, Reject) and not raw.endswith(b"\n"):
+                    position.incomplete = True  # still being written: leave it for the next run
+                    return
+                _advance(position, stream, gzipped)
+                if item is not None:
+                    yield item
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        yield Reject(name, line + 1, f"unreadable gzip after line {line}: {exc}")
+        yield Reject(name, position.line + 1, f"unreadable gzip after line {position.line}: {exc}")
     except OSError as exc:
-        yield Reject(name, line + 1, f"cannot read file: {exc.strerror or exc}")
+        yield Reject(name, position.line + 1, f"cannot read file: {exc.strerror or exc}")
+
+
+def _seek(stream, position: Position, gzipped: bool) -> None:
+    if position.line == 0:
+        return
+    if not gzipped and position.offset is not None:
+        stream.seek(position.offset)
+        return
+    for _ in range(position.line):  # gzip: decompress again and pass over the lines read before
+        stream.readline(MAX_LINE_BYTES + 1)
+
+
+def _advance(position: Position, stream, gzipped: bool) -> None:
+    position.line += 1
+    position.offset = None if gzipped else stream.tell()
 
 
 def _whole_document(name: str, data: bytes) -> list[RawRecord | Reject] | None:

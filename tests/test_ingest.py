@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+
 import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -77,15 +80,52 @@ def test_reingesting_unchanged_files_changes_nothing(tmp_path):
         assert con.execute("SELECT path, content_hash, ingested_at FROM files").fetchall() == files_before
 
 
-def test_a_changed_file_is_read_again_whole(tmp_path):
+def test_a_file_that_grew_is_read_on_from_where_it_stopped(tmp_path):
+    path = write_jsonl(tmp_path / "today.jsonl", classifier_lines(4))
+    api.ingest([path])
+    write_jsonl(path, classifier_lines(6))  # the same 4 lines, then 2 appended
+    [f] = api.ingest([path]).files
+    assert f.tail and (f.records, f.stored, f.rejected) == (2, 2, 0) and not f.warnings
+    with db() as con:
+        assert con.execute("SELECT count(*), max(line) FROM requests").fetchone() == (6, 6)
+        assert con.execute("SELECT records, stored, lines_read FROM files").fetchone() == (6, 6, 6)
+
+
+def test_a_gzip_file_that_grew_is_read_on_too(tmp_path):
+    path = write_jsonl(tmp_path / "today.jsonl.gz", classifier_lines(3), gz=True)
+    api.ingest([path])
+    with open(path, "ab") as f:  # an appending gzip writer adds a member
+        f.write(gzip.compress("".join(json.dumps(line) + "\n" for line in classifier_lines(2, start=3)).encode()))
+    [f] = api.ingest([path]).files
+    assert f.tail and (f.records, f.stored) == (2, 2)
+    with db() as con:
+        assert con.execute("SELECT count(*), max(line) FROM requests").fetchone() == (5, 5)
+
+
+def test_a_file_whose_read_part_changed_is_read_again_whole_with_a_warning(tmp_path):
     path = write_jsonl(tmp_path / "a.jsonl", classifier_lines(4))
     api.ingest([path])
-    write_jsonl(path, classifier_lines(6))
-    result = api.ingest([path])
-    assert (result.files[0].records, result.files[0].stored) == (6, 6)
+    write_jsonl(path, classifier_lines(5, start=100))  # rewritten, not appended to
+    [f] = api.ingest([path]).files
+    assert not f.tail and (f.records, f.stored) == (5, 5) and "changed" in f.warnings[0]
     with db() as con:
-        assert con.execute("SELECT count(*), count(DISTINCT file) FROM requests").fetchone() == (6, 1)
+        assert con.execute("SELECT count(*), count(DISTINCT file) FROM requests").fetchone() == (5, 1)
         assert con.execute("SELECT count(*) FROM files").fetchone()[0] == 1
+
+
+def test_a_half_written_last_line_waits_for_the_next_run(tmp_path):
+    lines = classifier_lines(3)
+    path = tmp_path / "live.jsonl"
+    whole = json.dumps(lines[2])
+    path.write_text(json.dumps(lines[0]) + "\n" + json.dumps(lines[1]) + "\n" + whole[:40])
+    [f] = api.ingest([path]).files
+    assert (f.records, f.stored, f.rejected) == (2, 2, 0) and "incomplete" in f.warnings[0]
+    path.write_text(json.dumps(lines[0]) + "\n" + json.dumps(lines[1]) + "\n" + whole + "\n")
+    [f] = api.ingest([path]).files
+    assert f.tail and (f.records, f.stored, f.rejected) == (1, 1, 0) and not f.warnings
+    with db() as con:
+        assert con.execute("SELECT count(*) FROM rejects").fetchone()[0] == 0
+        assert con.execute("SELECT records, lines_read FROM files").fetchone() == (3, 3)
 
 
 def test_a_file_that_fails_midway_leaves_nothing_behind(tmp_path, monkeypatch):
