@@ -84,7 +84,7 @@ def parse(record: RawRecord) -> Iterator[Request]:
     request = Request(
         model=str(model),
         requested_model=body.get("model"),
-        messages=_system(body.get("system")) + [m for turn in messages for m in _turn(turn)],
+        messages=_system(body.get("system")) + [m for turn in messages for m in chat_messages(turn)],
         tools=[_tool(t) for t in body.get("tools") or [] if isinstance(t, dict)],
         response_format=_response_format(body),
         timestamp=exchange.time(),
@@ -159,7 +159,7 @@ def _call(block: dict[str, Any]) -> dict[str, Any]:
     return {"id": block.get("id"), "type": "function", "function": {"name": block.get("name"), "arguments": arguments}}
 
 
-def _turn(message: dict[str, Any]) -> list[dict[str, Any]]:
+def chat_messages(message: dict[str, Any]) -> list[dict[str, Any]]:
     """One Anthropic message as OpenAI Chat messages: tool results split out as ``tool`` messages, in order."""
     role, content = message["role"], message.get("content")
     if not isinstance(content, list):
