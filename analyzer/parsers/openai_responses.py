@@ -78,7 +78,7 @@ def parse(record: RawRecord) -> Iterator[Request]:
     # With `previous_response_id` (or a `conversation`) the earlier turns live server-side and are
     # absent from the log (formats.md §2): the request is counted as logged, without that history.
     # SDKs send `instructions: ""` for none; it adds no system turn (the recorded usage agrees).
-    messages = _items(body.get("instructions") or None, default_role="system") + _items(body.get("input"))
+    messages = chat_messages(body.get("instructions") or None, default_role="system") + chat_messages(body.get("input"))
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     conversation = body.get("conversation")
     if isinstance(conversation, dict):
@@ -87,8 +87,8 @@ def parse(record: RawRecord) -> Iterator[Request]:
         model=str(model),
         requested_model=body.get("model"),
         messages=messages,
-        tools=[_tool(t) for t in body.get("tools") or [] if isinstance(t, dict)],
-        response_format=_response_format(body.get("text")),
+        tools=[chat_tool(t) for t in body.get("tools") or [] if isinstance(t, dict)],
+        response_format=chat_response_format(body.get("text")),
         timestamp=exchange.time(),
         user=body.get("user") or body.get("safety_identifier"),
         session_id=metadata.get("session_id") or (conversation if isinstance(conversation, str) else None)
@@ -109,7 +109,7 @@ def parse(record: RawRecord) -> Iterator[Request]:
     yield request
 
 
-def _items(value: Any, default_role: str = "user") -> list[dict[str, Any]]:
+def chat_messages(value: Any, default_role: str = "user") -> list[dict[str, Any]]:
     """Chat messages from a string or a list of Responses input items."""
     if value is None:
         return []
@@ -149,7 +149,8 @@ def _content(content: Any) -> Any:
             ("input_text", "output_text") else p for p in content]
 
 
-def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+def chat_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """A Responses tool in Chat shape: flat function tools nested, built-in tools named by their type."""
     if tool.get("type") == "function":
         fn = {k: tool[k] for k in ("name", "description", "parameters", "strict") if k in tool}
         return {"type": "function", "function": fn}
@@ -157,7 +158,8 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     return {"type": tool.get("type"), "function": {"name": tool.get("type")}}
 
 
-def _response_format(text: Any) -> dict[str, Any] | None:
+def chat_response_format(text: Any) -> dict[str, Any] | None:
+    """A Responses ``text.format`` json_schema as a Chat ``response_format``; None for plain text."""
     fmt = text.get("format") if isinstance(text, dict) else None
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
         return None  # "text" and "json_object" add no schema tokens
