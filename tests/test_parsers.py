@@ -32,10 +32,10 @@ def parse_one(data) -> Request:
 
 def test_registry_lists_builtins_and_refuses_unknown_names():
     names = [f.name for f in parsers.formats()]
-    assert names == ["vcr-cassette", "otel-genai", "helicone", "litellm", "langfuse", "anthropic-messages",
+    assert names == ["vcr-cassette", "otel-genai", "helicone", "openpipe", "litellm", "langfuse", "anthropic-messages",
                      "openai-responses", "openai-chat"]
     assert all(f.description for f in parsers.formats())
-    with pytest.raises(UnknownFormat, match="known: vcr-cassette, otel-genai, helicone, litellm, langfuse, anthropic"):
+    with pytest.raises(UnknownFormat, match="known: vcr-cassette, otel-genai, helicone, openpipe, litellm, langfuse"):
         parsers.get("nope")
 
 
@@ -43,6 +43,7 @@ def test_registry_lists_builtins_and_refuses_unknown_names():
     lambda req, resp: {"request": req, "response": resp, "timestamp": "2024-09-26T10:22:22Z"},
     lambda req, resp: {"req": json.dumps(req), "resp": json.dumps(resp), "ts": 1727346142},
     lambda req, resp: {"reqPayload": req, "respPayload": resp, "requestedAt": 1727346142000, "statusCode": 200},
+    lambda req, resp: {"reqPayload": req, "respPayload": resp},  # payloads alone: the generic wrapper
     lambda req, resp: {"request_body": req, "response_body": resp, "logged_at": "2024-09-26 10:22:22"},
     lambda req, resp: {"request": {"method": "POST", "uri": "https://api.openai.com/v1/chat/completions",
                                    "body": json.dumps(req)},

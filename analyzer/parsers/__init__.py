@@ -63,6 +63,24 @@ def detect(data: Any, prefer: LogFormat | None = None) -> LogFormat | None:
     return None
 
 
+def parse_inner(record: RawRecord, data: Any, container: str, what: str) -> Iterator[Parsed]:
+    """Parse what a container record (a cassette interaction, an export row) holds, by its own format.
+
+    Each request is stored as what it is, not as the container; ``what`` names the inner part in
+    the reject when no format reads it.
+
+    Raises:
+        BadRecord: no format other than the container's reads ``data``.
+    """
+    fmt = detect(data)
+    if fmt is None or fmt.name == container:
+        raise BadRecord(f"no supported format for {what}")
+    for item in fmt.parse(RawRecord(record.path, record.line, data)):
+        if isinstance(item, Request):
+            item.format = item.format or fmt.name
+        yield item
+
+
 def shape(data: Any) -> str:
     """A short description of a record no format recognises, for its reject reason."""
     if isinstance(data, dict):
@@ -73,13 +91,15 @@ def shape(data: Any) -> str:
 
 def _register_builtins() -> None:
     # Imported here so that each module can import this one for `register` and `LogFormat`.
-    from . import anthropic_messages, helicone, langfuse, litellm, openai_chat, openai_responses, otel_genai, vcr
+    from . import (anthropic_messages, helicone, langfuse, litellm, openai_chat, openai_responses, openpipe, otel_genai,
+                   vcr)
 
     # Containers first (they hand their insides back to the registry); then the formats whose
     # records also have a `messages` list (LiteLLM payloads, Anthropic), which openai-chat would
     # otherwise take for bare chat bodies.
     # Langfuse before openai-responses, which would take a lone GENERATION (`model` and `input`).
-    for module in (vcr, otel_genai, helicone, litellm, langfuse, anthropic_messages, openai_responses, openai_chat):
+    for module in (vcr, otel_genai, helicone, openpipe, litellm, langfuse, anthropic_messages, openai_responses,
+                   openai_chat):
         register(LogFormat(module.NAME, module.DESCRIPTION, module.detect, module.parse))
 
 

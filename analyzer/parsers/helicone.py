@@ -31,7 +31,7 @@ def detect(data: Any) -> bool:
 
 def parse(record: RawRecord) -> Iterator[Any]:
     """Yield the request of one row, parsed by the format of its bodies."""
-    from . import detect as detect_format  # the registry imports this module first
+    from . import parse_inner  # the registry imports this module first
 
     row = record.data
     body, response = maybe_json(row.get("request_body")), maybe_json(row.get("response_body"))
@@ -39,11 +39,8 @@ def parse(record: RawRecord) -> Iterator[Any]:
         raise BadRecord("Helicone row without its request body (export with --include-body)")
     pair = {"request": body, "response": response if isinstance(response, dict) else None,
             "timestamp": row.get("request_created_at") or row.get("response_created_at")}
-    fmt = detect_format(pair)
-    if fmt is None or fmt.name == NAME:
-        raise BadRecord(f"Helicone row for {row.get('target_url') or row.get('provider') or 'an unknown provider'}: "
-                        "no supported format for its bodies")
-    for request in fmt.parse(RawRecord(record.path, record.line, pair)):
+    provider = row.get("target_url") or row.get("provider") or "an unknown provider"
+    for request in parse_inner(record, pair, NAME, f"the bodies of a Helicone row for {provider}"):
         if isinstance(request, BadRecord):
             yield request
             continue

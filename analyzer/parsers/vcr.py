@@ -24,23 +24,15 @@ def detect(data: Any) -> bool:
 
 def parse(record: RawRecord) -> Iterator[Any]:
     """Yield the requests of every interaction, or a BadRecord for each one that cannot be read."""
-    from . import detect as detect_format  # the registry imports this module first
+    from . import parse_inner  # the registry imports this module first
 
     for number, interaction in enumerate(record.data["interactions"], start=1):
         if not isinstance(interaction, dict):
             yield BadRecord(f"interaction {number}: not an object")
             continue
-        fmt = detect_format(interaction)
-        if fmt is None or fmt.name == NAME:
-            uri = (interaction.get("request") or {}).get("uri", "?")
-            yield BadRecord(f"interaction {number}: no supported format for {uri}")
-            continue
+        uri = (interaction.get("request") or {}).get("uri", "?")
         try:
-            for item in fmt.parse(RawRecord(record.path, record.line, interaction)):
-                if isinstance(item, BadRecord):
-                    item = BadRecord(f"interaction {number}: {item.reason}")
-                else:
-                    item.format = item.format or fmt.name  # stored as what it is, not as "cassette"
-                yield item
+            for item in parse_inner(record, interaction, NAME, str(uri)):
+                yield BadRecord(f"interaction {number}: {item.reason}") if isinstance(item, BadRecord) else item
         except BadRecord as exc:
             yield BadRecord(f"interaction {number}: {exc.reason}")

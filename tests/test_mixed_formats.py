@@ -1,0 +1,104 @@
+"""One directory mixing every format, read without flags: issue 3's "done when", end to end."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+
+from analyzer import api, storage
+
+from .conftest import write_jsonl
+
+MSGS = [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Colour of the sky?"}]
+CHAT_RESPONSE = {"id": "chatcmpl-mix1", "object": "chat.completion", "created": 1790000000, "model": "gpt-4o-2024-08-06",
+                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "Blue"}, "finish_reason": "stop"}],
+                 "usage": {"prompt_tokens": 26, "completion_tokens": 1, "total_tokens": 27}}
+
+RECORDS = {
+    "openai-chat": {"timestamp": "2026-10-02T08:00:00Z", "request": {"model": "gpt-4o", "messages": MSGS},
+                    "response": CHAT_RESPONSE},
+    "openai-responses": {"timestamp": "2026-10-02T09:00:00Z",
+                         "request": {"model": "gpt-4.1", "instructions": "Answer in one word.", "input": "Colour of grass?"},
+                         "response": {"id": "resp_mix2", "object": "response", "created_at": 1790000100.0,
+                                      "status": "completed", "model": "gpt-4.1-2025-04-14",
+                                      "output": [{"type": "message", "role": "assistant",
+                                                  "content": [{"type": "output_text", "text": "Green"}]}],
+                                      "usage": {"input_tokens": 20, "input_tokens_details": {"cached_tokens": 0},
+                                                "output_tokens": 1, "output_tokens_details": {"reasoning_tokens": 0},
+                                                "total_tokens": 21}}},
+    "anthropic-messages": {"timestamp": "2026-10-02T10:00:00Z",
+                           "request": {"model": "claude-sonnet-4-5", "max_tokens": 10, "system": "Answer in one word.",
+                                       "messages": [{"role": "user", "content": "Colour of snow?"}]},
+                           "response": {"id": "msg_mix3", "type": "message", "role": "assistant",
+                                        "model": "claude-sonnet-4-5-20250929", "content": [{"type": "text", "text": "White"}],
+                                        "stop_reason": "end_turn",
+                                        "usage": {"input_tokens": 5, "cache_read_input_tokens": 1000,
+                                                  "cache_creation_input_tokens": 20, "output_tokens": 2}}},
+    "litellm": {"id": "chatcmpl-mix4", "call_type": "acompletion", "status": "success", "custom_llm_provider": "openai",
+                "model": "gpt-4o-mini", "startTime": "2026-10-02 11:00:00.000000", "endTime": "2026-10-02 11:00:00.500000",
+                "messages": MSGS, "model_parameters": {}, "response_cost": 0.00001, "prompt_tokens": 26,
+                "completion_tokens": 1, "total_tokens": 27,
+                "response": {**CHAT_RESPONSE, "id": "chatcmpl-mix4", "model": "gpt-4o-mini-2024-07-18"}},
+    "langfuse": {"id": "obs-mix5", "traceId": "trace-5", "type": "GENERATION", "startTime": "2026-10-02T12:00:00.000Z",
+                 "endTime": "2026-10-02T12:00:01.000Z", "model": "gpt-4o-mini", "input": json.dumps(MSGS),
+                 "output": json.dumps({"role": "assistant", "content": "Blue"}),
+                 "usageDetails": {"input": 16, "input_cached_tokens": 10, "output": 1, "total": 27}, "level": "DEFAULT"},
+    "otel-genai": {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "x"}, "spans": [{
+        "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat gpt-4o",
+        "startTimeUnixNano": "1790053200000000000", "endTimeUnixNano": "1790053200800000000",
+        "attributes": [
+            {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+            {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}},
+            {"key": "gen_ai.response.id", "value": {"stringValue": "chatcmpl-mix6"}},
+            {"key": "gen_ai.input.messages", "value": {"stringValue": json.dumps(
+                [{"role": "user", "parts": [{"type": "text", "content": "Colour of the sky?"}]}])}},
+            {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "14"}},
+            {"key": "gen_ai.usage.output_tokens", "value": {"intValue": "1"}}]}]}]}]},
+    "helicone": {"request_id": "0b7c9d4e-1111-4000-8000-000000000007", "request_created_at": "2026-10-02T14:00:00Z",
+                 "request_path": "/v1/chat/completions", "request_body": {"model": "gpt-4o", "messages": MSGS},
+                 "response_status": 200, "response_body": {**CHAT_RESPONSE, "id": "chatcmpl-mix7"}, "delay_ms": 400},
+    "openpipe": {"requestedAt": 1790006400000, "reqPayload": {"model": "gpt-4o", "messages": MSGS},
+                 "respPayload": {**CHAT_RESPONSE, "id": "chatcmpl-mix8"}, "statusCode": 200, "cacheHit": False,
+                 "durationMs": 300},
+}
+CASSETTE = {"interactions": [{
+    "request": {"method": "POST", "uri": "https://api.openai.com/v1/chat/completions",
+                "body": json.dumps({"model": "gpt-4o", "messages": MSGS})},
+    "response": {"status": {"code": 200, "message": "OK"}, "headers": {"date": ["Fri, 02 Oct 2026 16:00:00 GMT"]},
+                 "body": {"string": json.dumps({**CHAT_RESPONSE, "id": "chatcmpl-mix9"})}}}]}
+
+# format: (request id, model, UTC time, billed prompt tokens, cached)
+EXPECTED = {
+    "openai-chat": ("chatcmpl-mix1", "gpt-4o-2024-08-06", "2026-10-02 08:00:00", 26, None),
+    "openai-responses": ("resp_mix2", "gpt-4.1-2025-04-14", "2026-10-02 09:00:00", 20, 0),
+    "anthropic-messages": ("msg_mix3", "claude-sonnet-4-5-20250929", "2026-10-02 10:00:00", 1025, 1000),
+    "litellm": ("chatcmpl-mix4", "gpt-4o-mini-2024-07-18", "2026-10-02 11:00:00", 26, None),
+    "langfuse": ("obs-mix5", "gpt-4o-mini", "2026-10-02 12:00:00", 26, 10),
+    "otel-genai": ("chatcmpl-mix6", "gpt-4o", "2026-09-22 05:00:00", 14, None),
+    "helicone": ("chatcmpl-mix7", "gpt-4o-2024-08-06", "2026-10-02 14:00:00", 26, None),
+    "openpipe": ("chatcmpl-mix8", "gpt-4o-2024-08-06", "2026-09-21 16:00:00", 26, None),
+    # The response's own `created` is the provider's time; the HTTP date header is only a fallback.
+    "vcr-cassette": ("chatcmpl-mix9", "gpt-4o-2024-08-06", "2026-09-21 14:13:20", 26, None),
+}
+
+
+def test_a_directory_mixing_every_format(tmp_path):
+    logs = tmp_path / "logs"
+    write_jsonl(logs / "mixed.jsonl", [*RECORDS.values(), "{half a line", {"event": "heartbeat"}])
+    write_jsonl(logs / "more" / "again.jsonl.gz", [RECORDS["openai-chat"]], gz=True)  # the same call, logged twice
+    (logs / "more" / "cassette.json").write_text(json.dumps(CASSETTE, indent=2))
+    result = api.ingest([logs])
+    for f in result.files:
+        assert f.records == f.stored + f.duplicates + f.rejected
+    assert (result.total("records"), result.total("stored"), result.total("duplicates"), result.total("rejected")) == (
+        12, 9, 1, 2)
+    with duckdb.connect(str(storage.db_path()), read_only=True) as con:
+        rows = {r[0]: r[1:] for r in con.execute("""
+            SELECT CASE WHEN file LIKE '%cassette.json' THEN 'vcr-cassette' ELSE format END, request_id, model,
+                   strftime(ts, '%Y-%m-%d %H:%M:%S'), reported_prompt_tokens, reported_cached_tokens,
+                   prompt_tokens = system_tokens + fewshot_tokens + tools_tokens + history_tokens + input_tokens
+            FROM requests""").fetchall()}
+    assert {name: row[:5] for name, row in rows.items()} == EXPECTED
+    assert all(row[5] for row in rows.values())  # segments add up to the counted prompt, every format
+    assert api.ingest([logs]).total("records") == 0  # a second run adds nothing
