@@ -102,12 +102,11 @@ class FileReader:
     def read(self, path: Path, result: FileResult, emit: Callable[[Rows], None]) -> None:
         """Read one file, handing each full batch to ``emit``; count records and rejects in ``result``."""
         rows = Rows()
-        prefer = self.forced
         for item in reading.read_file(path, result.position):
             if isinstance(item, reading.Reject):
                 self._reject(rows, result, item.line, item.reason, item.excerpt)
             else:
-                prefer = self._parse(item, rows, result, prefer)
+                self._parse(item, rows, result)
             if len(rows) >= BATCH_REQUESTS:
                 emit(rows)
                 rows = Rows()
@@ -116,13 +115,13 @@ class FileReader:
             result.warnings.append(f"line {result.position.line + 1} is incomplete (still being written?): "
                                    "left for the next run")
 
-    def _parse(self, record: RawRecord, rows: Rows, result: FileResult, prefer: parsers.LogFormat | None):
-        """Parse one record into the batch; return the format to try first on the next record."""
-        fmt = self.forced or parsers.detect(record.data, prefer)
+    def _parse(self, record: RawRecord, rows: Rows, result: FileResult) -> None:
+        """Parse one record into the batch, or reject it with the reason."""
+        fmt = self.forced or parsers.detect(record.data)
         if fmt is None or not fmt.detect(record.data):
             self._reject(rows, result, record.line, f"unknown record shape ({parsers.shape(record.data)})",
                          _excerpt(record.data))
-            return prefer
+            return
         try:
             for item in fmt.parse(record):
                 if isinstance(item, BadRecord):
@@ -131,7 +130,6 @@ class FileReader:
                     self._add(item, fmt.name, record, rows, result)
         except BadRecord as exc:
             self._reject(rows, result, record.line, exc.reason, _excerpt(record.data))
-        return fmt
 
     def _reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
         result.records += 1

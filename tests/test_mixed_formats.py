@@ -102,3 +102,15 @@ def test_a_directory_mixing_every_format(tmp_path):
     assert {name: row[:5] for name, row in rows.items()} == EXPECTED
     assert all(row[5] for row in rows.values())  # segments add up to the counted prompt, every format
     assert api.ingest([logs]).total("records") == 0  # a second run adds nothing
+
+
+def test_a_chat_record_first_does_not_make_the_next_ones_chat(tmp_path):
+    order = ["openai-chat", "anthropic-messages", "openai-chat", "litellm", "openai-chat", "helicone", "openpipe"]
+    records = [RECORDS[name] for name in order]
+    records[2] = {**records[2], "response": {**CHAT_RESPONSE, "id": "chatcmpl-other"}}
+    records[4] = {**records[4], "response": {**CHAT_RESPONSE, "id": "chatcmpl-third"}}
+    write_jsonl(tmp_path / "interleaved.jsonl", records)
+    api.ingest([tmp_path / "interleaved.jsonl"])
+    with duckdb.connect(str(storage.db_path()), read_only=True) as con:
+        formats = [r[0] for r in con.execute("SELECT format FROM requests ORDER BY line").fetchall()]
+    assert formats == order

@@ -1,8 +1,10 @@
 """The registry of log formats: each format is one module with NAME, DESCRIPTION, detect and parse.
 
 Built-in formats register through the same :func:`register` call a plugin would use. Detection is
-per record (files mix shapes more often than one would hope), trying the format that matched the
-previous record first, so a uniform file costs one ``detect`` per record.
+per record (files mix shapes more often than one would hope) and always in registration order: the
+first format that recognises a record reads it. Order matters, because some shapes contain others
+(a LiteLLM payload or an Anthropic request also has a ``messages`` list that openai-chat would take
+for a bare chat body), so containers and the more specific formats come first.
 """
 
 from __future__ import annotations
@@ -53,12 +55,14 @@ def get(name: str) -> LogFormat:
         raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(_REGISTRY)}") from None
 
 
-def detect(data: Any, prefer: LogFormat | None = None) -> LogFormat | None:
-    """The first format that recognises ``data``, trying ``prefer`` first."""
-    if prefer is not None and prefer.detect(data):
-        return prefer
+def detect(data: Any) -> LogFormat | None:
+    """The first format, in registration order, that recognises ``data``.
+
+    No shortcut through the previous record's format: openai-chat would also take the Anthropic or
+    LiteLLM record that follows a chat record in a mixed file.
+    """
     for fmt in _REGISTRY.values():
-        if fmt is not prefer and fmt.detect(data):
+        if fmt.detect(data):
             return fmt
     return None
 
