@@ -3,16 +3,19 @@
 Accepted in the wrappers of formats.md §1 and §9: ``{request, response}`` and its spellings,
 OpenPipe's ``reqPayload``/``respPayload``, recorded HTTP exchanges, or a bare request body (as
 ``crossover count`` reads). ``prompt_tokens`` includes cached tokens; ``completion_tokens``
-includes reasoning tokens; an ``{"error": …}`` body is kept as a failed request.
+includes reasoning tokens; an ``{"error": …}`` body is kept as a failed request. A streamed call,
+logged as its chunks or as SSE text, is first rebuilt into the ``chat.completion`` it stands for.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import BadRecord
 from ..models import RawRecord, Request
+from . import streams
 from .common import as_int, content_id, header, number, sample_rate, unwrap
 
 NAME = "openai-chat"
@@ -41,6 +44,12 @@ def parse(record: RawRecord) -> Iterator[Request]:
     exchange = unwrap(record.data)
     if exchange is None:
         raise BadRecord("no Chat Completions request in record")
+    streamed = streams.chat_completion(exchange.response)
+    if streamed is not None:
+        # Chunks (a list, or SSE text as VCR keeps it: formats.md §1, §9) merged into one completion,
+        # read below like a plain one. A copy, not the cached unwrap, so that time() reads its `created`.
+        exchange = copy.copy(exchange)
+        exchange.response = streamed
     body = exchange.request
     response = exchange.response if isinstance(exchange.response, dict) else None
     messages = body.get("messages")
@@ -78,11 +87,13 @@ def parse(record: RawRecord) -> Iterator[Request]:
 
 
 def _read_response(request: Request, response: dict[str, Any]) -> None:
-    if "error" in response and not response.get("choices"):
-        error = response["error"]
+    error = response.get("error")
+    # An error body has no choices; a stream cut by an error has both: failed, with what it said.
+    if error or ("error" in response and not response.get("choices")):
         request.status = "error"
         request.error = error.get("message") if isinstance(error, dict) else str(error)
-        return
+        if not response.get("choices"):
+            return
     choices = response.get("choices") or []
     if choices and isinstance(choices[0], dict):
         request.output = choices[0].get("message") or {}

@@ -5,17 +5,20 @@ counter read it like any other request (formats.md §2): ``instructions`` become
 message, input items become messages, flat function tools become nested ones and
 ``text.format`` becomes ``response_format``. Wrappers are those of openai_chat (formats.md §9),
 plus a bare request body. Usage is normalised per formats.md §10: ``input_tokens`` includes cached
-tokens, ``output_tokens`` includes reasoning tokens.
+tokens, ``output_tokens`` includes reasoning tokens. A streamed call (its events as a list or as SSE
+text) is read through its final ``response`` object, which ``response.completed`` carries whole.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import BadRecord
 from ..models import RawRecord, Request
+from . import streams
 from .common import REQUEST_KEYS, Exchange, as_int, content_id, header, number, sample_rate, unwrap
 
 NAME = "openai-responses"
@@ -57,7 +60,8 @@ def detect(data: Any) -> bool:
     if isinstance(body.get("input"), str | list):
         return True
     # `input` is optional: an instructions-only call is claimed only when the URL or response says so.
-    confirmed = isinstance(url, str) or (isinstance(response, dict) and response.get("object") == "response")
+    confirmed = isinstance(url, str) or (isinstance(response, dict) and response.get("object") == "response") or (
+        streams.response_object(response) is not None)  # a stream of `response.*` events
     return isinstance(body.get("instructions"), str | list) and confirmed
 
 
@@ -70,6 +74,12 @@ def parse(record: RawRecord) -> Iterator[Request]:
     exchange = _exchange(record.data)
     if exchange is None or not isinstance(exchange.request, dict):
         raise BadRecord("no Responses API request in record")
+    streamed = streams.response_object(exchange.response)
+    if streamed is not None:
+        # Streamed (formats.md §2, §9): read as its final response object. A copy, not the cached
+        # unwrap, so that time() reads that object's `created_at`.
+        exchange = copy.copy(exchange)
+        exchange.response = streamed
     body = exchange.request
     response = exchange.response if isinstance(exchange.response, dict) else None
     model = (response or {}).get("model") or body.get("model")
