@@ -151,7 +151,10 @@ def test_golden_openai_chat_cassettes(corpus):
             assert request.model == response["model"]
             assert request.request_id == response["id"]
             assert request.reported_prompt_tokens == response["usage"]["prompt_tokens"]
-            assert request.reported_output_tokens == response["usage"]["completion_tokens"]
+            usage = response["usage"]
+            # Gemini's OpenAI-compatible endpoint counts its thinking only in total_tokens.
+            hidden = max(0, (usage.get("total_tokens") or 0) - usage["prompt_tokens"] - usage["completion_tokens"])
+            assert request.reported_output_tokens == usage["completion_tokens"] + hidden
             cached = (response["usage"].get("prompt_tokens_details") or {}).get("cached_tokens")
             assert request.reported_cached_tokens == cached
         seen += 1
@@ -172,3 +175,12 @@ def test_naive_times_in_a_chosen_zone(zone, expected):
         assert parse_time(1727346142).replace(tzinfo=None).isoformat() == "2024-09-26T10:22:22"
     finally:
         common.set_naive_timezone(timezone.utc)
+
+
+def test_mistral_cache_reads_and_gemini_hidden_thinking():
+    mistral = {**RESPONSE, "usage": {"prompt_tokens": 70, "completion_tokens": 12, "total_tokens": 82, "num_cached_tokens": 69}}
+    request = parse_one({"request": {"model": "mistral-large-latest", "messages": MESSAGES}, "response": mistral})
+    assert request.reported_cached_tokens == 69 and request.reported_output_tokens == 12
+    gemini = {**RESPONSE, "usage": {"prompt_tokens": 35, "completion_tokens": 12, "total_tokens": 109}}
+    request = parse_one({"request": {"model": "gemini-2.5-pro", "messages": MESSAGES}, "response": gemini})
+    assert (request.reported_output_tokens, request.reported_reasoning_tokens) == (74, 62)

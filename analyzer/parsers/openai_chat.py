@@ -103,8 +103,17 @@ def _read_response(request: Request, response: dict[str, Any]) -> None:
         request.reported_prompt_tokens = as_int(usage.get("prompt_tokens"))
         request.reported_output_tokens = as_int(usage.get("completion_tokens"))
         details = usage.get("prompt_tokens_details") or {}
-        request.reported_cached_tokens = as_int(details.get("cached_tokens"))
+        # Mistral reports its cache reads as a top-level num_cached_tokens, inside prompt_tokens.
+        request.reported_cached_tokens = as_int(details.get("cached_tokens", usage.get("num_cached_tokens")))
         request.reported_cache_write_tokens = as_int(details.get("cache_write_tokens"))  # newer models only
         request.reported_reasoning_tokens = as_int(
             (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
         )
+        # Gemini's OpenAI-compatible endpoint leaves its thinking out of completion_tokens; it shows
+        # only in total_tokens. The gap is billed output, and it is reasoning.
+        total = as_int(usage.get("total_tokens"))
+        if None not in (total, request.reported_prompt_tokens, request.reported_output_tokens):
+            hidden = total - request.reported_prompt_tokens - request.reported_output_tokens
+            if hidden > 0 and not request.reported_reasoning_tokens:
+                request.reported_output_tokens += hidden
+                request.reported_reasoning_tokens = hidden
