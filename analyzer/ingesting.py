@@ -101,7 +101,9 @@ class Ingestor:
             if before and before[1] == content_hash:
                 finished(FileResult(name, skipped=True))
                 continue
-            if before and before[2] is not None and size > before[0] and prefix_hash == before[1]:
+            # A database grows by rewriting its pages, not by appending lines: it is read again whole.
+            if (before and before[2] is not None and size > before[0] and prefix_hash == before[1]
+                    and not reading.is_database(path)):
                 pending.append(_Pending(path, name, size, content_hash, tail_of=before))  # it grew: read on
             elif before:
                 pending.append(_Pending(path, name, size, content_hash,

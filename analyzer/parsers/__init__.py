@@ -95,15 +95,15 @@ def shape(data: Any) -> str:
 
 def _register_builtins() -> None:
     # Imported here so that each module can import this one for `register` and `LogFormat`.
-    from . import (anthropic_messages, helicone, langfuse, litellm, openai_chat, openai_responses, openpipe, otel_genai,
-                   vcr)
+    from . import (anthropic_messages, helicone, langfuse, litellm, llm_logs, openai_chat, openai_responses, openpipe,
+                   otel_genai, vcr)
 
     # Containers first (they hand their insides back to the registry); then the formats whose
     # records also have a `messages` list (LiteLLM payloads, Anthropic), which openai-chat would
     # otherwise take for bare chat bodies.
     # Langfuse before openai-responses, which would take a lone GENERATION (`model` and `input`).
-    for module in (vcr, otel_genai, helicone, openpipe, litellm, langfuse, anthropic_messages, openai_responses,
-                   openai_chat):
+    for module in (llm_logs, vcr, otel_genai, helicone, openpipe, litellm, langfuse, anthropic_messages,
+                   openai_responses, openai_chat):
         register(LogFormat(module.NAME, module.DESCRIPTION, module.detect, module.parse))
 
 
