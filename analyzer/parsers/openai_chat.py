@@ -9,7 +9,6 @@ logged as its chunks or as SSE text, is first rebuilt into the ``chat.completion
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,12 +43,9 @@ def parse(record: RawRecord) -> Iterator[Request]:
     exchange = unwrap(record.data)
     if exchange is None:
         raise BadRecord("no Chat Completions request in record")
-    streamed = streams.chat_completion(exchange.response)
-    if streamed is not None:
-        # Chunks (a list, or SSE text as VCR keeps it: formats.md §1, §9) merged into one completion,
-        # read below like a plain one. A copy, not the cached unwrap, so that time() reads its `created`.
-        exchange = copy.copy(exchange)
-        exchange.response = streamed
+    # Chunks (a list, or SSE text as VCR keeps it: formats.md §1, §9) merged into one completion,
+    # read below like a plain one.
+    exchange = streams.resolved(exchange, streams.chat_completion)
     body = exchange.request
     response = exchange.response if isinstance(exchange.response, dict) else None
     messages = body.get("messages")

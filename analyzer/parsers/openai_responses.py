@@ -11,7 +11,6 @@ text) is read through its final ``response`` object, which ``response.completed`
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -74,12 +73,8 @@ def parse(record: RawRecord) -> Iterator[Request]:
     exchange = _exchange(record.data)
     if exchange is None or not isinstance(exchange.request, dict):
         raise BadRecord("no Responses API request in record")
-    streamed = streams.response_object(exchange.response)
-    if streamed is not None:
-        # Streamed (formats.md §2, §9): read as its final response object. A copy, not the cached
-        # unwrap, so that time() reads that object's `created_at`.
-        exchange = copy.copy(exchange)
-        exchange.response = streamed
+    # Streamed (formats.md §2, §9): read as its final response object.
+    exchange = streams.resolved(exchange, streams.response_object)
     body = exchange.request
     response = exchange.response if isinstance(exchange.response, dict) else None
     model = (response or {}).get("model") or body.get("model")

@@ -10,11 +10,26 @@ final chunk, when ``stream_options.include_usage`` was set); Responses events gi
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
-from .common import maybe_json
+from .common import Exchange, maybe_json
 
 _FINAL = ("response.completed", "response.failed", "response.incomplete")
+
+
+def resolved(exchange: Exchange, reassemble: Callable[[Any], dict[str, Any] | None]) -> Exchange:
+    """The exchange with a streamed response replaced by the whole one ``reassemble`` rebuilds.
+
+    A copy, not the exchange ``unwrap`` caches and shares between detect and parse, so that its
+    ``time()`` reads the rebuilt response's ``created``.
+    """
+    whole = reassemble(exchange.response)
+    if whole is None:
+        return exchange
+    exchange = copy.copy(exchange)
+    exchange.response = whole
+    return exchange
 
 
 def events(body: Any) -> list[dict[str, Any]] | None:
