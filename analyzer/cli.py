@@ -14,6 +14,7 @@ import click
 
 from . import api
 from .errors import AnalyzerError
+from .extracting import FileResult
 from .ingesting import IngestResult
 from .rendering import OutputFormat, ingest_progress, render_report, render_rows
 
@@ -58,21 +59,32 @@ def cli() -> None:
     """Would fine-tuning pay off? Read a month of LLM request logs and find out, per prompt template."""
 
 
+def _accounting(r: FileResult | IngestResult) -> str:
+    total = r.total if isinstance(r, IngestResult) else lambda name: getattr(r, name)
+    text = (f"{total('records')} read = {total('stored')} stored + {total('duplicates')} duplicates + "
+            f"{total('rejected')} rejected")
+    return text + (f" + {total('pending')} pending" if total("pending") else "")
+
+
 def _summary(result: IngestResult) -> None:
     for f in result.files:
         for warning in f.warnings:
             click.echo(f"warning: {f.path}: {warning}", err=True)
         if f.rejected:
-            click.echo(f"{f.path}: {f.records} read = {f.stored} stored + {f.duplicates} duplicates + {f.rejected} rejected", err=True)
+            click.echo(f"{f.path}: {_accounting(f)}", err=True)
             for line, reason in f.examples:
                 click.echo(f"  line {line}: {reason}", err=True)
             if f.rejected > len(f.examples):
                 click.echo(f"  … {f.rejected - len(f.examples)} more: crossover query rejects_by_file --param file={f.path}", err=True)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if result.batch_joined or result.batch_waiting:
+        waiting = " and ".join(f"{n} {half} lines" for half, n in sorted(result.batch_waiting.items()))
+        click.echo(f"batches: {result.batch_joined} requests joined from their request and result lines"
+                   + (f"; {waiting} wait for their other half (crossover query batch_lines_waiting)" if waiting else ""),
+                   err=True)
     skipped = sum(f.skipped for f in result.files)
-    click.echo(
-        f"{len(result.files)} files ({skipped} unchanged, skipped): {result.total('records')} read = "
-        f"{result.total('stored')} stored + {result.total('duplicates')} duplicates + {result.total('rejected')} rejected",
-        err=True)
+    click.echo(f"{len(result.files)} files ({skipped} unchanged, skipped): {_accounting(result)}", err=True)
 
 
 def _show_progress(quiet: bool) -> bool:

@@ -19,7 +19,7 @@ import polars as pl
 
 from . import parsers, reading
 from .errors import BadRecord
-from .models import RawRecord, Request
+from .models import BatchPart, RawRecord, Request
 from .parsers.common import set_naive_timezone, zone_named
 from .segmenting import Segmented, segment, template_label
 from .tokenizing import Counter
@@ -37,15 +37,17 @@ REQUEST_SCHEMA = {
     "output_kind": pl.Utf8, "prompt_tokens": pl.Int32, "fewshot_named_tokens": pl.Int32, "middle_tokens": pl.Int32,
     "reported_prompt_tokens": pl.Int32, "reported_cached_tokens": pl.Int32, "reported_cache_write_tokens": pl.Int32,
     "reported_output_tokens": pl.Int32,
-    "reported_reasoning_tokens": pl.Int32, "raw_usage": pl.Utf8,
+    "reported_reasoning_tokens": pl.Int32, "raw_usage": pl.Utf8, "service_tier": pl.Utf8,
 }
 MESSAGE_SCHEMA = {"request_id": pl.Utf8, "position": pl.Int32, "role": pl.Utf8, "hash": pl.Utf8, "tokens": pl.Int32}
 SEGMENT_SCHEMA = {"hash": pl.Utf8, "encoding": pl.Utf8, "kind": pl.Utf8, "tokens": pl.Int32, "text": pl.Utf8}
 TEMPLATE_SCHEMA = {"template_id": pl.Utf8, "label": pl.Utf8, "system_hash": pl.Utf8, "tools_hash": pl.Utf8,
                    "requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us")}
 REJECT_SCHEMA = {"file": pl.Utf8, "line": pl.Int32, "reason": pl.Utf8, "excerpt": pl.Utf8, "rejected_at": pl.Datetime("us")}
+BATCH_PART_SCHEMA = {"provider": pl.Utf8, "half": pl.Utf8, "custom_id": pl.Utf8, "file": pl.Utf8, "line": pl.Int32,
+                     "file_time": pl.Datetime("us"), "data": pl.Utf8, "joined": pl.Boolean}
 SCHEMAS = {"requests": REQUEST_SCHEMA, "request_messages": MESSAGE_SCHEMA, "segments": SEGMENT_SCHEMA,
-           "templates": TEMPLATE_SCHEMA, "rejects": REJECT_SCHEMA}
+           "templates": TEMPLATE_SCHEMA, "rejects": REJECT_SCHEMA, "batch_parts": BATCH_PART_SCHEMA}
 
 
 @dataclass
@@ -57,6 +59,7 @@ class FileResult:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
+    pending: int = 0  # batch lines waiting for their other half (records = stored + duplicates + rejected + pending)
     formats: set[str] = field(default_factory=set)
     skipped: bool = False  # unchanged since it was last read
     examples: list[tuple[int, str]] = field(default_factory=list)  # the first rejects: (line, reason)
@@ -73,8 +76,8 @@ class Rows:
         self._templates: set[str] = set()
 
     def __len__(self) -> int:
-        # Rejects count too: a file of nothing but bad lines must not pile them up unflushed.
-        return len(self.tables["requests"]) + len(self.tables["rejects"])
+        # Rejects and batch lines count too: a file of nothing but those must not pile them up unflushed.
+        return len(self.tables["requests"]) + len(self.tables["rejects"]) + len(self.tables["batch_parts"])
 
     def frames(self) -> dict[str, pl.DataFrame]:
         """The non-empty tables as typed polars frames."""
@@ -92,6 +95,7 @@ class FileReader:
         set_naive_timezone(zone_named(timezone_name) if timezone_name else dt_timezone.utc)
         self._counters: dict[str, Counter] = {}
         self._seen_segments: set[tuple[str, str]] = set()
+        self._file_time: datetime | None = None  # of the file being read
 
     def counter(self, model: str) -> Counter:
         """The (caching) token counter for a model."""
@@ -102,11 +106,12 @@ class FileReader:
     def read(self, path: Path, result: FileResult, emit: Callable[[Rows], None]) -> None:
         """Read one file, handing each full batch to ``emit``; count records and rejects in ``result``."""
         rows = Rows()
+        self._file_time = _modified(path)
         for item in reading.read_file(path, result.position):
             if isinstance(item, reading.Reject):
-                self._reject(rows, result, item.line, item.reason, item.excerpt)
+                self.reject(rows, result, item.line, item.reason, item.excerpt)
             else:
-                self._parse(item, rows, result)
+                self.add(item, rows, result)
             if len(rows) >= BATCH_REQUESTS:
                 emit(rows)
                 rows = Rows()
@@ -115,23 +120,41 @@ class FileReader:
             result.warnings.append(f"line {result.position.line + 1} is incomplete (still being written?): "
                                    "left for the next run")
 
-    def _parse(self, record: RawRecord, rows: Rows, result: FileResult) -> None:
-        """Parse one record into the batch, or reject it with the reason."""
-        fmt = self.forced or parsers.detect(record.data)
-        if fmt is None or not fmt.detect(record.data):
-            self._reject(rows, result, record.line, f"unknown record shape ({parsers.shape(record.data)})",
-                         _excerpt(record.data))
-            return
+    def add(self, record: RawRecord, rows: Rows, result: FileResult, fmt: parsers.LogFormat | None = None,
+            as_format: str | None = None, service_tier: str | None = None) -> None:
+        """Parse one record into the batch, or reject it with the reason.
+
+        ``fmt`` reads the record without detection, ``as_format`` is the format name its requests are
+        stored under, and ``service_tier`` the tier they were billed at (joined batch requests).
+        """
+        if fmt is None:
+            fmt = self.forced or parsers.detect(record.data)
+            if fmt is None or not fmt.detect(record.data):
+                self.reject(rows, result, record.line, f"unknown record shape ({parsers.shape(record.data)})",
+                             _excerpt(record.data))
+                return
         try:
             for item in fmt.parse(record):
                 if isinstance(item, BadRecord):
-                    self._reject(rows, result, record.line, item.reason, _excerpt(record.data))
+                    self.reject(rows, result, record.line, item.reason, _excerpt(record.data))
+                elif isinstance(item, BatchPart):
+                    self._stage(item, fmt.name, record, rows, result)
                 else:
+                    item.service_tier = service_tier or item.service_tier
+                    item.format = as_format or item.format
                     self._add(item, fmt.name, record, rows, result)
         except BadRecord as exc:
-            self._reject(rows, result, record.line, exc.reason, _excerpt(record.data))
+            self.reject(rows, result, record.line, exc.reason, _excerpt(record.data))
 
-    def _reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
+    def _stage(self, part: BatchPart, format_name: str, record: RawRecord, rows: Rows, result: FileResult) -> None:
+        result.records += 1
+        result.pending += 1
+        result.formats.add(format_name)
+        rows.tables["batch_parts"].append({
+            "provider": part.provider, "half": part.half, "custom_id": part.custom_id, "file": result.path,
+            "line": record.line, "file_time": self._file_time, "data": json.dumps(part.data), "joined": False})
+
+    def reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
         result.records += 1
         result.rejected += 1
         if len(result.examples) < MAX_EXAMPLES:
@@ -141,7 +164,7 @@ class FileReader:
 
     def _add(self, request: Request, format_name: str, record: RawRecord, rows: Rows, result: FileResult) -> None:
         if request.timestamp is None:
-            self._reject(rows, result, record.line, "no timestamp in record, wrapper or response", _excerpt(record.data))
+            self.reject(rows, result, record.line, "no timestamp in record, wrapper or response", _excerpt(record.data))
             return
         counter = self.counter(request.model)
         seg = segment(request, counter)
@@ -191,7 +214,16 @@ def _request_row(request: Request, seg: Segmented, counter: Counter, format_name
         "reported_output_tokens": request.reported_output_tokens,
         "reported_reasoning_tokens": request.reported_reasoning_tokens,
         "raw_usage": json.dumps(request.raw_usage) if request.raw_usage is not None else None,
+        "service_tier": request.service_tier,
     }
+
+
+def _modified(path: Path) -> datetime | None:
+    """A file's modification time, UTC: what dates batch results, which carry no time of their own."""
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).replace(tzinfo=None)
+    except OSError:
+        return None
 
 
 def _excerpt(data: object) -> str:

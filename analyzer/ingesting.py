@@ -6,15 +6,19 @@ as Arrow IPC files; this process writes each file's batches in one transaction, 
 result is the same as reading the files one by one. DuckDB has a single writer, and an interrupted
 file leaves nothing half-written behind.
 
-Accounting is per unit read: a request (stored, or a duplicate of one already stored) or a reject.
-For every file, records = stored + duplicates + rejected, and the ``files`` row says so. A file whose
-bytes are unchanged since it was read is skipped; one whose bytes changed is read again whole.
+Accounting is per unit read: a request (stored, or a duplicate of one already stored), a reject, or
+half of a batch request waiting for its other half (pending). For every file, records = stored +
+duplicates + rejected + pending, and the ``files`` row says so. When a batch request's halves are
+joined (:mod:`analyzer.batches`), its lines move from pending: the request line's to what became of
+the request, the result line's to duplicates (one request, logged twice). A file whose bytes are
+unchanged since it was read is skipped; one whose bytes changed is read again whole.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -22,15 +26,17 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from . import reading, storage
+from . import batches, parsers, reading, storage
+from .errors import BadRecord
 from .extracting import FileReader, FileResult, Rows
+from .models import RawRecord
 
 #: Below this many bytes to read, starting workers (each loads the tokenizer files, about a second)
 #: costs more than it saves, and the files are read in this process.
@@ -46,9 +52,12 @@ class IngestResult:
     """What became of every file of one run."""
 
     files: list[FileResult]
+    batch_joined: int = 0  # batch requests built from their two halves in this run
+    batch_waiting: dict[str, int] = field(default_factory=dict)  # lines still waiting, by half
+    warnings: list[str] = field(default_factory=list)  # about the run, not one file
 
     def total(self, name: str) -> int:
-        """The sum of one counter (records, stored, duplicates, rejected) over the files."""
+        """The sum of one counter (records, stored, duplicates, rejected, pending) over the files."""
         return sum(getattr(f, name) for f in self.files)
 
 
@@ -91,8 +100,8 @@ class Ingestor:
         for path in files:
             name = str(path.resolve()) if path.exists() else str(path)
             before = self.con.execute(
-                "SELECT size, content_hash, lines_read, bytes_read, records, stored, duplicates, rejected "
-                "FROM files WHERE path = ?", [name]).fetchone()
+                "SELECT size, content_hash, lines_read, bytes_read, records, stored, duplicates, rejected, "
+                "coalesce(pending, 0) FROM files WHERE path = ?", [name]).fetchone()
             try:
                 size, content_hash, prefix_hash = _fingerprint(path, before[0] if before else None)
             except OSError as exc:  # vanished or unreadable since it was listed
@@ -113,19 +122,82 @@ class Ingestor:
         parallel = self.jobs > 1 and len(pending) > 1 and sum(p.size for p in pending) >= PARALLEL_MIN_BYTES
         for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
             finished(result)
-        self.finish()
-        return IngestResult(results)
+        run = IngestResult(results)
+        self.finish(run)
+        return run
 
-    def finish(self) -> None:
-        """What depends on all requests: few-shot vs history, template totals, prices."""
+    def finish(self, run: IngestResult | None = None) -> None:
+        """What depends on all requests: batch halves joined, few-shot vs history, template totals, prices."""
         from . import pricing  # pricing imports storage; keep the import graph one-way
 
+        run = run if run is not None else IngestResult([])
         self.con.execute("BEGIN TRANSACTION")
+        self._join_batches(run)
         storage.classify_middle_turns(self.con)
         storage.refresh_templates(self.con)
         pricing.fill_prices(self.con)
         storage.set_meta(self.con, pricing.versions())
         self.con.execute("COMMIT")
+
+    def _join_batches(self, run: IngestResult) -> None:
+        """Build the batch requests whose two halves have both been read; move their lines out of pending."""
+        this_run = {f.path: f for f in run.files}
+        dated_by_file: dict[str, int] = {}
+        for page in batches.pages(self.con, run.warnings):
+            first = page[0]
+            # Which half is new decides which file the request is counted in: the request line's,
+            # unless only the result line is new (its file was read again), then the result line's.
+            for request_new, result_new in ((True, True), (True, False), (False, True)):
+                group = [p for p in page if (not p.request_joined, not p.result_joined) == (request_new, result_new)]
+                if not group:
+                    continue
+                counted = FileResult(first.request_file if request_new else first.result_file)
+                other = FileResult(first.result_file)  # the result lines of requests counted above
+                rows = Rows()
+                for pair in group:
+                    line = pair.request_line if request_new else pair.result_line
+                    try:
+                        format_name, record, dated = batches.combine(pair)
+                    except BadRecord as exc:
+                        self.reader.reject(rows, counted, line, exc.reason, json.dumps(pair.result)[:200])
+                        if request_new and result_new:
+                            self.reader.reject(rows, other, pair.result_line, exc.reason)
+                        continue
+                    dated_by_file[pair.result_file] = dated_by_file.get(pair.result_file, 0) + dated
+                    fmt = parsers.get(format_name)
+                    before = counted.rejected
+                    self.reader.add(RawRecord(counted.path, line, record), rows, counted, fmt=fmt,
+                                    as_format=f"{pair.provider}-batch", service_tier="batch")
+                    if request_new and result_new and counted.rejected > before:
+                        self.reader.reject(rows, other, pair.result_line, "its request line was rejected")
+                self._write(rows.frames(), counted)
+                news = len(group)
+                self._count(counted.path, this_run, pending=-news, stored=counted.stored,
+                            duplicates=counted.duplicates, rejected=counted.rejected)
+                if request_new and result_new:
+                    self._count(other.path, this_run, pending=-news, duplicates=news - other.rejected,
+                                rejected=other.rejected)
+                if request_new:
+                    batches.mark_joined(self.con, first.provider, "request", first.request_file,
+                                        [p.request_line for p in group])
+                    run.batch_joined += news
+                if result_new:
+                    batches.mark_joined(self.con, first.provider, "result", first.result_file,
+                                        [p.result_line for p in group])
+        for file, count in dated_by_file.items():
+            if count:
+                run.warnings.append(f"{file}: {count} batch results carry no time of their own: dated by the "
+                                    "file's modification time")
+        run.batch_waiting = batches.waiting(self.con)
+
+    def _count(self, path: str, this_run: dict[str, FileResult], **deltas: int) -> None:
+        """Add to a file's counters, in its ``files`` row and in this run's result for it."""
+        self.con.execute(
+            "UPDATE files SET " + ", ".join(f"{name} = {name} + ?" for name in deltas) + " WHERE path = ?",
+            [*deltas.values(), path])
+        if path in this_run:
+            for name, delta in deltas.items():
+                setattr(this_run[path], name, getattr(this_run[path], name) + delta)
 
     def _read_here(self, item: _Pending) -> FileResult:
         result = _start(item)
@@ -161,8 +233,9 @@ class Ingestor:
                 self._forget(item.name)
             yield
             # The row describes the whole file: what was read before (a tail run) plus this run.
-            totals = [a + b for a, b in zip(item.tail_of[4:] if item.tail_of else (0, 0, 0, 0),
-                                            (result.records, result.stored, result.duplicates, result.rejected))]
+            totals = [a + b for a, b in zip(item.tail_of[4:] if item.tail_of else (0, 0, 0, 0, 0),
+                                            (result.records, result.stored, result.duplicates, result.rejected,
+                                             result.pending))]
             position = result.position
             # A last line still being written is not part of what was read: hash only what was.
             size, content_hash = item.size, item.content_hash
@@ -171,8 +244,8 @@ class Ingestor:
             self.con.execute("DELETE FROM files WHERE path = ?", [item.name])
             self.con.execute(
                 "INSERT INTO files BY NAME SELECT ? AS path, ? AS size, ? AS content_hash, ? AS formats, "
-                "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, now()::TIMESTAMP AS ingested_at, "
-                "? AS lines_read, ? AS bytes_read",
+                "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, ? AS pending, "
+                "now()::TIMESTAMP AS ingested_at, ? AS lines_read, ? AS bytes_read",
                 [item.name, size, content_hash, ",".join(sorted(result.formats)), *totals, position.line,
                  position.offset],
             )
@@ -186,6 +259,7 @@ class Ingestor:
         self.con.execute("DELETE FROM request_messages WHERE request_id IN (SELECT request_id FROM requests WHERE file = ?)", [name])
         self.con.execute("DELETE FROM requests WHERE file = ?", [name])
         self.con.execute("DELETE FROM rejects WHERE file = ?", [name])
+        self.con.execute("DELETE FROM batch_parts WHERE file = ?", [name])
         self.con.execute("DELETE FROM files WHERE path = ?", [name])
 
     def _write(self, frames: dict[str, pl.DataFrame], result: FileResult) -> None:
@@ -199,8 +273,9 @@ class Ingestor:
         for table in ("request_messages", "segments", "templates"):
             if table in frames:
                 storage.append(self.con, table, frames[table])
-        if "rejects" in frames:
-            storage.append(self.con, "rejects", frames["rejects"], keyed=False)
+        for table in ("rejects", "batch_parts"):
+            if table in frames:
+                storage.append(self.con, table, frames[table], keyed=False)
 
     def _unreadable(self, name: str, reason: str) -> FileResult:
         result = FileResult(name, records=1, rejected=1, examples=[(0, reason)])

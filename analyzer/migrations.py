@@ -185,6 +185,63 @@ def m004_read_positions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE files ADD COLUMN bytes_read BIGINT")
 
 
+@migration
+def m005_batches_and_tiers(con: duckdb.DuckDBPyConnection) -> None:
+    """Batch lines staged until joined, and prices per service tier.
+
+    A batch request is two lines in two files (request and result); each is kept in
+    ``batch_parts`` until its other half is read, and counted in its file as ``pending`` meanwhile.
+    Batch requests are billed at the batch tier (half price at OpenAI and Anthropic), flex and
+    priority at theirs, so ``prices`` is keyed by tier too. It is derived data: rebuilt empty, and
+    filled again with the tiers on the next ingest. List rates are now found by pricing 1,000 tokens,
+    not 1M, which priced Anthropic's long-context models at their over-200k rate.
+    """
+    con.execute("""
+        CREATE TABLE batch_parts (
+            provider VARCHAR NOT NULL,   -- openai | anthropic
+            half VARCHAR NOT NULL,       -- request | result
+            custom_id VARCHAR NOT NULL,
+            file VARCHAR NOT NULL,
+            line INTEGER NOT NULL,
+            file_time TIMESTAMP,         -- the file's modification time (UTC): dates what has no time
+            data VARCHAR NOT NULL,       -- the line, JSON
+            joined BOOLEAN NOT NULL      -- its other half has been read and the request built
+        )""")
+    con.execute("ALTER TABLE files ADD COLUMN pending INTEGER DEFAULT 0")
+    con.execute("ALTER TABLE requests ADD COLUMN service_tier VARCHAR")
+    con.execute("DROP VIEW request_costs")
+    con.execute("DROP TABLE prices")
+    con.execute("""
+        CREATE TABLE prices (  -- list prices per model, day and service tier, USD per 1M tokens
+            model VARCHAR NOT NULL,
+            day DATE NOT NULL,
+            tier VARCHAR NOT NULL,    -- standard | batch | flex | priority
+            input DOUBLE,
+            cached_input DOUBLE,
+            cache_write DOUBLE,
+            output DOUBLE,
+            source VARCHAR NOT NULL,  -- 'genai-prices <version> (<provider>/<model id>)', or why none
+            PRIMARY KEY (model, day, tier)
+        )""")
+    con.execute("""
+        CREATE VIEW request_costs AS
+        SELECT r.*,
+               coalesce(r.reported_prompt_tokens, r.prompt_tokens) AS billed_prompt_tokens,
+               coalesce(r.reported_cached_tokens, 0) AS billed_cached_tokens,
+               coalesce(r.reported_cache_write_tokens, 0) AS billed_cache_write_tokens,
+               coalesce(r.reported_output_tokens, r.output_tokens) AS billed_output_tokens,
+               p.input AS price_input, p.cached_input AS price_cached_input, p.cache_write AS price_cache_write,
+               p.output AS price_output, p.source AS price_source,
+               ((coalesce(r.reported_prompt_tokens, r.prompt_tokens) - coalesce(r.reported_cached_tokens, 0)
+                  - coalesce(r.reported_cache_write_tokens, 0)) * p.input
+                 + coalesce(r.reported_cached_tokens, 0) * coalesce(p.cached_input, p.input)
+                 + coalesce(r.reported_cache_write_tokens, 0) * coalesce(p.cache_write, p.input)
+                 + coalesce(r.reported_output_tokens, r.output_tokens) * p.output) / 1e6 AS cost_usd
+        FROM requests r LEFT JOIN prices p
+          ON p.model = r.model AND p.day = r.ts::DATE AND p.tier = coalesce(r.service_tier, 'standard')
+        """)
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:

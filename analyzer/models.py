@@ -45,3 +45,18 @@ class Request:
     session_id: str | None = None
     latency_ms: float | None = None
     format: str | None = None  # set by a composite format (a cassette) to the format of this request
+    service_tier: str | None = None  # standard | batch | flex | priority, when the log shows it
+
+
+@dataclass(frozen=True)
+class BatchPart:
+    """One half of a batch request: its request line or its result line, joined later on ``custom_id``.
+
+    Batch input and output are separate files whose lines arrive in no particular order, so neither
+    half is a request on its own; both are staged until the other half has been read.
+    """
+
+    provider: str  # openai | anthropic
+    half: str  # request | result
+    custom_id: str
+    data: dict[str, Any]

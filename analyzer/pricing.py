@@ -50,40 +50,72 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _price(usage: Usage, model: str, when: datetime) -> tuple[Decimal, Decimal, str]:
+#: Rates are found by pricing this many tokens of each kind: few enough to stay under any
+#: long-context threshold (Anthropic charges more above 200k input tokens), many enough to be exact.
+PRICED_TOKENS = 1_000
+#: genai-prices' price context for each service tier a log can show.
+TIER_CONTEXTS = {"standard": None, "batch": {"processing": "batch"}, "flex": {"service_tier": "flex"},
+                 "priority": {"service_tier": "priority"}}
+
+
+def _price(usage: Usage, model: str, when: datetime, tier: str) -> tuple[Decimal, Decimal, str]:
     # Provider inferred from the name (gpt-*, o*, claude*…); dated snapshots are matched exactly.
-    result = calc_price(usage, base_model_name(model), genai_request_timestamp=when)
-    return result.input_price, result.output_price, f"{result.provider.id}/{result.model.id}"
+    result = calc_price(usage, base_model_name(model), genai_request_timestamp=when, price_context=TIER_CONTEXTS[tier])
+    scale = MILLION // PRICED_TOKENS
+    return result.input_price * scale, result.output_price * scale, f"{result.provider.id}/{result.model.id}"
 
 
-def list_rates(model: str, day: date) -> Rates:
-    """The list price of ``model`` on ``day`` (noon UTC), or a Rates of None with the reason."""
+def list_rates(model: str, day: date, tier: str = "standard") -> Rates:
+    """The list price of ``model`` on ``day`` (noon UTC) at a service tier, or a Rates of None with the reason.
+
+    genai-prices models tier prices only from the day it started recording them (batch: 2026-10-14,
+    "earlier batch history is not modelled"), while the discounts are older. Before then, a tier is
+    priced as the day's standard rate times the tier's ratio to standard today; a tier genai-prices
+    has no price for at all is charged at the standard rate. The source says which.
+    """
     when = datetime.combine(day, time(12), tzinfo=timezone.utc)
     version = metadata.version("genai-prices")
     try:
-        input_price, output_price, matched = _price(Usage(input_tokens=MILLION, output_tokens=MILLION), model, when)
-        cached, _, _ = _price(Usage(input_tokens=MILLION, cache_read_tokens=MILLION), model, when)
-        written, _, _ = _price(Usage(input_tokens=MILLION, cache_write_tokens=MILLION), model, when)
+        rates, matched = _rates(model, when, tier)
+        if tier == "standard":
+            return Rates(*map(float, rates), f"genai-prices {version} ({matched})")
+        standard, _ = _rates(model, when, "standard")
+        if rates != standard:
+            return Rates(*map(float, rates), f"genai-prices {version} ({matched}), {tier} tier")
+        now = datetime.now(timezone.utc)
+        tier_now, standard_now = _rates(model, now, tier)[0], _rates(model, now, "standard")[0]
     except LookupError as exc:
         return Rates(None, None, None, None, f"genai-prices {version}: {exc}")
-    return Rates(float(input_price), float(cached), float(written), float(output_price),
-                 f"genai-prices {version} ({matched})")
+    if tier_now == standard_now:
+        return Rates(*map(float, standard), f"genai-prices {version} ({matched}), no {tier} price: standard rate")
+    scaled = (s * t / n if n else s for s, t, n in zip(standard, tier_now, standard_now))  # Decimal: exact
+    return Rates(*map(float, scaled), f"genai-prices {version} ({matched}), {tier} tier: the day's standard rate × the "
+                          f"{tier}/standard ratio genai-prices gives today (no {tier} price on {day})")
+
+
+def _rates(model: str, when: datetime, tier: str) -> tuple[tuple[Decimal, Decimal, Decimal, Decimal], str]:
+    """(input, cached input, cache write, output) per 1M tokens, and the genai-prices model matched."""
+    n = PRICED_TOKENS
+    input_price, output_price, matched = _price(Usage(input_tokens=n, output_tokens=n), model, when, tier)
+    cached, _, _ = _price(Usage(input_tokens=n, cache_read_tokens=n), model, when, tier)
+    written, _, _ = _price(Usage(input_tokens=n, cache_write_tokens=n), model, when, tier)
+    return (input_price, cached, written, output_price), matched
 
 
 def fill_prices(con: duckdb.DuckDBPyConnection) -> None:
-    """Store the list rate for every (model, day) in ``requests`` not priced yet."""
+    """Store the list rate for every (model, day, service tier) in ``requests`` not priced yet."""
     missing = con.execute(
         """
-        SELECT DISTINCT model, ts::DATE FROM requests
-        WHERE (model, ts::DATE) NOT IN (SELECT (model, day) FROM prices)
+        SELECT DISTINCT model, ts::DATE, coalesce(service_tier, 'standard') FROM requests
+        WHERE (model, ts::DATE, coalesce(service_tier, 'standard')) NOT IN (SELECT (model, day, tier) FROM prices)
         """
     ).fetchall()
-    for model, day in missing:
-        rates = list_rates(model, day)
+    for model, day, tier in missing:
+        rates = list_rates(model, day, tier)
         con.execute(
-            "INSERT INTO prices BY NAME SELECT ? AS model, ? AS day, ? AS input, ? AS cached_input, "
+            "INSERT INTO prices BY NAME SELECT ? AS model, ? AS day, ? AS tier, ? AS input, ? AS cached_input, "
             "? AS cache_write, ? AS output, ? AS source",
-            [model, day, rates.input, rates.cached_input, rates.cache_write, rates.output, rates.source],
+            [model, day, tier, rates.input, rates.cached_input, rates.cache_write, rates.output, rates.source],
         )
 
 

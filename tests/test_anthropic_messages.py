@@ -24,7 +24,6 @@ RESPONSE = {"id": "msg_01XYZ", "type": "message", "role": "assistant", "model": 
             "content": [{"type": "text", "text": "Hello"}], "stop_reason": "end_turn", "stop_sequence": None,
             "usage": USAGE}
 DATE = "Thu, 26 Sep 2024 10:22:22 GMT"
-BATCH_REASON = "batch result without its request: join with the batch input (not supported yet)"
 
 
 def parse_one(data) -> Request:
@@ -210,19 +209,6 @@ def test_recorded_stream_is_rebuilt():
     assert request.output == {"role": "assistant", "content": "Hello", "tool_calls": [
         {"id": "toolu_S", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]}
     assert anthropic_messages.detect({"request": BODY, "response": stream})  # no URL: the stream's events tell
-
-
-@pytest.mark.parametrize("line", [
-    {"custom_id": "r-1", "result": {"type": "succeeded", "message": RESPONSE}},
-    {"custom_id": "r-2", "result": {"type": "errored", "error": {"type": "error", "error": {
-        "type": "invalid_request_error", "message": "bad"}}}},
-    {"custom_id": "r-3", "result": {"type": "expired"}},
-])
-def test_batch_result_lines_are_rejected_with_the_reason(line, registry):
-    assert parsers.detect(line).name == "anthropic-messages"
-    with pytest.raises(BadRecord) as caught:
-        list(anthropic_messages.parse(RawRecord("f.jsonl", 1, line)))
-    assert caught.value.reason == BATCH_REASON
 
 
 @pytest.mark.parametrize("data, reason", [

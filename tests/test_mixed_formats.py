@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from datetime import datetime, timezone
 
 import duckdb
 
@@ -62,6 +64,15 @@ RECORDS = {
                  "respPayload": {**CHAT_RESPONSE, "id": "chatcmpl-mix8"}, "statusCode": 200, "cacheHit": False,
                  "durationMs": 300},
 }
+# Batch lines: each request line and its result line in the same file here, in no particular order.
+BATCH_LINES = [
+    {"custom_id": "mix-10", "method": "POST", "url": "/v1/chat/completions", "body": {"model": "gpt-4o", "messages": MSGS}},
+    {"custom_id": "mix-11", "result": {"type": "succeeded", "message": {
+        **RECORDS["anthropic-messages"]["response"], "id": "msg_mix11"}}},
+    {"id": "batch_req_10", "custom_id": "mix-10", "error": None, "response": {"status_code": 200, "body": {
+        **CHAT_RESPONSE, "id": "chatcmpl-mix10", "created": 1790100000}}},
+    {"custom_id": "mix-11", "params": RECORDS["anthropic-messages"]["request"]},
+]
 CASSETTE = {"interactions": [{
     "request": {"method": "POST", "uri": "https://api.openai.com/v1/chat/completions",
                 "body": json.dumps({"model": "gpt-4o", "messages": MSGS})},
@@ -80,19 +91,25 @@ EXPECTED = {
     "openpipe": ("chatcmpl-mix8", "gpt-4o-2024-08-06", "2026-09-21 16:00:00", 26, None),
     # The response's own `created` is the provider's time; the HTTP date header is only a fallback.
     "vcr-cassette": ("chatcmpl-mix9", "gpt-4o-2024-08-06", "2026-09-21 14:13:20", 26, None),
+    "openai-batch": ("chatcmpl-mix10", "gpt-4o-2024-08-06", "2026-09-22 18:00:00", 26, None),
+    # Anthropic batch results carry no time: the file's modification time dates them.
+    "anthropic-batch": ("msg_mix11", "claude-sonnet-4-5-20250929", "2026-10-03 00:00:00", 1025, 1000),
 }
 
 
 def test_a_directory_mixing_every_format(tmp_path):
     logs = tmp_path / "logs"
-    write_jsonl(logs / "mixed.jsonl", [*RECORDS.values(), "{half a line", {"event": "heartbeat"}])
+    write_jsonl(logs / "mixed.jsonl", [*RECORDS.values(), *BATCH_LINES, "{half a line", {"event": "heartbeat"}])
+    modified = datetime(2026, 10, 3, tzinfo=timezone.utc).timestamp()
+    os.utime(logs / "mixed.jsonl", (modified, modified))
     write_jsonl(logs / "more" / "again.jsonl.gz", [RECORDS["openai-chat"]], gz=True)  # the same call, logged twice
     (logs / "more" / "cassette.json").write_text(json.dumps(CASSETTE, indent=2))
     result = api.ingest([logs])
     for f in result.files:
-        assert f.records == f.stored + f.duplicates + f.rejected
-    assert (result.total("records"), result.total("stored"), result.total("duplicates"), result.total("rejected")) == (
-        12, 9, 1, 2)
+        assert f.records == f.stored + f.duplicates + f.rejected + f.pending
+    # Each batch request is two lines: one stored, the other its duplicate.
+    assert (result.total("records"), result.total("stored"), result.total("duplicates"), result.total("rejected"),
+            result.total("pending")) == (16, 11, 3, 2, 0)
     with duckdb.connect(str(storage.db_path()), read_only=True) as con:
         rows = {r[0]: r[1:] for r in con.execute("""
             SELECT CASE WHEN file LIKE '%cassette.json' THEN 'vcr-cassette' ELSE format END, request_id, model,

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BadRecord, UnknownFormat
-from ..models import RawRecord, Request
+from ..models import BatchPart, RawRecord, Request
 
-#: What ``parse`` yields: requests, or a BadRecord for one part of a composite record that failed.
-Parsed = Request | BadRecord
+#: What ``parse`` yields: requests, a BadRecord for one part of a composite record that failed, or
+#: one half of a batch request, staged until its other half is read.
+Parsed = Request | BadRecord | BatchPart
 
 
 @dataclass(frozen=True)
@@ -95,14 +96,27 @@ def shape(data: Any) -> str:
 
 def _register_builtins() -> None:
     # Imported here so that each module can import this one for `register` and `LogFormat`.
-    from . import (anthropic_messages, helicone, langfuse, litellm, llm_logs, openai_chat, openai_responses, openpipe,
-                   otel_genai, vcr)
+    from . import (
+        anthropic_batch,
+        anthropic_messages,
+        helicone,
+        langfuse,
+        litellm,
+        llm_logs,
+        openai_batch,
+        openai_chat,
+        openai_responses,
+        openpipe,
+        otel_genai,
+        vcr,
+    )
 
-    # Containers first (they hand their insides back to the registry); then the formats whose
+    # Containers first (they hand their insides back to the registry); batch lines, whose input lines
+    # openai-chat would take for wrapped chat bodies (without their response); then the formats whose
     # records also have a `messages` list (LiteLLM payloads, Anthropic), which openai-chat would
     # otherwise take for bare chat bodies.
     # Langfuse before openai-responses, which would take a lone GENERATION (`model` and `input`).
-    for module in (llm_logs, vcr, otel_genai, helicone, openpipe, litellm, langfuse, anthropic_messages,
+    for module in (llm_logs, vcr, openai_batch, anthropic_batch, otel_genai, helicone, openpipe, litellm, langfuse, anthropic_messages,
                    openai_responses, openai_chat):
         register(LogFormat(module.NAME, module.DESCRIPTION, module.detect, module.parse))
 

@@ -3,7 +3,8 @@
 The segmenter reads OpenAI Chat messages, so the top-level ``system`` becomes a system message,
 ``tool_use`` blocks become ``tool_calls`` and ``tool_result`` blocks become ``tool`` messages
 (formats.md §4). ``input_tokens`` excludes cache reads and writes, so the reported prompt is the sum
-of the three (§10). Message Batches result lines are recognised only to be rejected with the reason.
+of the three (§10). Message
+Batches lines are :mod:`anthropic_batch`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +15,16 @@ from typing import Any
 
 from ..errors import BadRecord
 from ..models import RawRecord, Request
-from .common import as_int, content_id, header, maybe_json, number, sample_rate, unwrap
+from .common import (
+    as_int,
+    content_id,
+    header,
+    maybe_json,
+    number,
+    sample_rate,
+    service_tier,
+    unwrap,
+)
 
 NAME = "anthropic-messages"
 DESCRIPTION = ("Anthropic Messages: a `/v1/messages` request (`max_tokens`, `messages`, top-level `system`) and "
@@ -26,7 +36,6 @@ _OPENAI_KEYS = {"response_format", "max_completion_tokens", "n", "logprobs", "fr
                 "presence_penalty", "seed", "stream_options", "functions", "parallel_tool_calls"}
 _OPENAI_PARTS = {"image_url", "input_audio", "file", "refusal"}
 _OPENAI_ROLES = {"tool", "developer", "function"}
-_BATCH_RESULTS = {"succeeded", "errored", "canceled", "expired"}
 # Thinking is the model's earlier reasoning replayed under a signature, not prompt anyone wrote, and
 # older models drop it from the context: it is left out of the prompt and of the output text.
 _SKIPPED = {"thinking", "redacted_thinking"}
@@ -34,8 +43,6 @@ _SKIPPED = {"thinking", "redacted_thinking"}
 
 def detect(data: Any) -> bool:
     """An Anthropic Messages call, by URL, by response type, or (bare body) by Anthropic-only fields."""
-    if _is_batch_result(data):
-        return True  # claimed so that parse rejects it with its reason, not as an unknown shape
     exchange = unwrap(data)
     if exchange is None or not isinstance(exchange.request, dict):
         return False
@@ -62,10 +69,8 @@ def parse(record: RawRecord) -> Iterator[Request]:
     """Turn one record into a :class:`Request`.
 
     Raises:
-        BadRecord: a batch result line, or the record lacks what a request needs (model, messages).
+        BadRecord: the record lacks what a request needs (model, messages).
     """
-    if _is_batch_result(record.data):
-        raise BadRecord("batch result without its request: join with the batch input (not supported yet)")
     exchange = unwrap(record.data)
     if exchange is None or not isinstance(exchange.request, dict):
         raise BadRecord("no Anthropic Messages request in record")
@@ -100,6 +105,7 @@ def parse(record: RawRecord) -> Iterator[Request]:
         request.output = _output(response.get("content"))
         if isinstance(response.get("usage"), dict):
             request.raw_usage = response["usage"]
+            request.service_tier = service_tier(response["usage"].get("service_tier"))
             for key, value in normalise_usage(response["usage"]).items():
                 setattr(request, key, value)
     if exchange.status_code and exchange.status_code >= 400 and request.status != "error":
@@ -118,11 +124,6 @@ def normalise_usage(usage: dict[str, Any]) -> dict[str, int | None]:
     return {"reported_prompt_tokens": sum(present) if present else None, "reported_cached_tokens": read,
             "reported_cache_write_tokens": written, "reported_output_tokens": as_int(usage.get("output_tokens")),
             "reported_reasoning_tokens": as_int(details.get("thinking_tokens"))}
-
-
-def _is_batch_result(data: Any) -> bool:
-    result = data.get("result") if isinstance(data, dict) and "custom_id" in data else None
-    return isinstance(result, dict) and result.get("type") in _BATCH_RESULTS
 
 
 def _looks_openai(body: dict[str, Any]) -> bool:

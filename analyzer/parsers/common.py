@@ -14,7 +14,6 @@ import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import BadRecord, BadTimezone
@@ -191,6 +190,17 @@ def _unwrap(data: Any) -> Exchange | None:
         exchange.status_code = status.get("code") if isinstance(status, dict) else http_response.get("status_code")
         return exchange
     return Exchange(request, response, data)
+
+
+#: Service tiers as logged (OpenAI's response ``service_tier``, Anthropic's ``usage.service_tier``)
+#: to the tier they are billed at. OpenAI's "default", "auto" and "scale" are billed at list price.
+_TIERS = {"default": "standard", "auto": "standard", "scale": "standard", "standard": "standard",
+          "flex": "flex", "priority": "priority", "batch": "batch"}
+
+
+def service_tier(value: Any) -> str | None:
+    """The billing tier (standard, batch, flex, priority) a logged ``service_tier`` stands for; None if unknown."""
+    return _TIERS.get(value) if isinstance(value, str) else None
 
 
 def as_int(value: Any) -> int | None:

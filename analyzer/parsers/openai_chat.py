@@ -15,7 +15,15 @@ from typing import Any
 from ..errors import BadRecord
 from ..models import RawRecord, Request
 from . import streams
-from .common import as_int, content_id, header, number, sample_rate, unwrap
+from .common import (
+    as_int,
+    content_id,
+    header,
+    number,
+    sample_rate,
+    service_tier,
+    unwrap,
+)
 
 NAME = "openai-chat"
 DESCRIPTION = (
@@ -93,6 +101,7 @@ def _read_response(request: Request, response: dict[str, Any]) -> None:
     choices = response.get("choices") or []
     if choices and isinstance(choices[0], dict):
         request.output = choices[0].get("message") or {}
+    request.service_tier = service_tier(response.get("service_tier"))
     usage = response.get("usage")
     if isinstance(usage, dict):
         request.raw_usage = usage

@@ -18,7 +18,17 @@ from urllib.parse import urlparse
 from ..errors import BadRecord
 from ..models import RawRecord, Request
 from . import streams
-from .common import REQUEST_KEYS, Exchange, as_int, content_id, header, number, sample_rate, unwrap
+from .common import (
+    REQUEST_KEYS,
+    Exchange,
+    as_int,
+    content_id,
+    header,
+    number,
+    sample_rate,
+    service_tier,
+    unwrap,
+)
 
 NAME = "openai-responses"
 DESCRIPTION = (
@@ -196,6 +206,7 @@ def _read_response(request: Request, response: dict[str, Any]) -> None:
         request.output = {"role": "assistant", "content": "".join(text) if seen else None}
         if calls:
             request.output["tool_calls"] = calls
+    request.service_tier = service_tier(response.get("service_tier"))
     usage = response.get("usage")
     if isinstance(usage, dict):
         cached = usage.get("input_tokens_details") or {}
