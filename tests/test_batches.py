@@ -1,4 +1,4 @@
-"""Batch files: request and result lines staged apart, joined on custom_id, counted once, priced at the batch tier."""
+"""Batch files joined on custom_id and counted once; batch and other service tiers priced at their own rates."""
 
 from __future__ import annotations
 
@@ -250,3 +250,21 @@ def test_read_equals_stored_duplicates_rejected_pending_for_any_halves(tmp_path_
         assert records == sum(parts)
     assert stored == len(inputs & outputs)
     assert sum(f[4] for f in files) == len(inputs ^ outputs)
+
+
+def test_a_logged_service_tier_is_priced_at_its_tier(tmp_path):
+    from .conftest import chat_line
+
+    lines = []
+    for n, tier in enumerate(("default", "priority", None)):
+        line = chat_line(messages=[SYSTEM, {"role": "user", "content": "Fine"}], model="gpt-4.1-mini", id=f"chatcmpl-t{n}",
+                         prompt_tokens=20, ts="2026-11-02T10:00:00Z")
+        if tier:
+            line["response"]["service_tier"] = tier
+        lines.append(line)
+    write_jsonl(tmp_path / "tiers.jsonl", lines)
+    api.ingest([tmp_path / "tiers.jsonl"])
+    with duckdb.connect(str(storage.db_path()), read_only=True) as con:
+        rows = con.execute("SELECT request_id, service_tier, price_input FROM request_costs ORDER BY 1").fetchall()
+    # gpt-4.1-mini: $0.40 per 1M input tokens standard, $0.70 priority (genai-prices).
+    assert rows == [("chatcmpl-t0", "standard", 0.4), ("chatcmpl-t1", "priority", 0.7), ("chatcmpl-t2", None, 0.4)]
