@@ -1,4 +1,4 @@
-"""One directory mixing every format, read without flags: issue 3's "done when", end to end."""
+"""One directory mixing every format (batch files and an llm logs.db too), read without flags, end to end."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import duckdb
 from analyzer import api, storage
 
 from .conftest import write_jsonl
+from .test_llm_logs import make_db, row
 
 MSGS = [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Colour of the sky?"}]
 CHAT_RESPONSE = {"id": "chatcmpl-mix1", "object": "chat.completion", "created": 1790000000, "model": "gpt-4o-2024-08-06",
@@ -94,6 +95,7 @@ EXPECTED = {
     "openai-batch": ("chatcmpl-mix10", "gpt-4o-2024-08-06", "2026-09-22 18:00:00", 26, None),
     # Anthropic batch results carry no time: the file's modification time dates them.
     "anthropic-batch": ("msg_mix11", "claude-sonnet-4-5-20250929", "2026-10-03 00:00:00", 1025, 1000),
+    "llm-logs": ("llm:01mix12", "gpt-4o-mini", "2026-10-01 09:00:00", 26, None),
 }
 
 
@@ -104,12 +106,14 @@ def test_a_directory_mixing_every_format(tmp_path):
     os.utime(logs / "mixed.jsonl", (modified, modified))
     write_jsonl(logs / "more" / "again.jsonl.gz", [RECORDS["openai-chat"]], gz=True)  # the same call, logged twice
     (logs / "more" / "cassette.json").write_text(json.dumps(CASSETTE, indent=2))
+    make_db(logs / "llm" / "logs.db", [row("01mix12", "Colour of the sky?", system="Answer in one word.", response="Blue",
+                                           input_tokens=26, output_tokens=1)])
     result = api.ingest([logs])
     for f in result.files:
         assert f.records == f.stored + f.duplicates + f.rejected + f.pending
     # Each batch request is two lines: one stored, the other its duplicate.
     assert (result.total("records"), result.total("stored"), result.total("duplicates"), result.total("rejected"),
-            result.total("pending")) == (16, 11, 3, 2, 0)
+            result.total("pending")) == (17, 12, 3, 2, 0)
     with duckdb.connect(str(storage.db_path()), read_only=True) as con:
         rows = {r[0]: r[1:] for r in con.execute("""
             SELECT CASE WHEN file LIKE '%cassette.json' THEN 'vcr-cassette' ELSE format END, request_id, model,
