@@ -86,22 +86,31 @@ def query(name: str, db: str | None = None, params: dict[str, str] | None = None
         con.close()
 
 
-def templates(db: str | None = None) -> pl.DataFrame:
-    """Each template with its label, requests, share of spend (sample rates undone) and anatomy."""
+def templates(db: str | None = None, versions: bool = False) -> pl.DataFrame:
+    """Each template with its label, requests, share of spend (sample rates undone), versions and anatomy.
+
+    With ``versions``, one row per version of each template instead, with when it was live.
+    """
     con = storage.connect(db, read_only=True)
     try:
-        return storage.frame(con, """
-            SELECT t.template_id, t.label, count(*) AS requests, string_agg(DISTINCT r.model, ', ') AS models,
+        rows = storage.frame(con, f"""
+            SELECT t.template_id, {'v.version, v.label, v.prompt_version,' if versions else 't.label, t.versions,'}
+                   t.prompt_id, count(*) AS requests, string_agg(DISTINCT r.model, ', ') AS models,
                    round(sum(r.cost_usd / coalesce(r.sample_rate, 1.0))
                          / sum(sum(r.cost_usd / coalesce(r.sample_rate, 1.0))) OVER (), 4) AS share_of_spend,
-                   round(avg(system_tokens)) AS system, round(avg(fewshot_tokens)) AS fewshot,
-                   round(avg(tools_tokens)) AS tools, round(avg(history_tokens)) AS history,
-                   round(avg(input_tokens)) AS input, round(avg(output_tokens)) AS output,
+                   round(avg(system_tokens))::BIGINT AS system, round(avg(fewshot_tokens))::BIGINT AS fewshot,
+                   round(avg(tools_tokens))::BIGINT AS tools, round(avg(history_tokens))::BIGINT AS history,
+                   round(avg(input_tokens))::BIGINT AS input, round(avg(output_tokens))::BIGINT AS output,
                    min(r.ts)::DATE AS first_seen, max(r.ts)::DATE AS last_seen
-            FROM request_costs r JOIN templates t USING (template_id)
-            GROUP BY ALL ORDER BY requests DESC""")
+            FROM request_costs r JOIN templates t ON t.template_id = r.template_id
+                 JOIN template_versions v ON v.version_id = r.version_id
+            GROUP BY ALL""")
     finally:
         con.close()
+    # Templates by requests, most first; a template's versions in order under it.
+    totals = rows.group_by("template_id").agg(pl.col("requests").sum().alias("_total"))
+    order = ["_total", "template_id", "version"] if versions else ["_total", "template_id"]
+    return rows.join(totals, on="template_id").sort(order, descending=[True, False, False][: len(order)]).drop("_total")
 
 
 @dataclass

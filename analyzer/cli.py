@@ -181,9 +181,10 @@ def query(name: str | None, list_: bool, param: tuple[str, ...], db: str | None,
 @cli.command()
 @db_option
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
-def templates(db: str | None, fmt: str) -> None:
-    """The prompt templates found: label, requests, share of spend and mean tokens per segment."""
-    click.echo(render_rows(api.templates(db), OutputFormat(fmt)), nl=False)
+@click.option("--versions", is_flag=True, help="One row per version of each template, with when it was live.")
+def templates(db: str | None, fmt: str, versions: bool) -> None:
+    """The prompt templates found: label, requests, share of spend, versions and mean tokens per segment."""
+    click.echo(render_rows(api.templates(db, versions=versions), OutputFormat(fmt)), nl=False)
 
 
 @cli.command()

@@ -30,7 +30,7 @@ MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go 
 REQUEST_SCHEMA = {
     "request_id": pl.Utf8, "file": pl.Utf8, "line": pl.Int32, "format": pl.Utf8, "ts": pl.Datetime("us"),
     "model": pl.Utf8, "requested_model": pl.Utf8, "encoding": pl.Utf8, "exact_tokenizer": pl.Boolean,
-    "template_id": pl.Utf8, "status": pl.Utf8, "error": pl.Utf8, "sample_rate": pl.Float64,
+    "template_id": pl.Utf8, "version_id": pl.Utf8, "prompt_id": pl.Utf8, "prompt_version": pl.Utf8, "status": pl.Utf8, "error": pl.Utf8, "sample_rate": pl.Float64,
     "user_id": pl.Utf8, "session_id": pl.Utf8, "latency_ms": pl.Float64, "system_hash": pl.Utf8,
     "tools_hash": pl.Utf8, "system_tokens": pl.Int32, "fewshot_tokens": pl.Int32, "tools_tokens": pl.Int32,
     "history_tokens": pl.Int32, "input_tokens": pl.Int32, "output_tokens": pl.Int32, "input_hash": pl.Utf8,
@@ -41,13 +41,14 @@ REQUEST_SCHEMA = {
 }
 MESSAGE_SCHEMA = {"request_id": pl.Utf8, "position": pl.Int32, "role": pl.Utf8, "hash": pl.Utf8, "tokens": pl.Int32}
 SEGMENT_SCHEMA = {"hash": pl.Utf8, "encoding": pl.Utf8, "kind": pl.Utf8, "tokens": pl.Int32, "text": pl.Utf8}
-TEMPLATE_SCHEMA = {"template_id": pl.Utf8, "label": pl.Utf8, "system_hash": pl.Utf8, "tools_hash": pl.Utf8,
-                   "requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us")}
+VERSION_SCHEMA = {"version_id": pl.Utf8, "template_id": pl.Utf8, "version": pl.Int32, "label": pl.Utf8,
+                  "system_hash": pl.Utf8, "tools_hash": pl.Utf8, "prompt_id": pl.Utf8, "prompt_version": pl.Utf8,
+                  "requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us")}
 REJECT_SCHEMA = {"file": pl.Utf8, "line": pl.Int32, "reason": pl.Utf8, "excerpt": pl.Utf8, "rejected_at": pl.Datetime("us")}
 BATCH_PART_SCHEMA = {"provider": pl.Utf8, "half": pl.Utf8, "custom_id": pl.Utf8, "file": pl.Utf8, "line": pl.Int32,
                      "file_time": pl.Datetime("us"), "data": pl.Utf8, "joined": pl.Boolean}
 SCHEMAS = {"requests": REQUEST_SCHEMA, "request_messages": MESSAGE_SCHEMA, "segments": SEGMENT_SCHEMA,
-           "templates": TEMPLATE_SCHEMA, "rejects": REJECT_SCHEMA, "batch_parts": BATCH_PART_SCHEMA}
+           "template_versions": VERSION_SCHEMA, "rejects": REJECT_SCHEMA, "batch_parts": BATCH_PART_SCHEMA}
 
 
 @dataclass
@@ -73,7 +74,7 @@ class Rows:
 
     def __init__(self) -> None:
         self.tables: dict[str, list[dict]] = {name: [] for name in SCHEMAS}
-        self._templates: set[str] = set()
+        self._versions: set[str] = set()
 
     def __len__(self) -> int:
         # Rejects and batch lines count too: a file of nothing but those must not pile them up unflushed.
@@ -181,13 +182,14 @@ class FileReader:
                 self._seen_segments.add(key)
                 rows.tables["segments"].append({"hash": static.hash, "encoding": counter.encoding_name,
                                                 "kind": static.kind, "tokens": static.tokens, "text": static.text})
-        if seg.template_id not in rows._templates:
-            rows._templates.add(seg.template_id)
+        if seg.version_id not in rows._versions:
+            rows._versions.add(seg.version_id)
             ts = request.timestamp.astimezone(timezone.utc).replace(tzinfo=None)
-            rows.tables["templates"].append({
-                "template_id": seg.template_id, "label": template_label(seg.system_text, request),
-                "system_hash": _hash_of(seg, "system"), "tools_hash": _hash_of(seg, "tools"), "requests": 0,
-                "first_seen": ts, "last_seen": ts})
+            rows.tables["template_versions"].append({
+                "version_id": seg.version_id, "template_id": seg.template_id, "version": 0,
+                "label": template_label(seg.system_text, request), "system_hash": _hash_of(seg, "system"),
+                "tools_hash": _hash_of(seg, "tools"), "prompt_id": request.prompt_id,
+                "prompt_version": request.prompt_version, "requests": 0, "first_seen": ts, "last_seen": ts})
 
 
 def _hash_of(seg: Segmented, kind: str) -> str | None:
@@ -199,7 +201,8 @@ def _request_row(request: Request, seg: Segmented, counter: Counter, format_name
         "request_id": request.request_id, "file": file, "line": line, "format": format_name,
         "ts": request.timestamp.astimezone(timezone.utc).replace(tzinfo=None),
         "model": request.model, "requested_model": request.requested_model, "encoding": counter.encoding_name,
-        "exact_tokenizer": counter.exact, "template_id": seg.template_id, "status": request.status,
+        "exact_tokenizer": counter.exact, "template_id": seg.template_id, "version_id": seg.version_id, "prompt_id": request.prompt_id,
+        "prompt_version": request.prompt_version, "status": request.status,
         "error": request.error, "sample_rate": request.sample_rate, "user_id": request.user,
         "session_id": request.session_id, "latency_ms": request.latency_ms,
         "system_hash": _hash_of(seg, "system"), "tools_hash": _hash_of(seg, "tools"),

@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from . import batches, parsers, reading, storage
+from . import batches, parsers, reading, storage, templating
 from .errors import BadRecord
 from .extracting import FileReader, FileResult, Rows
 from .models import RawRecord
@@ -127,14 +127,14 @@ class Ingestor:
         return run
 
     def finish(self, run: IngestResult | None = None) -> None:
-        """What depends on all requests: batch halves joined, few-shot vs history, template totals, prices."""
+        """What depends on all requests: batch halves joined, template versions linked, few-shot vs history, prices."""
         from . import pricing  # pricing imports storage; keep the import graph one-way
 
         run = run if run is not None else IngestResult([])
         self.con.execute("BEGIN TRANSACTION")
         self._join_batches(run)
+        templating.link_versions(self.con)
         storage.classify_middle_turns(self.con)
-        storage.refresh_templates(self.con)
         pricing.fill_prices(self.con)
         storage.set_meta(self.con, pricing.versions())
         self.con.execute("COMMIT")
@@ -270,7 +270,7 @@ class Ingestor:
             inserted = storage.append(self.con, "requests", unique)
             result.stored += inserted
             result.duplicates += len(requests) - inserted
-        for table in ("request_messages", "segments", "templates"):
+        for table in ("request_messages", "segments", "template_versions"):
             if table in frames:
                 storage.append(self.con, table, frames[table])
         for table in ("rejects", "batch_parts"):

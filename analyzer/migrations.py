@@ -242,6 +242,42 @@ def m005_batches_and_tiers(con: duckdb.DuckDBPyConnection) -> None:
         """)
 
 
+@migration
+def m006_template_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """Versions of a template, linked rather than split.
+
+    A request's ``version_id`` is the exact static part it was sent with (or its provider prompt id
+    and version); its ``template_id`` is the template that version belongs to, decided across all
+    versions once the requests are in. ``template_versions`` records each version and when it was
+    live; ``templates`` is derived from it. Existing requests start as one version per template.
+    """
+    con.execute("ALTER TABLE requests ADD COLUMN version_id VARCHAR")
+    con.execute("ALTER TABLE requests ADD COLUMN prompt_id VARCHAR")
+    con.execute("ALTER TABLE requests ADD COLUMN prompt_version VARCHAR")
+    con.execute("UPDATE requests SET version_id = template_id")
+    con.execute("""
+        CREATE TABLE template_versions (
+            version_id VARCHAR PRIMARY KEY,
+            template_id VARCHAR NOT NULL,  -- the template it is a version of
+            version INTEGER NOT NULL,      -- 1, 2, … in the order they were first seen
+            label VARCHAR NOT NULL,
+            system_hash VARCHAR,
+            tools_hash VARCHAR,
+            prompt_id VARCHAR,             -- provider prompt id (Responses prompt.id, Langfuse promptName…)
+            prompt_version VARCHAR,
+            requests BIGINT NOT NULL,
+            first_seen TIMESTAMP NOT NULL,
+            last_seen TIMESTAMP NOT NULL
+        )""")
+    con.execute("""
+        INSERT INTO template_versions BY NAME
+        SELECT template_id AS version_id, template_id, 1 AS version, label, system_hash, tools_hash, requests,
+               first_seen, last_seen
+        FROM templates""")
+    con.execute("ALTER TABLE templates ADD COLUMN versions INTEGER DEFAULT 1")
+    con.execute("ALTER TABLE templates ADD COLUMN prompt_id VARCHAR")
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:

@@ -46,6 +46,8 @@ class Request:
     latency_ms: float | None = None
     format: str | None = None  # set by a composite format (a cassette) to the format of this request
     service_tier: str | None = None  # standard | batch | flex | priority, when the log shows it
+    prompt_id: str | None = None  # a provider-managed prompt template (Responses prompt.id, Langfuse promptName…)
+    prompt_version: str | None = None
 
 
 @dataclass(frozen=True)

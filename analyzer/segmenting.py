@@ -32,6 +32,9 @@ SYSTEM_ROLES = ("system", "developer")
 # Variable spans masked before a system text keys its template: a prompt that stamps today's date
 # or a customer id into its instructions is still one template.
 _VARIABLE_SPANS = [
+    # A name after a greeting ("Hello Anna,", "Dear Dr. Okafor"): personalised prompts greet each user.
+    (re.compile(r"\b(Hi|Hello|Hey|Dear|Good (?:morning|afternoon|evening)|Welcome(?: back)?)(,?[ \t]+)"
+                r"(?:(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ \t]+)?[A-Z][\w'-]+(?:[ \t]+[A-Z][\w'-]+)?"), r"\1\2<name>"),
     (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "<email>"),
     (re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I), "<uuid>"),
     (re.compile(r"\b\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?\b"), "<date>"),
@@ -47,7 +50,7 @@ def digest(text: str) -> str:
 
 
 def mask_variables(text: str) -> str:
-    """The text with dates, times, ids, e-mail addresses and numbers replaced by placeholders."""
+    """The text with names in greetings, e-mail addresses, dates, times, ids and numbers replaced by placeholders."""
     for pattern, placeholder in _VARIABLE_SPANS:
         text = pattern.sub(placeholder, text)
     return text
@@ -77,7 +80,8 @@ class MiddleMessage:
 class Segmented:
     """The anatomy of one request."""
 
-    template_id: str
+    template_id: str  # the template: a provider prompt id's, else this version's until versions are linked
+    version_id: str = ""  # the exact static part: masked system text, named examples, tools (or prompt id + version)
     system_text: str = ""
     system: int = 0
     fewshot_named: int = 0
@@ -151,7 +155,12 @@ def segment(request: Request, counter: Counter) -> Segmented:
                                ("tools", tools_text, seg.tools)):
         if text:
             seg.statics.append(StaticText(digest(text), kind, tokens, text))
-    seg.template_id = digest("\x1f".join([_template_key(system_text), digest(named_text), digest(tools_text)]))[:12]
+    text_key = digest("\x1f".join([_template_key(system_text), digest(named_text), digest(tools_text)]))[:12]
+    if request.prompt_id:  # the provider names the template: its versions are linked by that name
+        seg.template_id = digest(f"prompt\x1f{request.prompt_id}")[:12]
+        seg.version_id = digest(f"prompt\x1f{request.prompt_id}\x1f{request.prompt_version or text_key}")[:12]
+    else:
+        seg.template_id = seg.version_id = text_key
     seg.system_text = system_text
     return seg
 
@@ -190,8 +199,10 @@ def output_kind(message: dict | None, tokens: int) -> str:
 
 
 def template_label(system_text: str, request: Request) -> str:
-    """A readable name: the system prompt's first words, else the response schema or tool names."""
+    """A readable name: the provider prompt id and the system prompt's first words, else the schema or tool names."""
     words = " ".join(system_text.split())
+    if request.prompt_id:  # the provider's name for the template says most
+        words = f"{request.prompt_id}: {words}" if words else f"prompt {request.prompt_id}"
     if words:
         return words if len(words) <= 60 else words[:59].rstrip() + "…"
     schema = ((request.response_format or {}).get("json_schema") or {}).get("name")

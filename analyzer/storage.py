@@ -61,7 +61,7 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise DatabaseUnusable(f"{path}: cannot open the database: {str(exc).splitlines()[0]}") from None
 
 
-class _ArrowStream:
+class ArrowStream:
     """Hands a polars frame to DuckDB through ``__arrow_c_stream__`` (DuckDB would call pyarrow)."""
 
     def __init__(self, frame: pl.DataFrame):
@@ -81,7 +81,7 @@ def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, keye
     # An all-null column has polars' Null type, which crosses the Arrow stream without a validity
     # bitmap that DuckDB accepts; the table's own type applies on insert, so any nullable type does.
     frame = frame.with_columns(pl.col(name).cast(pl.Utf8) for name, dtype in frame.schema.items() if dtype == pl.Null)
-    con.register("_batch", _ArrowStream(frame))
+    con.register("_batch", ArrowStream(frame))
     try:
         conflict = " ON CONFLICT DO NOTHING" if keyed else ""
         return con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch{conflict}").fetchone()[0]
@@ -98,17 +98,17 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
 def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
     """Decide which turns before the live one are few-shot examples and which are history.
 
-    A turn is few-shot when the same text sits at the same position in most of its template's
-    requests and every turn before it is few-shot too (examples form a prefix). Everything else in
+    A turn is few-shot when the same text sits at the same position in most of the requests sent
+    with its template version and every turn before it is few-shot too (examples form a prefix). Everything else in
     the middle is history. Segment totals on ``requests`` are then rewritten from the flags, so the
     result does not depend on the order in which files were read.
     """
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _static AS
-        WITH sizes AS (SELECT template_id, count(*) AS n FROM requests GROUP BY ALL)
-        SELECT r.template_id, m.position, m.hash
-        FROM request_messages m JOIN requests r USING (request_id) JOIN sizes s USING (template_id)
+        WITH sizes AS (SELECT version_id, count(*) AS n FROM requests GROUP BY ALL)
+        SELECT r.version_id, m.position, m.hash
+        FROM request_messages m JOIN requests r USING (request_id) JOIN sizes s USING (version_id)
         WHERE s.n >= $min_requests
         GROUP BY ALL
         HAVING count(*) >= $share * any_value(s.n)
@@ -123,7 +123,7 @@ def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
                    bool_and(s.hash IS NOT NULL) OVER (
                        PARTITION BY m.request_id ORDER BY m.position ROWS UNBOUNDED PRECEDING) AS flag
             FROM request_messages m JOIN requests r USING (request_id)
-            LEFT JOIN _static s ON s.template_id = r.template_id AND s.position = m.position AND s.hash = m.hash
+            LEFT JOIN _static s ON s.version_id = r.version_id AND s.position = m.position AND s.hash = m.hash
         ) f
         WHERE m.request_id = f.request_id AND m.position = f.position AND m.is_fewshot IS DISTINCT FROM f.flag
         """
@@ -136,18 +136,6 @@ def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
         FROM (SELECT request_id, sum(CASE WHEN is_fewshot THEN tokens ELSE 0 END)::INTEGER AS fewshot
               FROM request_messages GROUP BY ALL) t
         WHERE r.request_id = t.request_id
-        """
-    )
-
-
-def refresh_templates(con: duckdb.DuckDBPyConnection) -> None:
-    """Recompute each template's request count and first and last time from the requests."""
-    con.execute(
-        """
-        UPDATE templates AS t SET requests = s.n, first_seen = s.first_seen, last_seen = s.last_seen
-        FROM (SELECT template_id, count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen
-              FROM requests GROUP BY ALL) s
-        WHERE t.template_id = s.template_id
         """
     )
 

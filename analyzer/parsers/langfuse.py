@@ -104,7 +104,10 @@ def _request(obs: dict[str, Any], trace: dict[str, Any]) -> Request:
         timestamp=start or end, latency_ms=latency,
         request_id=obs.get("id") or content_id(obs.get("input"), obs.get("output")),
         user=trace.get("userId") or obs.get("userId"), session_id=trace.get("sessionId") or obs.get("sessionId"))
-    # promptName and promptVersion name a managed prompt template. They are not read yet: issue 4 will group by them.
+    # promptName and promptVersion name a managed prompt template: its requests are one template.
+    if obs.get("promptName") or obs.get("promptId"):
+        request.prompt_id = str(obs.get("promptName") or obs.get("promptId"))
+        request.prompt_version = str(obs["promptVersion"]) if obs.get("promptVersion") is not None else None
     if obs.get("level") == "ERROR":
         request.status, request.error = "error", str(obs.get("statusMessage") or "level ERROR")
     request.raw_usage, usage = _usage(obs)

@@ -112,6 +112,12 @@ def parse(record: RawRecord) -> Iterator[Request]:
         latency_ms=number(exchange.wrapper.get("latency_ms") or exchange.wrapper.get("durationMs"))
         or number(header(exchange.response_headers, "openai-processing-ms")),
     )
+    # A stored prompt (`prompt: {id, version, variables}`) is the template itself; its text lives
+    # server-side, so the logged request shows only the variables.
+    prompt = body.get("prompt") if isinstance(body.get("prompt"), dict) else {}
+    if prompt.get("id"):
+        request.prompt_id = str(prompt["id"])
+        request.prompt_version = str(prompt["version"]) if prompt.get("version") is not None else None
     if response is not None:
         _read_response(request, response)
     if exchange.status_code and exchange.status_code >= 400 and request.status == "ok":

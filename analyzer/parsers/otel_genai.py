@@ -28,7 +28,6 @@ _MODEL_OPS = {"chat", "text_completion", "generate_content"}
 _DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 _ERROR_CODES = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# traceloop.prompt.{key,version} name the prompt template; not stored yet: issue 4 will group templates on them.
 
 
 def detect(data: Any) -> bool:
@@ -139,6 +138,11 @@ def _request(span: dict[str, Any], attrs: dict[str, Any]) -> Request:
         session_id=attrs.get("gen_ai.conversation.id") or attrs.get("traceloop.association.properties.session_id"),
         latency_ms=(end - start) / 1e6 if start and end and end >= start else None,
     )
+    # OpenLLMetry's managed prompts: traceloop.prompt.{key,version} name the template.
+    if attrs.get("traceloop.prompt.key"):
+        request.prompt_id = str(attrs["traceloop.prompt.key"])
+        version = attrs.get("traceloop.prompt.version")
+        request.prompt_version = str(version) if version is not None else None
     status = span.get("status") if isinstance(span.get("status"), dict) else {}
     if status.get("code") in _ERROR_CODES or attrs.get("error.type"):
         request.status = "error"

@@ -1,0 +1,102 @@
+"""Link the versions of each prompt template, once all requests are in.
+
+A version is the exact static part a request was sent with (masked system text, named examples,
+tools), or a provider prompt id and version. Versions are linked into templates:
+
+* by the provider's prompt id where one is logged (Responses ``prompt.id``, Langfuse
+  ``promptName``, OpenLLMetry ``traceloop.prompt.key``): all its versions are one template;
+* otherwise by similarity: taken in the order they were first seen, a version joins the template
+  whose first or latest version shares at least ``LINK_SIMILARITY`` of its word 3-grams (Jaccard,
+  over the masked system text and the tool definitions), so a prompt edited a sentence at a time
+  stays one template while two features that share a preamble do not. Limits: a rewrite that keeps
+  less than that share starts a new template, and a version without system text or tools is never
+  linked by similarity.
+
+``template_versions`` records every version and when it was live; ``templates`` is derived from it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+import polars as pl
+
+from . import storage
+from .segmenting import digest, mask_variables
+
+LINK_SIMILARITY = 0.6
+_WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def link_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """Refresh each version's counts, link versions into templates, and rebuild ``templates``."""
+    con.execute("DELETE FROM template_versions WHERE version_id NOT IN (SELECT DISTINCT version_id FROM requests)")
+    con.execute("""
+        UPDATE template_versions AS v SET requests = s.n, first_seen = s.first_seen, last_seen = s.last_seen
+        FROM (SELECT version_id, count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen
+              FROM requests GROUP BY ALL) s
+        WHERE v.version_id = s.version_id""")
+    versions = con.execute("""
+        WITH texts AS (SELECT hash, any_value(text) AS text FROM segments GROUP BY hash)
+        SELECT v.version_id, v.prompt_id, coalesce(s.text, ''), coalesce(t.text, '')
+        FROM template_versions v LEFT JOIN texts s ON s.hash = v.system_hash LEFT JOIN texts t ON t.hash = v.tools_hash
+        ORDER BY v.first_seen, v.version_id""").fetchall()
+    links = _link(versions)
+    con.register("_links", storage.ArrowStream(pl.DataFrame(
+        {"version_id": list(links), "template_id": list(links.values())}, schema={"version_id": pl.Utf8, "template_id": pl.Utf8})))
+    try:
+        con.execute("""
+            UPDATE template_versions AS v SET template_id = l.template_id, version = l.version
+            FROM (SELECT l.version_id, l.template_id,
+                         row_number() OVER (PARTITION BY l.template_id ORDER BY v.first_seen, v.version_id) AS version
+                  FROM _links l JOIN template_versions v USING (version_id)) l
+            WHERE v.version_id = l.version_id""")
+    finally:
+        con.unregister("_links")
+    con.execute("""
+        UPDATE requests AS r SET template_id = v.template_id FROM template_versions v
+        WHERE r.version_id = v.version_id AND r.template_id IS DISTINCT FROM v.template_id""")
+    con.execute("DELETE FROM templates")
+    con.execute("""
+        INSERT INTO templates BY NAME
+        SELECT template_id,
+               arg_max(label, requests) AS label,  -- the version most requests were sent with
+               arg_max(system_hash, first_seen) AS system_hash,  -- the version live last
+               arg_max(tools_hash, first_seen) AS tools_hash,
+               sum(requests) AS requests, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
+               count(*) AS versions, any_value(prompt_id) AS prompt_id
+        FROM template_versions GROUP BY template_id""")
+
+
+def _link(versions: list[tuple[str, str | None, str, str]]) -> dict[str, str]:
+    """version_id → template_id, for versions given in the order they were first seen."""
+    links: dict[str, str] = {}
+    families: list[tuple[str, frozenset, frozenset]] = []  # template_id, first version's grams, latest version's
+    for version_id, prompt_id, system_text, tools_text in versions:
+        if prompt_id:
+            links[version_id] = digest(f"prompt\x1f{prompt_id}")[:12]
+            continue
+        grams = _grams(mask_variables(system_text) + "\n" + tools_text)
+        best, best_score = None, 0.0
+        for i, (_, first, latest) in enumerate(families):
+            score = max(_jaccard(grams, first), _jaccard(grams, latest))
+            if score > best_score:
+                best, best_score = i, score
+        if grams and best is not None and best_score >= LINK_SIMILARITY:
+            template_id, first, _ = families[best]
+            families[best] = (template_id, first, grams)
+            links[version_id] = template_id
+        else:
+            families.append((version_id, grams, grams))
+            links[version_id] = version_id
+    return links
+
+
+def _grams(text: str) -> frozenset:
+    words = _WORD.findall(text.lower())
+    return frozenset(zip(words, words[1:], words[2:])) if len(words) >= 3 else frozenset(words)
+
+
+def _jaccard(a: frozenset, b: frozenset) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
