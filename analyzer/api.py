@@ -55,11 +55,16 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
     try:
         requests = storage.frame(con, "SELECT * FROM request_costs")
         labels = dict(con.execute("SELECT template_id, label FROM templates").fetchall())
+        calibration = storage.frame(con, """
+            SELECT model, exact_tokenizer, requests, round(exact_share, 4) AS exact_share,
+                   round(median_error, 4) AS median_error, round(p95_abs_error, 4) AS p95_abs_error,
+                   round(scale, 4) AS scale
+            FROM model_calibration ORDER BY requests DESC""").to_dicts()
     finally:
         con.close()
     if requests.is_empty():
         raise NoData("the database holds no requests; run `crossover ingest PATH` first")
-    return costs.project(requests, labels, chosen)
+    return costs.project(requests, labels, chosen, calibration)
 
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,

@@ -39,11 +39,12 @@ class Projection:
     templates: list[dict[str, Any]]
     overall: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    calibration: list[dict[str, Any]] = field(default_factory=list)  # counted vs billed, per model
 
     def as_dict(self) -> dict[str, Any]:
         """The contract's JSON object."""
         return {"window": self.window, "scenario": self.scenario, "templates": self.templates,
-                "overall": self.overall, "warnings": self.warnings}
+                "overall": self.overall, "calibration": self.calibration, "warnings": self.warnings}
 
 
 def _with_scenario_prices(requests: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
@@ -71,9 +72,16 @@ def window_of(requests: pl.DataFrame) -> dict[str, Any]:
     return {"start": start.isoformat() + "Z", "end": end.isoformat() + "Z", "days": (end.date() - start.date()).days + 1}
 
 
-def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario) -> Projection:
-    """Project every template of ``requests`` (rows of the ``request_costs`` view) under ``scenario``."""
+def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
+            calibration: list[dict[str, Any]] | None = None) -> Projection:
+    """Project every template of ``requests`` (rows of the ``request_costs`` view) under ``scenario``.
+
+    ``calibration`` (rows of the ``model_calibration`` view) is passed through to the report.
+    """
     requests = _with_scenario_prices(requests, scenario)
+    # Counts of models whose tokenizer tiktoken lacks are o200k estimates: scaled to the model's own
+    # tokens (the model_calibration view), so that they can be set against what was billed.
+    requests = requests.with_columns((pl.col(c) * pl.col("token_scale")).alias(c) for c in SEGMENT_COLUMNS.values())
     window = window_of(requests)
     warnings = _price_warnings(requests)
     templates = [
@@ -81,7 +89,7 @@ def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario) 
         for (tid,), group in requests.group_by("template_id", maintain_order=True)
     ]
     templates.sort(key=lambda t: -(t["current_monthly_cost"] or 0))
-    return Projection(window, scenario.as_dict(), templates, _overall(templates), warnings)
+    return Projection(window, scenario.as_dict(), templates, _overall(templates), warnings, calibration or [])
 
 
 def _price_warnings(requests: pl.DataFrame) -> list[str]:

@@ -278,6 +278,54 @@ def m006_template_versions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE templates ADD COLUMN prompt_id VARCHAR")
 
 
+@migration
+def m007_calibration(con: duckdb.DuckDBPyConnection) -> None:
+    """Counted against billed prompt tokens per model, and the scale that reconciles them.
+
+    For a model tiktoken has the tokenizer of, counts are exact (scale 1) and the figures show how
+    close. For any other model (Anthropic, Gemini, …) the o200k count is an estimate; its scale is
+    billed ÷ counted over the model's successful requests, so that scaled segments add up to what
+    was billed. A view, so it always reflects every request stored.
+    """
+    con.execute("""
+        CREATE VIEW model_calibration AS
+        SELECT model,
+               any_value(encoding) AS encoding,
+               bool_and(exact_tokenizer) AS exact_tokenizer,
+               count(*) AS requests,
+               sum(prompt_tokens) AS counted,
+               sum(reported_prompt_tokens) AS reported,
+               avg((prompt_tokens = reported_prompt_tokens)::INTEGER) AS exact_share,
+               median((prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens) AS median_error,
+               median(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens) AS median_abs_error,
+               quantile_cont(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens, 0.95) AS p95_abs_error,
+               CASE WHEN bool_and(exact_tokenizer) THEN 1.0
+                    ELSE sum(reported_prompt_tokens) / sum(prompt_tokens) END AS scale
+        FROM requests
+        WHERE status = 'ok' AND reported_prompt_tokens > 0 AND prompt_tokens > 0
+        GROUP BY model""")
+    con.execute("""
+        CREATE OR REPLACE VIEW request_costs AS
+        SELECT r.*,
+               coalesce(r.reported_prompt_tokens, r.prompt_tokens) AS billed_prompt_tokens,
+               coalesce(r.reported_cached_tokens, 0) AS billed_cached_tokens,
+               coalesce(r.reported_cache_write_tokens, 0) AS billed_cache_write_tokens,
+               coalesce(r.reported_output_tokens, r.output_tokens) AS billed_output_tokens,
+               coalesce(c.scale, 1.0) AS token_scale,
+               p.input AS price_input, p.cached_input AS price_cached_input, p.cache_write AS price_cache_write,
+               p.output AS price_output, p.source AS price_source,
+               ((coalesce(r.reported_prompt_tokens, r.prompt_tokens) - coalesce(r.reported_cached_tokens, 0)
+                  - coalesce(r.reported_cache_write_tokens, 0)) * p.input
+                 + coalesce(r.reported_cached_tokens, 0) * coalesce(p.cached_input, p.input)
+                 + coalesce(r.reported_cache_write_tokens, 0) * coalesce(p.cache_write, p.input)
+                 + coalesce(r.reported_output_tokens, r.output_tokens) * p.output) / 1e6 AS cost_usd
+        FROM requests r
+        LEFT JOIN prices p
+          ON p.model = r.model AND p.day = r.ts::DATE AND p.tier = coalesce(r.service_tier, 'standard')
+        LEFT JOIN model_calibration c ON c.model = r.model
+        """)
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:

@@ -214,11 +214,26 @@ def report_table(p: Projection) -> str:
                           f"{_usd(t['finetuned_cost_per_request'], True)} fine-tuned on {t['target_model']}")
             for reason in t["reasons"]:
                 console.print(f"         - {reason}")
+        for line in _calibration_lines(p):
+            console.print(line)
         for warning in p.warnings:
             console.print(f"warning: {warning}")
         console.print(_footer(p))
 
     return _capture(draw, table)
+
+
+def _calibration_lines(p: Projection) -> list[str]:
+    """Counted against billed prompt tokens per model (saved query counted_vs_reported)."""
+    if not p.calibration:
+        return []
+    lines = ["Counted vs billed prompt tokens (crossover query counted_vs_reported):"]
+    for c in p.calibration:
+        how = ("exact tokenizer" if c["exact_tokenizer"]
+               else f"estimated with o200k, scaled ×{c['scale']:.3f} to the model's own tokens")
+        lines.append(f"  {c['model']}: {c['requests']:,} requests, {c['exact_share']:.1%} exact, median error "
+                     f"{c['median_error']:+.2%}, p95 {c['p95_abs_error']:.2%}; {how}")
+    return lines
 
 
 def _footer(p: Projection) -> str:
@@ -240,6 +255,9 @@ def report_markdown(p: Projection) -> str:
     for t in p.templates:
         lines += ["", f"## {t['decision']}: {t['label']} (`{t['template_id']}`)", ""]
         lines += [f"- {reason}" for reason in t["reasons"]]
+    calibration = _calibration_lines(p)
+    if calibration:
+        lines += ["", "## " + calibration[0].rstrip(":"), ""] + [f"- {line.strip()}" for line in calibration[1:]]
     if p.warnings:
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in p.warnings]
     lines += ["", _footer(p), ""]
@@ -258,6 +276,10 @@ def report_html(p: Projection) -> str:
                         f'<code>{escape(t["template_id"])}</code></h2><p>Tokens per request, system / fewshot / tools / '
                         f"history / input / output: {escape(_anatomy(t))}</p><ul>{reasons}</ul></section>")
     warnings = "".join(f"<li>{escape(w)}</li>" for w in p.warnings)
+    calibration = _calibration_lines(p)
+    if calibration:
+        items = "".join(f"<li>{escape(line.strip())}</li>" for line in calibration[1:])
+        sections.append(f"<h2>{escape(calibration[0].rstrip(':'))}</h2><ul>{items}</ul>")
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>crossover: fine-tuning projection</title>'
         "<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}"

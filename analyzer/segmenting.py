@@ -3,7 +3,8 @@
 What one request shows on its own:
 
 * ``system``: system and developer messages (not named ``example_*``).
-* ``fewshot``: messages named ``example_*`` (the cookbook's way to mark examples).
+* ``fewshot``: messages named ``example_*`` (the cookbook's way to mark examples), example blocks
+  written inside the system text (:mod:`analyzer.examples`), and Anthropic tools' ``input_examples``.
 * ``tools``: tool and function definitions and a ``json_schema`` response format.
 * ``input``: the live turn, every message after the last assistant message, plus the tokens that
   prime the reply (3; 2 for reasoning models).
@@ -18,12 +19,15 @@ message's segment, so the prompt kinds add up to the counted prompt tokens.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 
+from .examples import example_spans, without_examples
+from .media import MEDIA_PART_TYPES, part_tokens
 from .models import Request
 from .tokenizing import Counter, content_text
 
@@ -124,30 +128,52 @@ def segment(request: Request, counter: Counter) -> Segmented:
     named: list[dict] = []
     turns: list[dict] = []
     seg = Segmented(template_id="")
+    unpriced: str | int | None = None  # where the first medium no rule prices sits: a kind, or a middle position
     for message in request.messages:
+        media, unknown = _media(message, request.model)
         if str(message.get("name") or "").startswith("example_"):
             named.append(message)
-            seg.fewshot_named += counter.message(message, cache=True)
+            seg.fewshot_named += counter.message(message, cache=True) + media
+            unpriced = unpriced or ("fewshot" if unknown else None)
         elif message.get("role") in SYSTEM_ROLES:
-            system_texts.append(content_text(message.get("content")))
-            seg.system += counter.message(message, cache=True)
+            text = content_text(message.get("content"))
+            system_texts.append(text)
+            tokens = counter.message(message, cache=True) + media
+            unpriced = unpriced or ("system" if unknown else None)
+            # Examples inside the instructions: their share is what the text loses without them, so
+            # that system and few-shot still add up to the message's tokens.
+            inline = (counter.text(text, cache=True) - counter.text(without_examples(text), cache=True)
+                      if example_spans(text) else 0)
+            seg.system += tokens - inline
+            seg.fewshot_named += inline
         else:
             turns.append(message)
 
     last_assistant = max((i for i, m in enumerate(turns) if m.get("role") == "assistant"), default=-1)
     for position, message in enumerate(turns[: last_assistant + 1]):
-        tokens = counter.message(message, cache=True)
+        media, unknown = _media(message, request.model)
+        tokens = counter.message(message, cache=True) + media
         seg.middle.append(MiddleMessage(position, str(message.get("role")), digest(_message_key(message)), tokens))
+        unpriced = unpriced if unpriced is not None or not unknown else len(seg.middle) - 1
     live = turns[last_assistant + 1 :]
-    seg.input = sum(counter.message(m) for m in live) + counter.rules.reply_priming
+    seg.input = counter.rules.reply_priming
+    for message in live:
+        media, unknown = _media(message, request.model)
+        seg.input += counter.message(message) + media
+        unpriced = unpriced if unpriced is not None or not unknown else "input"
     seg.input_hash = digest(json.dumps([_message_key(m) for m in live]))
 
     tools_text = ""
     if request.tools or request.response_format:
         seg.tools = counter.tools(request.tools) + counter.response_format(request.response_format)
+        # Anthropic's tool `input_examples` show the model calls to imitate: few-shot, in JSON.
+        seg.fewshot_named += sum(counter.text(json.dumps(example), cache=True)
+                                 for tool in request.tools for example in _input_examples(tool))
         tools_text = json.dumps([request.tools, request.response_format], sort_keys=True, separators=(",", ":"))
     seg.output = output_tokens(request.output, counter)
     seg.output_kind = output_kind(request.output, seg.output)
+    if unpriced is not None:
+        _bill_unpriced(seg, unpriced, request.reported_prompt_tokens)
 
     system_text = "\n\n".join(system_texts)
     named_text = json.dumps([_message_key(m) for m in named]) if named else ""
@@ -163,6 +189,44 @@ def segment(request: Request, counter: Counter) -> Segmented:
         seg.template_id = seg.version_id = text_key
     seg.system_text = system_text
     return seg
+
+
+def _media(message: dict, model: str) -> tuple[int, bool]:
+    """Tokens of a message's images by the provider's published rule, and whether any medium had none."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        return 0, False
+    tokens, unknown = 0, False
+    for part in content:
+        if isinstance(part, dict) and part.get("type") in MEDIA_PART_TYPES:
+            n = part_tokens(part, model)
+            tokens += n or 0
+            unknown = unknown or n is None
+    return tokens, unknown
+
+
+def _bill_unpriced(seg: Segmented, where: str | int, reported: int | None) -> None:
+    """Give media no rule prices (audio, files, images behind a URL) what the provider billed beyond the count.
+
+    The gap between the reported prompt and the counted one goes to the segment holding the first
+    such medium, so that segments still add up to the bill; without reported usage it stays uncounted.
+    """
+    gap = (reported or 0) - seg.prompt_tokens
+    if gap <= 0:
+        return
+    if isinstance(where, int):
+        seg.middle[where] = dataclasses.replace(seg.middle[where], tokens=seg.middle[where].tokens + gap)
+    elif where == "input":
+        seg.input += gap
+    elif where == "system":
+        seg.system += gap
+    else:
+        seg.fewshot_named += gap
+
+
+def _input_examples(tool: dict) -> list:
+    examples = (tool.get("function") or tool).get("input_examples")
+    return examples if isinstance(examples, list) else []
 
 
 def output_tokens(message: dict | None, counter: Counter) -> int:

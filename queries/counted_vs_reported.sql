@@ -1,17 +1,19 @@
 -- title: Counted vs reported prompt tokens by model
 -- description: How far tiktoken's count (cookbook overheads) is from the prompt tokens the provider
---   reported, per model, over requests that reported usage: exact matches, median and p95 of the
---   absolute relative error, and whether the model's tokenizer is tiktoken's (false = estimate).
+--   billed, per model, over successful requests that reported usage: the share counted exactly, the
+--   median signed error, the median and p95 of the absolute error (shares of the billed count),
+--   whether the model's tokenizer is tiktoken's (false = estimate), and the scale applied to such
+--   estimates so that segments add up to what was billed (billed ÷ counted; 1 when exact).
 SELECT model,
-       any_value(encoding) AS encoding,
-       bool_and(exact_tokenizer) AS exact_tokenizer,
-       count(*) AS requests,
-       sum(prompt_tokens) AS counted,
-       sum(reported_prompt_tokens) AS reported,
-       round(avg((prompt_tokens = reported_prompt_tokens)::INTEGER), 4) AS exact_share,
-       round(median(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens), 4) AS median_error,
-       round(quantile_cont(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens, 0.95), 4) AS p95_error
-FROM requests
-WHERE reported_prompt_tokens > 0
-GROUP BY ALL
+       encoding,
+       exact_tokenizer,
+       requests,
+       counted,
+       reported,
+       round(exact_share, 4) AS exact_share,
+       round(median_error, 4) AS median_error,
+       round(median_abs_error, 4) AS median_abs_error,
+       round(p95_abs_error, 4) AS p95_abs_error,
+       round(scale, 4) AS scale
+FROM model_calibration
 ORDER BY requests DESC
