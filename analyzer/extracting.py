@@ -34,12 +34,14 @@ REQUEST_SCHEMA = {
     "user_id": pl.Utf8, "session_id": pl.Utf8, "latency_ms": pl.Float64, "system_hash": pl.Utf8,
     "tools_hash": pl.Utf8, "system_tokens": pl.Int32, "fewshot_tokens": pl.Int32, "tools_tokens": pl.Int32,
     "history_tokens": pl.Int32, "input_tokens": pl.Int32, "output_tokens": pl.Int32, "input_hash": pl.Utf8,
+    "exchange_hash": pl.Utf8,
     "output_kind": pl.Utf8, "prompt_tokens": pl.Int32, "fewshot_named_tokens": pl.Int32, "middle_tokens": pl.Int32,
     "reported_prompt_tokens": pl.Int32, "reported_cached_tokens": pl.Int32, "reported_cache_write_tokens": pl.Int32,
     "reported_output_tokens": pl.Int32,
     "reported_reasoning_tokens": pl.Int32, "raw_usage": pl.Utf8, "service_tier": pl.Utf8,
 }
-MESSAGE_SCHEMA = {"request_id": pl.Utf8, "position": pl.Int32, "role": pl.Utf8, "hash": pl.Utf8, "tokens": pl.Int32}
+MESSAGE_SCHEMA = {"request_id": pl.Utf8, "position": pl.Int32, "role": pl.Utf8, "hash": pl.Utf8, "tokens": pl.Int32,
+                  "exchange_hash": pl.Utf8}
 SEGMENT_SCHEMA = {"hash": pl.Utf8, "encoding": pl.Utf8, "kind": pl.Utf8, "tokens": pl.Int32, "text": pl.Utf8}
 VERSION_SCHEMA = {"version_id": pl.Utf8, "template_id": pl.Utf8, "version": pl.Int32, "label": pl.Utf8,
                   "system_hash": pl.Utf8, "tools_hash": pl.Utf8, "prompt_id": pl.Utf8, "prompt_version": pl.Utf8,
@@ -174,7 +176,8 @@ class FileReader:
         result.formats.add(format_name)
         rows.tables["requests"].append(_request_row(request, seg, counter, format_name, result.path, record.line))
         rows.tables["request_messages"].extend(
-            {"request_id": request.request_id, "position": m.position, "role": m.role, "hash": m.hash, "tokens": m.tokens}
+            {"request_id": request.request_id, "position": m.position, "role": m.role, "hash": m.hash,
+             "tokens": m.tokens, "exchange_hash": m.exchange_hash}
             for m in seg.middle)
         for static in seg.statics:
             key = (static.hash, counter.encoding_name)
@@ -209,7 +212,7 @@ def _request_row(request: Request, seg: Segmented, counter: Counter, format_name
         "system_tokens": seg.system, "fewshot_tokens": seg.fewshot_named, "tools_tokens": seg.tools,
         # Until the template's requests are all in, every middle turn counts as history.
         "history_tokens": seg.middle_tokens, "input_tokens": seg.input, "output_tokens": seg.output,
-        "input_hash": seg.input_hash, "output_kind": seg.output_kind,
+        "input_hash": seg.input_hash, "exchange_hash": seg.exchange_hash, "output_kind": seg.output_kind,
         "prompt_tokens": seg.prompt_tokens, "fewshot_named_tokens": seg.fewshot_named,
         "middle_tokens": seg.middle_tokens, "reported_prompt_tokens": request.reported_prompt_tokens,
         "reported_cached_tokens": request.reported_cached_tokens,

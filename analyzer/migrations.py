@@ -326,6 +326,19 @@ def m007_calibration(con: duckdb.DuckDBPyConnection) -> None:
         """)
 
 
+@migration
+def m008_exchange_hashes(con: duckdb.DuckDBPyConnection) -> None:
+    """Each request's exchange (its live turn and what it returned), to recognise it when sent back.
+
+    A conversation sends its earlier exchanges back as history; examples picked per request were
+    never anyone's exchange. An output alone would not do: a label task returns the same few
+    labels its examples show. ``request_messages.exchange_hash`` is the same hash for each earlier
+    assistant turn and the turns before it. Rows stored before have none (null).
+    """
+    con.execute("ALTER TABLE requests ADD COLUMN exchange_hash VARCHAR")
+    con.execute("ALTER TABLE request_messages ADD COLUMN exchange_hash VARCHAR")
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:

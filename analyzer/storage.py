@@ -24,6 +24,9 @@ DEFAULT_DB = "crossover.duckdb"
 FEWSHOT_SHARE = 0.8
 #: …and the template has at least this many requests: with fewer, repetition proves nothing.
 FEWSHOT_MIN_REQUESTS = 5
+#: Earlier turns can be told to be examples picked per request (never anyone's output) only where
+#: outputs are logged: for at least this share of the version's requests.
+DYNAMIC_MIN_LOGGED = 0.5
 
 
 def db_path(given: str | os.PathLike | None = None) -> Path:
@@ -98,10 +101,19 @@ def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | Non
 def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
     """Decide which turns before the live one are few-shot examples and which are history.
 
-    A turn is few-shot when the same text sits at the same position in most of the requests sent
-    with its template version and every turn before it is few-shot too (examples form a prefix). Everything else in
-    the middle is history. Segment totals on ``requests`` are then rewritten from the flags, so the
-    result does not depend on the order in which files were read.
+    * Static few-shot: the same text sits at the same position in at least ``FEWSHOT_SHARE`` of the
+      requests sent with its template version (versions of ``FEWSHOT_MIN_REQUESTS`` requests or
+      more), and every turn before it is few-shot too (examples form a prefix).
+    * Dynamic few-shot (examples picked per request): every earlier turn of a request none of whose
+      exchanges (an assistant turn and the turns just before it) was ever a request's own live turn
+      and output, in a version whose outputs are
+      logged (``DYNAMIC_MIN_LOGGED`` of its requests, ``FEWSHOT_MIN_REQUESTS`` or more), and which
+      does not follow an earlier request of its session.
+    * History: the rest. A conversation grows turn by turn and sends back its earlier exchanges,
+      or continues a session already seen.
+
+    Segment totals on ``requests`` are then rewritten from the flags, so the result does not
+    depend on the order in which files were read.
     """
     con.execute(
         """
@@ -117,11 +129,29 @@ def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         """
+        CREATE OR REPLACE TEMP TABLE _dynamic AS
+        WITH logged AS (SELECT version_id, avg((exchange_hash IS NOT NULL)::INTEGER) AS share, count(*) AS n
+                        FROM requests GROUP BY ALL),
+             exchanges AS (SELECT DISTINCT exchange_hash FROM requests WHERE exchange_hash IS NOT NULL),
+             replayed AS (SELECT DISTINCT m.request_id FROM request_messages m JOIN exchanges USING (exchange_hash)),
+             continued AS (SELECT DISTINCT r.request_id FROM requests r JOIN requests e
+                           ON e.session_id = r.session_id AND e.ts < r.ts)
+        SELECT DISTINCT m.request_id
+        FROM request_messages m JOIN requests r USING (request_id) JOIN logged l USING (version_id)
+        WHERE l.share >= $min_logged AND l.n >= $min_requests
+          AND m.request_id NOT IN (SELECT request_id FROM replayed)
+          AND m.request_id NOT IN (SELECT request_id FROM continued)
+        """,
+        {"min_logged": DYNAMIC_MIN_LOGGED, "min_requests": FEWSHOT_MIN_REQUESTS},
+    )
+    con.execute(
+        """
         UPDATE request_messages AS m SET is_fewshot = f.flag
         FROM (
             SELECT m.request_id, m.position,
                    bool_and(s.hash IS NOT NULL) OVER (
-                       PARTITION BY m.request_id ORDER BY m.position ROWS UNBOUNDED PRECEDING) AS flag
+                       PARTITION BY m.request_id ORDER BY m.position ROWS UNBOUNDED PRECEDING)
+                   OR m.request_id IN (SELECT request_id FROM _dynamic) AS flag
             FROM request_messages m JOIN requests r USING (request_id)
             LEFT JOIN _static s ON s.version_id = r.version_id AND s.position = m.position AND s.hash = m.hash
         ) f

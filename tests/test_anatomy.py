@@ -102,3 +102,65 @@ def test_estimated_counts_are_calibrated_to_the_bill_and_shown_in_the_report(tmp
     out = invoke(["report"]).output
     assert "Counted vs billed prompt tokens (crossover query counted_vs_reported)" in out
     assert "scaled ×" in out and "exact tokenizer" in out
+
+
+POOL = [("Arrived broken.", "negative"), ("Lovely colour.", "positive"), ("Never again.", "negative"),
+        ("Works a treat.", "positive"), ("Too small.", "negative"), ("Great value.", "positive")]
+
+
+def turns(pairs) -> list[dict]:
+    return [m for text, label in pairs for m in ({"role": "user", "content": text}, {"role": "assistant", "content": label})]
+
+
+def stored(sql: str) -> list[tuple]:
+    with duckdb.connect(str(storage.db_path()), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_examples_picked_per_request_are_dynamic_fewshot(tmp_path):
+    counter = Counter("gpt-4o")
+    lines, expected = [], {}
+    for n in range(8):
+        picked = [POOL[n % 6], POOL[(n + 2) % 6]]  # two examples chosen for this request (say by similarity)
+        lines.append(chat_line(messages=[{"role": "system", "content": INSTRUCTIONS}, *turns(picked),
+                                         {"role": "user", "content": f"Review {n}: fine."}],
+                               id=f"chatcmpl-d{n}", output="positive"))
+        expected[f"chatcmpl-d{n}"] = sum(counter.message(m) for m in turns(picked))
+    write_jsonl(tmp_path / "dynamic.jsonl", lines)
+    api.ingest([tmp_path])
+    got = dict((rid, (fewshot, history)) for rid, fewshot, history in stored(
+        "SELECT request_id, fewshot_tokens, history_tokens FROM requests"))
+    assert got == {rid: (tokens, 0) for rid, tokens in expected.items()}
+
+
+def session(n: int, turn_count: int, *, session_id: str | None, echo: bool) -> list[dict]:
+    """One conversation logged turn by turn; later requests send back the earlier replies (exactly, or edited)."""
+    history, lines = [], []
+    for t in range(turn_count):
+        user = {"role": "user", "content": f"Session {n}, question {t}?"}
+        reply = f"Answer {t} for session {n}."
+        line = chat_line(messages=[{"role": "system", "content": "You are the shop's assistant."}, *history, user],
+                         id=f"chatcmpl-s{n}-{t}", output=reply, ts=f"2026-10-01T10:{n:02d}:{t:02d}Z")
+        if session_id:
+            line["request"]["metadata"] = {"session_id": session_id}
+        lines.append(line)
+        history += [user, {"role": "assistant", "content": reply if echo else reply.upper()}]
+    return lines
+
+
+def test_history_is_told_by_replayed_outputs_or_by_the_session(tmp_path):
+    lines = [line for n in range(3) for line in session(n, 3, session_id=None, echo=True)]
+    # The app edits replies before sending them back: only the session id shows they are history.
+    lines += [line for n in range(3, 6) for line in session(n, 3, session_id=f"sess-{n}", echo=False)]
+    write_jsonl(tmp_path / "sessions.jsonl", lines)
+    api.ingest([tmp_path])
+    rows = stored("SELECT request_id, fewshot_tokens, history_tokens, middle_tokens FROM requests")
+    assert all(fewshot == 0 and history == middle for _, fewshot, history, middle in rows)
+    assert sum(history > 0 for _, _, history, _ in rows) == 12  # turns 2 and 3 of each session
+
+
+def test_without_a_session_id_edited_replies_look_like_examples(tmp_path):
+    # The documented limit: history whose replies were edited, with no session id, reads as dynamic few-shot.
+    write_jsonl(tmp_path / "s.jsonl", [line for n in range(3) for line in session(n, 3, session_id=None, echo=False)])
+    api.ingest([tmp_path])
+    assert stored("SELECT sum(history_tokens) FROM requests") == [(0,)]
