@@ -78,6 +78,7 @@ class MiddleMessage:
     role: str
     hash: str
     tokens: int
+    exchange_hash: str | None = None  # an assistant turn: the turns since the previous one and this one
 
 
 @dataclass
@@ -93,6 +94,7 @@ class Segmented:
     input: int = 0
     output: int = 0
     input_hash: str = ""  # the live turn: distinct ones are the training examples the logs hold
+    exchange_hash: str | None = None  # the live turn and what was returned, as they read when sent back
     output_kind: str = ""  # label | json | tool_call | text | none: what kind of task this is
     middle: list[MiddleMessage] = field(default_factory=list)
     statics: list[StaticText] = field(default_factory=list)
@@ -150,10 +152,17 @@ def segment(request: Request, counter: Counter) -> Segmented:
             turns.append(message)
 
     last_assistant = max((i for i, m in enumerate(turns) if m.get("role") == "assistant"), default=-1)
+    asked: list[dict] = []  # the turns since the previous assistant turn
     for position, message in enumerate(turns[: last_assistant + 1]):
         media, unknown = _media(message, request.model)
         tokens = counter.message(message, cache=True) + media
-        seg.middle.append(MiddleMessage(position, str(message.get("role")), digest(_message_key(message)), tokens))
+        exchange = None
+        if message.get("role") == "assistant":
+            exchange, asked = _exchange(_turns_hash(asked), message), []
+        else:
+            asked.append(message)
+        seg.middle.append(MiddleMessage(position, str(message.get("role")), digest(_message_key(message)), tokens,
+                                        exchange))
         unpriced = unpriced if unpriced is not None or not unknown else len(seg.middle) - 1
     live = turns[last_assistant + 1 :]
     seg.input = counter.rules.reply_priming
@@ -161,17 +170,21 @@ def segment(request: Request, counter: Counter) -> Segmented:
         media, unknown = _media(message, request.model)
         seg.input += counter.message(message) + media
         unpriced = unpriced if unpriced is not None or not unknown else "input"
-    seg.input_hash = digest(json.dumps([_message_key(m) for m in live]))
+    seg.input_hash = _turns_hash(live)
 
     tools_text = ""
     if request.tools or request.response_format:
-        seg.tools = counter.tools(request.tools) + counter.response_format(request.response_format)
+        # Tool definitions join the system message, or come in a message of their own without one.
+        seg.tools = (counter.tools(request.tools, system_message=bool(system_texts))
+                     + counter.response_format(request.response_format))
         # Anthropic's tool `input_examples` show the model calls to imitate: few-shot, in JSON.
         seg.fewshot_named += sum(counter.text(json.dumps(example), cache=True)
                                  for tool in request.tools for example in _input_examples(tool))
         tools_text = json.dumps([request.tools, request.response_format], sort_keys=True, separators=(",", ":"))
     seg.output = output_tokens(request.output, counter)
     seg.output_kind = output_kind(request.output, seg.output)
+    if request.output:
+        seg.exchange_hash = _exchange(seg.input_hash, {**request.output, "role": "assistant"})
     if unpriced is not None:
         _bill_unpriced(seg, unpriced, request.reported_prompt_tokens)
 
@@ -189,6 +202,14 @@ def segment(request: Request, counter: Counter) -> Segmented:
         seg.template_id = seg.version_id = text_key
     seg.system_text = system_text
     return seg
+
+
+def _turns_hash(messages: list[dict]) -> str:
+    return digest(json.dumps([_message_key(m) for m in messages]))
+
+
+def _exchange(asked_hash: str, reply: dict) -> str:
+    return digest(f"{asked_hash}\x1f{_message_key(reply)}")
 
 
 def _media(message: dict, model: str) -> tuple[int, bool]:
