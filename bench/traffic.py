@@ -7,8 +7,9 @@ through a logging middleware that writes one JSON object per call; one gzip JSON
 * ``ticket_classifier`` (gpt-4o): ~700-token routing policy + 8 static few-shot pairs + the live
   ticket, output a 1–3 token label. ~8,000 calls per weekday, ~5,000 per weekend day, logged at 2%
   (``"sample_rate": 0.02`` on its lines only). The clear fine-tuning candidate.
-* ``invoice_extraction`` (gpt-4o-mini): ~250-token system prompt, strict ``json_schema`` response
-  format, an invoice/order email in, compact JSON out. ~60 per weekday, processed in scheduled
+* ``invoice_extraction`` (gpt-4o-mini): ~250-token system prompt (one rule added on 16 October at
+  09:00: a second version of the same template), strict ``json_schema`` response format, an
+  invoice/order email in, compact JSON out. ~60 per weekday, processed in scheduled
   batch runs of a mailbox poller.
 * ``support_assistant`` (gpt-4.1-mini): system prompt + 3 tools, sessions of 2–8 turns whose later
   requests carry the earlier user turns and the assistant replies exactly as returned.
@@ -739,6 +740,11 @@ Rules:
 - line_items lists every product line with its description, quantity and unit price; leave out shipping, discounts and tax lines.
 - Never guess a value that is not in the document."""
 
+# Mid-month the accounts team edits the prompt: one rule added. The same template, a second version.
+INVOICE_SYSTEM_V2 = INVOICE_SYSTEM + """
+- A credit note is not an invoice: when the document refunds money, document_type is "order_confirmation" and the amounts are negative."""
+INVOICE_V2_FROM = datetime(2026, 10, 16, 9, 0, tzinfo=timezone.utc)
+
 INVOICE_SCHEMA = {
     "type": "json_schema",
     "json_schema": {
@@ -836,9 +842,9 @@ class InvoiceExtraction:
     def __init__(self, shapes: Shapes):
         self.shapes = shapes
         self.counter = Counter(self.model)
-        self.static = [{"role": "system", "content": INVOICE_SYSTEM}]
-        self.static_tokens = (sum(self.counter.message(m, cache=True) for m in self.static)
-                              + self.counter.response_format(INVOICE_SCHEMA))
+        self.versions = [[{"role": "system", "content": text}] for text in (INVOICE_SYSTEM, INVOICE_SYSTEM_V2)]
+        self.versions_tokens = [sum(self.counter.message(m, cache=True) for m in static)
+                                + self.counter.response_format(INVOICE_SCHEMA) for static in self.versions]
 
     def document(self, rng: random.Random, when: datetime) -> tuple[str, dict]:
         legal, short, domain, currency, symbol, tax_label, tax_rate, prefix, goods = rng.choice(VENDORS)
@@ -914,12 +920,13 @@ class InvoiceExtraction:
     def requests(self, rng: random.Random, when_us: int) -> list:
         when = MONTH_START + timedelta(microseconds=when_us)
         body, fields = self.document(rng, when)
-        messages = self.static + [{"role": "user", "content": body}]
+        version = int(when >= INVOICE_V2_FROM)
+        messages = self.versions[version] + [{"role": "user", "content": body}]
         output = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
-        prompt = self.static_tokens + self.counter.message(messages[-1]) + REPLY_PRIMING
+        prompt = self.versions_tokens[version] + self.counter.message(messages[-1]) + REPLY_PRIMING
         request = {"model": self.model, "messages": messages, "response_format": INVOICE_SCHEMA,
                    "temperature": self.temperature}
-        return [(when_us, request, output, prompt, self.static_tokens)]
+        return [(when_us, request, output, prompt, self.versions_tokens[version])]
 
 
 # --------------------------------------------------------------------------------------------------

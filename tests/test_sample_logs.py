@@ -77,3 +77,21 @@ def test_share_of_spend_undoes_the_sample_rate(report, tmp_path):
     # The classifier is logged at 2%: 35% of the logged lines, but almost all of the spend.
     assert rows["You are the ticket r"]["share_of_spend"] > 0.95
     assert sum(r["share_of_spend"] for r in rows.values()) == pytest.approx(1, abs=1e-3)
+
+
+def test_templates_are_the_four_features_with_the_extraction_prompt_edit_as_a_second_version(tmp_path):
+    db = tmp_path / "v.duckdb"
+    invoke(["ingest", str(SAMPLE_LOGS), "--db", str(db), "--quiet"])
+    traffic = _generator()
+    rows = json.loads(invoke(["templates", "--db", str(db), "--versions", "--format", "json"]).output)
+    assert [(r["label"][:12], r["version"]) for r in rows] == [
+        ("You are the ", 1), ("You are Juni", 1), ("You extract ", 1), ("You extract ", 2), ("You write th", 1)]
+    v1, v2 = rows[2], rows[3]
+    assert v1["template_id"] == v2["template_id"]
+    # Live until and from the edit the generator made, and each version's system prompt exactly.
+    edit = traffic.INVOICE_V2_FROM.date().isoformat()
+    assert v1["last_seen"] < edit <= v2["first_seen"] and v2["last_seen"] == "2026-10-31"
+    counter = Counter("gpt-4o-mini")
+    assert [v1["system"], v2["system"]] == [counter.message({"role": "system", "content": text})
+                                            for text in (traffic.INVOICE_SYSTEM, traffic.INVOICE_SYSTEM_V2)]
+    assert all(r["fewshot"] == 0 for r in rows if not r["label"].startswith("You are the ticket"))
