@@ -284,7 +284,8 @@ def m007_calibration(con: duckdb.DuckDBPyConnection) -> None:
 
     For a model tiktoken has the tokenizer of, counts are exact (scale 1) and the figures show how
     close. For any other model (Anthropic, Gemini, …) the o200k count is an estimate; its scale is
-    billed ÷ counted over the model's successful requests, so that scaled segments add up to what
+    the median billed ÷ counted over the model's successful requests billed within half to twice
+    their count (1 when there are none), so that scaled segments add up to what the typical request
     was billed. A view, so it always reflects every request stored.
     """
     con.execute("""
@@ -299,8 +300,14 @@ def m007_calibration(con: duckdb.DuckDBPyConnection) -> None:
                median((prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens) AS median_error,
                median(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens) AS median_abs_error,
                quantile_cont(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens, 0.95) AS p95_abs_error,
+               -- The median ratio of the requests billed within half to twice their count: a tokenizer
+               -- differs by less; larger gaps are server tools (web search adds thousands of prompt
+               -- tokens), context compaction or media the request does not show.
+               count(*) FILTER (WHERE reported_prompt_tokens / prompt_tokens BETWEEN 0.5 AND 2) AS fitted_on,
                CASE WHEN bool_and(exact_tokenizer) THEN 1.0
-                    ELSE sum(reported_prompt_tokens) / sum(prompt_tokens) END AS scale
+                    ELSE coalesce(median(reported_prompt_tokens / prompt_tokens)
+                                  FILTER (WHERE reported_prompt_tokens / prompt_tokens BETWEEN 0.5 AND 2), 1.0)
+               END AS scale
         FROM requests
         WHERE status = 'ok' AND reported_prompt_tokens > 0 AND prompt_tokens > 0
         GROUP BY model""")

@@ -442,3 +442,29 @@ def _text_only(request: Request) -> bool:
     return all(m["role"] in ("system", "user", "assistant") and not m.get("tool_calls") and (
         not isinstance(m.get("content"), list) or all(p.get("type") == "text" for p in m["content"]))
         for m in request.messages)
+
+
+def test_recorded_claude_traffic_is_calibrated_with_its_error_shown(corpus, tmp_path):
+    """Ingested like a user's logs, each Claude model gets its scale and its error in counted_vs_reported."""
+    from analyzer import api
+
+    from .conftest import write_jsonl
+
+    # The recordings keep no date header; a logging middleware would have stamped each call.
+    write_jsonl(tmp_path / "claude.jsonl", [{"timestamp": "2026-10-01T12:00:00Z", **record}
+                                            for _, record in _cassette_interactions(corpus)])
+    api.ingest([tmp_path / "claude.jsonl"], tmp_path / "c.duckdb")
+    _, rows = api.query("counted_vs_reported", tmp_path / "c.duckdb")
+    claude = [r for r in rows.to_dicts() if r["model"].startswith("claude")]
+    for r in claude:
+        print(f"{r['model']}: {r['requests']} requests, median error {r['median_error']:+.1%}, "
+              f"p95 {r['p95_abs_error']:.1%}, scale {r['scale']}")
+    assert sum(r["requests"] for r in claude) >= 20
+    # The median error is far from the scale: agent calls with server tools (web search, code execution)
+    # and context compaction are billed for prompt the request does not show. The scale is fitted on the
+    # requests billed within half to twice their count, a tokenizer's difference.
+    assert all(r["exact_tokenizer"] is False and 0.5 <= r["scale"] <= 2 for r in claude)
+    assert 0.9 <= next(r["scale"] for r in claude if r["model"] == "claude-sonnet-4-5-20250929") <= 1.2
+    # Scaled, the segments add up to the bill on average: the report's tokens per request are the billed ones.
+    report = api.report(tmp_path / "c.duckdb")
+    assert {c["model"] for c in report.calibration} >= {r["model"] for r in claude}
