@@ -94,6 +94,9 @@ def query(name: str, db: str | None = None, params: dict[str, str] | None = None
 def templates(db: str | None = None, versions: bool = False) -> pl.DataFrame:
     """Each template with its label, requests, share of spend (sample rates undone), versions and anatomy.
 
+    ``static_cached_share`` is the mean share of the static prefix (system, few-shot, tools) that
+    the provider reported reading from its cache.
+
     With ``versions``, one row per version of each template instead, with when it was live.
     """
     con = storage.connect(db, read_only=True)
@@ -106,6 +109,10 @@ def templates(db: str | None = None, versions: bool = False) -> pl.DataFrame:
                    round(avg(system_tokens))::BIGINT AS system, round(avg(fewshot_tokens))::BIGINT AS fewshot,
                    round(avg(tools_tokens))::BIGINT AS tools, round(avg(history_tokens))::BIGINT AS history,
                    round(avg(input_tokens))::BIGINT AS input, round(avg(output_tokens))::BIGINT AS output,
+                   -- Providers cache a prompt's prefix, and the static part comes first: cached tokens
+                   -- go to it up to its size, the rest to the history behind it.
+                   round(avg(least(coalesce(reported_cached_tokens, 0), system_tokens + fewshot_tokens + tools_tokens)
+                             / nullif(system_tokens + fewshot_tokens + tools_tokens, 0)), 4) AS static_cached_share,
                    min(r.ts)::DATE AS first_seen, max(r.ts)::DATE AS last_seen
             FROM request_costs r JOIN templates t ON t.template_id = r.template_id
                  JOIN template_versions v ON v.version_id = r.version_id

@@ -164,3 +164,16 @@ def test_without_a_session_id_edited_replies_look_like_examples(tmp_path):
     write_jsonl(tmp_path / "s.jsonl", [line for n in range(3) for line in session(n, 3, session_id=None, echo=False)])
     api.ingest([tmp_path])
     assert stored("SELECT sum(history_tokens) FROM requests") == [(0,)]
+
+
+def test_cached_tokens_are_attributed_to_the_static_prefix_first(tmp_path):
+    counter = Counter("gpt-4o")
+    system = {"role": "system", "content": INSTRUCTIONS}
+    static = counter.message(system)
+    lines = [chat_line(messages=[system, {"role": "user", "content": f"Review {n}"}], id=f"chatcmpl-c{n}",
+                       prompt_tokens=static + 10, cached_tokens=cached)
+             for n, cached in enumerate([static // 2, static + 5])]  # half the prefix; all of it and more
+    write_jsonl(tmp_path / "cached.jsonl", lines)
+    api.ingest([tmp_path])
+    [row] = api.templates().to_dicts()
+    assert row["static_cached_share"] == round(((static // 2) / static + 1.0) / 2, 4)
