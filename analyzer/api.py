@@ -55,6 +55,7 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
     try:
         requests = storage.frame(con, "SELECT * FROM request_costs")
         labels = dict(con.execute("SELECT template_id, label FROM templates").fetchall())
+        info = _templates_info(con)
         calibration = storage.frame(con, """
             SELECT model, exact_tokenizer, requests, round(exact_share, 4) AS exact_share,
                    round(median_error, 4) AS median_error, round(p95_abs_error, 4) AS p95_abs_error,
@@ -64,7 +65,20 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
         con.close()
     if requests.is_empty():
         raise NoData("the database holds no requests; run `crossover ingest PATH` first")
-    return costs.project(requests, labels, chosen, calibration)
+    return costs.project(requests, labels, chosen, calibration, info)
+
+
+def _templates_info(con) -> dict[str, dict]:
+    """Per template: its versions, days from its latest version's first request to the logs' end, example pairs."""
+    rows = con.execute("""
+        WITH pairs AS (SELECT r.template_id, count(m.position) FILTER (WHERE m.is_fewshot) / 2 AS n
+                       FROM requests r LEFT JOIN request_messages m USING (request_id) GROUP BY r.template_id, r.request_id),
+             latest AS (SELECT template_id, max(first_seen) AS since FROM template_versions GROUP BY ALL)
+        SELECT t.template_id, t.versions, date_diff('day', l.since, (SELECT max(ts) FROM requests)),
+               (SELECT median(n) FROM pairs p WHERE p.template_id = t.template_id)
+        FROM templates t JOIN latest l USING (template_id)""").fetchall()
+    return {tid: {"versions": versions, "latest_version_days": days, "fewshot_pairs": float(pairs or 0)}
+            for tid, versions, days, pairs in rows}
 
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,

@@ -7,24 +7,29 @@ section is the specification; each rule below names the figure it produces.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import polars as pl
 
-from .pricing import finetune_prices
+from . import options, sensitivity
+from . import volume as volumes
 from .scenario import Scenario
 
 DAYS_PER_MONTH = 30.4
 MILLION = 1e6
-#: OpenAI caches a prompt prefix of at least 1,024 tokens, in steps of 128 (pricing.md §3).
-CACHE_MIN_TOKENS = 1024
-CACHE_STEP = 128
 LONG_OUTPUT_TOKENS = 500  # mean output above this is long free text, where fine-tuning helps least
 SEGMENT_COLUMNS = {"system": "system_tokens", "fewshot": "fewshot_tokens", "tools": "tools_tokens",
                    "history": "history_tokens", "input": "input_tokens", "output": "output_tokens"}
+
+#: The saved query that reproduces each figure measured from the logs (the rest is arithmetic on
+#: these and the scenario). tests/test_report_queries.py runs each one against the report.
+FIGURE_QUERIES = {
+    "requests": "template_volume", "daily_requests": "template_volume",
+    "tokens_per_request": "token_anatomy", "current_cost_per_request": "templates_by_spend",
+    "examples_available": "training_examples", "output_kind": "training_examples",
+}
 
 GO, EVALUATE, NO_GO = "GO", "EVALUATE", "NO-GO"
 TASK_WORDS = {"label": "short labels", "json": "JSON objects", "tool_call": "tool calls"}
@@ -73,19 +78,24 @@ def window_of(requests: pl.DataFrame) -> dict[str, Any]:
 
 
 def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
-            calibration: list[dict[str, Any]] | None = None) -> Projection:
+            calibration: list[dict[str, Any]] | None = None, templates_info: dict[str, dict[str, Any]] | None = None
+            ) -> Projection:
     """Project every template of ``requests`` (rows of the ``request_costs`` view) under ``scenario``.
 
-    ``calibration`` (rows of the ``model_calibration`` view) is passed through to the report.
+    ``calibration`` (rows of the ``model_calibration`` view) is passed through to the report;
+    ``templates_info`` holds, per template, what the requests do not: its versions, when the
+    latest was first seen, and its few-shot example pairs.
     """
     requests = _with_scenario_prices(requests, scenario)
     # Counts of models whose tokenizer tiktoken lacks are o200k estimates: scaled to the model's own
     # tokens (the model_calibration view), so that they can be set against what was billed.
     requests = requests.with_columns((pl.col(c) * pl.col("token_scale")).alias(c) for c in SEGMENT_COLUMNS.values())
     window = window_of(requests)
+    start, end = requests["ts"].min().date(), requests["ts"].max().date()
     warnings = _price_warnings(requests)
+    info = templates_info or {}
     templates = [
-        _template(group, labels.get(tid, tid), window["days"], scenario)
+        _template(group, labels.get(tid, tid), (start, end), scenario, info.get(tid, {}))
         for (tid,), group in requests.group_by("template_id", maintain_order=True)
     ]
     templates.sort(key=lambda t: -(t["current_monthly_cost"] or 0))
@@ -95,106 +105,119 @@ def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
 def _price_warnings(requests: pl.DataFrame) -> list[str]:
     unpriced = requests.filter(pl.col("price_input").is_null() | pl.col("price_output").is_null())
     out = []
+    total_tokens = requests.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens")) * pl.col("weight")).sum().item()
     for (model,), group in unpriced.group_by("model", maintain_order=True):
         share = len(group) / len(requests)
-        out.append(f"no price for {model} ({len(group)} requests, {share:.1%} of all): "
-                   f'its cost is left out; set [prices."{model}"] in the scenario')
+        # Without a price its spend is unknown; its share of the billed tokens stands in for it.
+        tokens = group.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens")) * pl.col("weight")).sum().item()
+        out.append(f"no price for {model} ({len(group)} requests, {share:.1%} of all, {tokens / total_tokens:.1%} of "
+                   f'billed tokens): its cost is left out; set [prices."{model}"] in the scenario')
     return out
 
 
-def _wmean(group: pl.DataFrame, column: str | pl.Expr) -> float | None:
-    """The volume-weighted mean of a column over the rows where it is known; None where it never is."""
-    expr = pl.col(column) if isinstance(column, str) else column
-    total, weight = group.select((expr * pl.col("weight")).sum(), pl.col("weight").filter(expr.is_not_null()).sum()).row(0)
-    return float(total) / float(weight) if weight else None
-
-
-def _template(group: pl.DataFrame, label: str, days: int, s: Scenario) -> dict[str, Any]:
+def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info: dict[str, Any]) -> dict[str, Any]:
     models = group["model"].value_counts(sort=True)["model"].to_list()
-    volume = float(group["weight"].sum())
-    daily = volume / days
-    monthly = daily * DAYS_PER_MONTH
-    tokens = {kind: round(_wmean(group, column), 1) for kind, column in SEGMENT_COLUMNS.items()}
-    current = _wmean(group, "cost")  # None when no request of the template has a price
+    seen = volumes.volume(group.select("ts", "weight"), *window)
+    growth = s["traffic.growth"] if s["traffic.growth"] is not None else seen.growth_per_month
+    typical_monthly = seen.typical_daily * DAYS_PER_MONTH
 
-    target = s["finetune.target_model"] or models[0]
-    ft = finetune_prices(target)
-    price = {
-        "training": s["finetune.training_price"] if s["finetune.training_price"] is not None else (ft.training if ft else None),
-        "input": s["finetune.input_price"] if s["finetune.input_price"] is not None else (ft.input if ft else None),
-        "output": s["finetune.output_price"] if s["finetune.output_price"] is not None else (ft.output if ft else None),
-    }
-    kept = pl.min_horizontal(pl.col("system_tokens"), pl.lit(s["finetune.system_prompt_tokens"]))
-    # The shorter prompt: what was billed, less the system prompt and the examples, plus what is kept.
-    # Too short to reach the cache minimum, it is priced uncached.
-    ft_prompt = (pl.col("billed_prompt_tokens") - pl.col("system_tokens") - pl.col("fewshot_tokens") + kept).clip(0)
-    finetuned = None
-    if current is not None and price["input"] is not None and price["output"] is not None:
-        finetuned = _wmean(group, (ft_prompt * price["input"] + pl.col("billed_output_tokens") * price["output"]) / MILLION)
+    def monthly(month: int) -> float:
+        return typical_monthly * (1 + growth) ** month
 
-    example_tokens = _wmean(group, kept + pl.col("tools_tokens") + pl.col("history_tokens") + pl.col("input_tokens")
-                            + pl.col("output_tokens"))
-    examples_available = group.filter((pl.col("status") == "ok") & (pl.col("output_kind") != "none"))["input_hash"].n_unique()
-    rate = s["upfront.hourly_rate"]
-    training_cost = (s["finetune.examples"] * example_tokens * s["finetune.epochs"] * price["training"] / MILLION
-                     if price["training"] is not None else 0.0)
-    upfront = training_cost + rate * (s["upfront.data_hours"] + s["upfront.eval_hours"] + s["upfront.pipeline_hours"]) + s["upfront.fixed"]
-    every = s["maintenance.retrain_every_months"]  # 0: never retrained
-    retraining = (training_cost + s["maintenance.retrain_hours"] * rate) / every if every else 0.0
-    maintenance = retraining + s["maintenance.monthly"]
-
-    saving_per_request = current - finetuned if finetuned is not None and current is not None else None
-    monthly_savings = saving_per_request * monthly if saving_per_request is not None else None
-    months = breakeven_months(upfront, monthly_savings, maintenance)
-    requests_needed = math.ceil(months * monthly) if months is not None else None
+    tokens = {kind: round(options.wmean(group, column), 1) for kind, column in SEGMENT_COLUMNS.items()}
+    current = options.wmean(group, "cost")  # None when no request of the template has a price
     horizon = s["traffic.horizon_months"]
-    net = (monthly_savings - maintenance) * horizon - upfront if monthly_savings is not None else None
-    # Sensitivity, first cut: volume half and one and a half times what the month showed.
-    low_high = [breakeven_months(upfront, monthly_savings * f, maintenance) if monthly_savings is not None else None
-                for f in (1.5, 0.5)]
-
+    target = s["finetune.target_model"] or models[0]
     static = tokens["system"] + tokens["fewshot"] + tokens["tools"]
-    cached_now = _wmean(group, "billed_cached_tokens")
-    cacheable = (static // CACHE_STEP) * CACHE_STEP if static >= CACHE_MIN_TOKENS else 0.0
-    price_in = _wmean(group, "price_input")
-    price_cached = _wmean(group, pl.col("price_cached_input").fill_null(pl.col("price_input")))
-    caching_savings = (max(0.0, cacheable - cached_now) * (price_in - price_cached) / MILLION * monthly
-                       if price_in is not None and price_cached is not None else None)
 
+    main = options.payback(options.finetune(group, s, current, target), current, monthly, horizon)
+    alternatives = [options.caching(group, s, current, static)]
+    smaller = options.smaller_model(target, s)
+    if smaller:
+        alternatives.append(options.finetune(group, s, current, smaller, key="finetune_smaller"))
+    trimmed = options.trim_fewshot(group, s, current, tokens["fewshot"], info.get("fewshot_pairs"))
+    if trimmed:
+        alternatives.append(trimmed)
+    if "lora" in s.given:
+        alternatives.append(options.lora(group, s, current))
+    every = [main] + [options.payback(o, current, monthly, horizon) for o in alternatives]
+
+    def breakeven_with(name: str, factor: float) -> float | None:
+        changed, volume_factor, upfront_factor = s, 1.0, 1.0
+        if name == "volume":
+            volume_factor = factor
+        elif name == "upfront":
+            upfront_factor = factor
+        elif name == "finetuned_prices" and main.prices.get("input") is not None:
+            changed = s.with_value("finetune.input_price", main.prices["input"] * factor).with_value(
+                "finetune.output_price", main.prices["output"] * factor)
+        elif name == "kept_system_prompt":
+            changed = s.with_value("finetune.system_prompt_tokens", s["finetune.system_prompt_tokens"] * factor)
+        elif name == "examples":
+            changed = s.with_value("finetune.examples", s["finetune.examples"] * factor)
+        option = options.finetune(group, changed, current, target, upfront_factor=upfront_factor)
+        return options.payback(option, current, monthly, horizon, volume_factor).breakeven_months
+
+    spread = sensitivity.analyse(breakeven_with)
     kinds = group["output_kind"].value_counts(sort=True)
     task = {"kind": kinds["output_kind"][0], "share": float(kinds["count"][0] / len(group))}
+    caching_option = every[1]
     result = {
         "template_id": group["template_id"][0],
         "label": label,
         "requests": len(group),
-        "daily_requests": round(daily, 2),
-        "monthly_requests": round(monthly, 1),
+        "daily_requests": round(seen.typical_daily, 2),
+        "monthly_requests": round(typical_monthly, 1),
         "models": models,
         "tokens_per_request": tokens,
         "current_cost_per_request": _money(current, 8),
-        "finetuned_cost_per_request": _money(finetuned, 8),
-        "current_monthly_cost": _money(current * monthly if current is not None else None, 4),
-        "finetuned_monthly_cost": _money(finetuned * monthly if finetuned is not None else None, 4),
-        "monthly_savings": _money(monthly_savings, 4),
-        "upfront_cost": _money(upfront, 4),
-        "maintenance_monthly": _money(maintenance, 4),
-        "breakeven_months": _round(months, 2),
-        "breakeven_requests": requests_needed,
-        "breakeven_range_months": [_round(v, 2) for v in low_high],
-        "net_savings_horizon": _money(net, 4),
+        "finetuned_cost_per_request": _money(main.cost_per_request, 8),
+        "current_monthly_cost": _money(current * typical_monthly if current is not None else None, 4),
+        "finetuned_monthly_cost": _money(main.cost_per_request * typical_monthly
+                                         if main.cost_per_request is not None else None, 4),
+        "monthly_savings": _money((current - main.cost_per_request) * typical_monthly
+                                  if main.cost_per_request is not None and current is not None else None, 4),
+        "upfront_cost": _money(main.upfront, 4),
+        "maintenance_monthly": _money(main.upkeep, 4),
+        "breakeven_months": _round(main.breakeven_months, 2),
+        "breakeven_requests": main.breakeven_requests,
+        "breakeven_range_months": [_round(spread.low, 2), _round(spread.high, 2)],
+        "net_savings_horizon": _money(main.net_savings_horizon, 4),
         "target_model": target,
-        "finetune_prices": {**price, "source": f"{ft.source} ({ft.as_of})" if ft else "scenario"},
-        "training_cost": _money(training_cost, 4),
-        "examples_available": examples_available,
+        "finetune_prices": main.prices,
+        "training_cost": _money(main.training_cost, 4),
+        "examples_available": group.filter((pl.col("status") == "ok") & (pl.col("output_kind") != "none"))[
+            "input_hash"].n_unique(),
         "output_kind": task,
-        "caching_monthly_savings": _money(caching_savings, 4),
+        "caching_monthly_savings": _money(caching_option.monthly_savings, 4),
+        "volume": {"mean_daily": round(seen.mean_daily, 2), "weekday_mean": round(seen.weekday_mean, 2),
+                   "weekend_mean": round(seen.weekend_mean, 2), "growth_per_month": round(growth, 4),
+                   "growth_note": seen.growth_note if s["traffic.growth"] is None else "set by the scenario",
+                   "projection": [round(monthly(m), 1) for m in range(1, horizon + 1)]},
+        "versions": info.get("versions", 1),
+        "latest_version_days": info.get("latest_version_days"),
+        "options": [o.as_dict() for o in every],
+        "sensitivity": spread.as_dict(),
     }
+    result["best_option"] = _best(every)
+    result["queries"] = dict(FIGURE_QUERIES)
     result["decision"], result["reasons"] = decide(result, s)
     return result
 
 
+def _best(every: list[options.Option]) -> dict[str, Any]:
+    """The option with the most net savings over the horizon, and by how much it beats the next."""
+    ranked = sorted((o for o in every if o.net_savings_horizon is not None), key=lambda o: -o.net_savings_horizon)
+    if not ranked or ranked[0].net_savings_horizon <= 0:
+        return {"option": "keep", "label": "keep the prompt as it is", "net_savings_horizon": 0.0,
+                "ahead_by": round(-ranked[0].net_savings_horizon, 4) if ranked else None}
+    runner_up = ranked[1].net_savings_horizon if len(ranked) > 1 and ranked[1].net_savings_horizon > 0 else 0.0
+    return {"option": ranked[0].key, "label": ranked[0].label, "net_savings_horizon": round(ranked[0].net_savings_horizon, 4),
+            "ahead_by": round(ranked[0].net_savings_horizon - runner_up, 4)}
+
+
 def breakeven_months(upfront: float, monthly_savings: float | None, maintenance: float) -> float | None:
-    """Upfront ÷ (monthly savings − maintenance); None when savings do not exceed maintenance."""
+    """Upfront ÷ (monthly savings − maintenance) at a flat volume; None when savings do not exceed maintenance."""
     if monthly_savings is None or monthly_savings <= maintenance:
         return None
     return upfront / (monthly_savings - maintenance)
@@ -244,6 +267,12 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
     else:
         reasons.append(f"breaks even after {months:.1f} months ({t['breakeven_requests']:,} requests); "
                        f"nets ${t['net_savings_horizon']:,.0f} over {horizon} months")
+    spread = t["sensitivity"]
+    if months is not None and after < now:
+        low, high = spread["range_months"]
+        most = spread["described"].get(spread["most_sensitive"] or "", "none")
+        reasons.append(f"break-even ranges {low:.1f}–{'never' if high is None else f'{high:.1f}'} months as each "
+                       f"assumption moves; most sensitive to {most}")
     if examples < min_examples / 5:
         lower(NO_GO, f"only {examples} distinct examples in the logs, far below the {min_examples} wanted")
     elif examples < min_examples:
@@ -260,6 +289,21 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
                         "fine-tuning is surest on format and style, less so on open-ended writing")
     elif kind in ("label", "json", "tool_call"):
         reasons.append(f"{share:.0%} of outputs are {TASK_WORDS[kind]}: a task fine-tuning learns well")
+    versions, fresh = t["versions"], t["latest_version_days"]
+    if versions >= 3:
+        lower(EVALUATE, f"the prompt changed {versions - 1} times in the window: fine-tuning freezes a prompt "
+                        "that is still moving")
+    elif versions == 2 and fresh is not None and fresh < 7:
+        lower(EVALUATE, f"the current prompt version is only {fresh} days old: wait until it settles")
+    elif versions == 2:
+        reasons.append("the prompt changed once in the window (two versions, linked)")
+    best = t["best_option"]
+    if best["option"] in ("caching", "trim_fewshot") and after < now:
+        lower(EVALUATE, f"{best['label']} nets ${best['net_savings_horizon']:,.0f} over {horizon} months, "
+                        f"${best['ahead_by']:,.0f} more than the next option, with no training")
+    elif best["option"] == "finetune_smaller":
+        reasons.append(f"{best['label']} would net more: ${best['net_savings_horizon']:,.0f} over {horizon} months, "
+                       "if its outputs match in the quality evaluation")
     if t["monthly_savings"] and (t["caching_monthly_savings"] or 0) >= 0.5 * t["monthly_savings"] > 0:
         lower(EVALUATE, f"prompt caching of the static prefix alone would save ${t['caching_monthly_savings']:,.2f}/month, "
                         "most of what fine-tuning saves, with no training")

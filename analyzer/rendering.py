@@ -21,6 +21,7 @@ import polars as pl
 from rich import box
 from rich.console import Console
 from rich.measure import Measurement
+from rich.padding import Padding
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -151,9 +152,38 @@ def _usd(value: float | None, per_request: bool = False) -> str:
 def _months(t: dict[str, Any]) -> str:
     if t["breakeven_months"] is None:
         return "never"
-    # At 1.5× the volume a template that breaks even still does; at 0.5× it may never.
+    # The range: the earliest and latest break-even as each assumption moves (see sensitivity).
     low, high = t["breakeven_range_months"]
     return f"{t['breakeven_months']:.1f} ({low:.1f}–{'never' if high is None else f'{high:.1f}'})"
+
+
+def _option_rows(t: dict[str, Any]) -> list[dict[str, str]]:
+    """The options side by side: what each costs, saves and nets."""
+    return [{
+        "option": o["label"],
+        "$/request": _usd(o["cost_per_request"], True),
+        "saves $/mo": _usd(o["monthly_savings"]),
+        "upfront": _usd(o["upfront_cost"]),
+        "upkeep/mo": _usd(o["maintenance_monthly"]),
+        "break-even": "never" if o["breakeven_months"] is None else f"{o['breakeven_months']:.1f} mo",
+        "net": _usd(o["net_savings_horizon"]),
+    } for o in t["options"]]
+
+
+def _details(t: dict[str, Any], horizon: int) -> list[str]:
+    """The lines under a template: volume, the best option, where the figures come from."""
+    v = t["volume"]
+    best = t["best_option"]
+    lines = [f"volume: {t['daily_requests']:,.0f}/day (weekdays {v['weekday_mean']:,.0f}, weekends "
+             f"{v['weekend_mean']:,.0f}), growth {v['growth_per_month']:+.1%}/month ({v['growth_note']})"]
+    if best["option"] == "keep":
+        lines.append(f"best over {horizon} months: keep the prompt as it is (every option nets less than nothing)")
+    else:
+        lines.append(f"best over {horizon} months: {best['label']}, netting {_usd(best['net_savings_horizon'])}, "
+                     f"{_usd(best['ahead_by'])} ahead of the next")
+    queries = sorted(set(t["queries"].values()))
+    lines.append("reproduce the measured figures: " + ", ".join(f"crossover query {q}" for q in queries))
+    return lines
 
 
 def _anatomy(t: dict[str, Any]) -> str:
@@ -214,6 +244,14 @@ def report_table(p: Projection) -> str:
                           f"{_usd(t['finetuned_cost_per_request'], True)} fine-tuned on {t['target_model']}")
             for reason in t["reasons"]:
                 console.print(f"         - {reason}")
+            options = Table(box=box.SIMPLE, pad_edge=False, padding=(0, 1))
+            for name in _option_rows(t)[0]:
+                options.add_column(name, justify="left" if name == "option" else "right", no_wrap=True)
+            for row in _option_rows(t):
+                options.add_row(*row.values())
+            console.print(Padding(options, (0, 0, 0, 9)))
+            for line in _details(t, p.scenario["traffic"]["horizon_months"]):
+                console.print(f"         {line}")
         for line in _calibration_lines(p):
             console.print(line)
         for warning in p.warnings:
@@ -240,7 +278,9 @@ def _footer(p: Projection) -> str:
     ft = p.scenario["finetune"]
     return (f"Tokens are means per request (counted with tiktoken); costs at each request's list price (genai-prices) "
             f"and fine-tuning prices from data/finetune_prices.toml. Fine-tuned prompt keeps "
-            f"{ft['system_prompt_tokens']} system tokens, no examples. Break-even range: volume ×1.5 to ×0.5. "
+            f"{ft['system_prompt_tokens']} system tokens, no examples. Break-even range: earliest and latest as each "
+            f"assumption moves (volume ×0.5/×1.5, fine-tuned prices ×0.7/×1.3, upfront ×0.5/×2, kept system prompt and "
+            f"training examples ×0.5/×2). "
             f"Scenario: {p.scenario.get('file') or 'defaults'}.")
 
 
@@ -255,6 +295,10 @@ def report_markdown(p: Projection) -> str:
     for t in p.templates:
         lines += ["", f"## {t['decision']}: {t['label']} (`{t['template_id']}`)", ""]
         lines += [f"- {reason}" for reason in t["reasons"]]
+        rows = _option_rows(t)
+        lines += ["", "| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
+        lines += ["| " + " | ".join(row.values()) + " |" for row in rows]
+        lines += [""] + [f"{line}  " for line in _details(t, p.scenario["traffic"]["horizon_months"])]
     calibration = _calibration_lines(p)
     if calibration:
         lines += ["", "## " + calibration[0].rstrip(":"), ""] + [f"- {line.strip()}" for line in calibration[1:]]
@@ -272,9 +316,15 @@ def report_html(p: Projection) -> str:
     sections = []
     for t in p.templates:
         reasons = "".join(f"<li>{escape(r)}</li>" for r in t["reasons"])
+        rows = _option_rows(t)
+        options = ("<table><thead><tr>" + "".join(f"<th>{escape(n)}</th>" for n in rows[0]) + "</tr></thead><tbody>"
+                   + "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
+                   + "</tbody></table>")
+        details = "".join(f"<p>{escape(line)}</p>" for line in _details(t, p.scenario["traffic"]["horizon_months"]))
         sections.append(f'<section class="{t["decision"].lower()}"><h2>{escape(t["decision"])}: {escape(t["label"])} '
                         f'<code>{escape(t["template_id"])}</code></h2><p>Tokens per request, system / fewshot / tools / '
-                        f"history / input / output: {escape(_anatomy(t))}</p><ul>{reasons}</ul></section>")
+                        f"history / input / output: {escape(_anatomy(t))}</p><ul>{reasons}</ul>{options}{details}"
+                        "</section>")
     warnings = "".join(f"<li>{escape(w)}</li>" for w in p.warnings)
     calibration = _calibration_lines(p)
     if calibration:

@@ -28,6 +28,7 @@ class Key:
 KEYS: tuple[Key, ...] = (
     Key("traffic", "sample_rate", 1.0, "Share of calls the logs hold, for records that do not say (a record's own `sample_rate` wins). Volume divides by it."),
     Key("traffic", "horizon_months", 12, "Months over which net savings are summed and break-even must fall."),
+    Key("traffic", "growth", None, "Monthly volume growth (0.05 = +5%/month); default: fitted from the logs' daily series, weekday pattern removed, clamped to −50%…+100%."),
     Key("finetune", "target_model", None, "Model to fine-tune; default: the template's own (most used) model."),
     Key("finetune", "system_prompt_tokens", 100, "System prompt tokens kept after fine-tuning (at most the current ones)."),
     Key("finetune", "training_price", None, "USD per 1M training tokens; default: data/finetune_prices.toml for the target."),
@@ -35,6 +36,17 @@ KEYS: tuple[Key, ...] = (
     Key("finetune", "output_price", None, "USD per 1M output tokens on the fine-tuned model; default: the data file."),
     Key("finetune", "epochs", 3, "Training epochs (OpenAI's default for small sets)."),
     Key("finetune", "examples", 500, "Training examples: tokens per example are the template's kept prompt plus output."),
+    Key("finetune", "smaller_model", None, "Model of the smaller-model option; default: the next smaller fine-tunable model of the family (gpt-4o → gpt-4o-mini, gpt-4.1 → gpt-4.1-mini → gpt-4.1-nano)."),
+    Key("caching", "hours", 2.0, "Engineering hours to put the static prefix first and mark it cacheable (the caching-only option's upfront)."),
+    Key("trim", "keep_examples", 2, "Few-shot examples kept by the trimming option."),
+    Key("trim", "hours", 4.0, "Engineering hours to choose the kept examples and check quality (the trimming option's upfront)."),
+    Key("lora", "model", "llama-3.1-8b", "Open model of the self-hosted LoRA option, a label. The option is shown only when the scenario has a [lora] section."),
+    Key("lora", "gpu_hourly", 3.67, "USD per GPU-hour for training (A100 80GB, Azure NC24ads_A100_v4, pricing.md §5)."),
+    Key("lora", "training_hours", 0.5, "GPU-hours per training run (8B LoRA on one A100, pricing.md §5)."),
+    Key("lora", "serving_hourly", 3.67, "USD per hour of the dedicated GPU that serves the adapter."),
+    Key("lora", "serving_hours", 730.0, "Hours a month the serving GPU runs (730: always on)."),
+    Key("lora", "input_price", None, "USD per 1M input tokens when served per token instead (then serving_hourly is not used)."),
+    Key("lora", "output_price", None, "USD per 1M output tokens when served per token."),
     Key("upfront", "hourly_rate", 100.0, "USD per engineering hour."),
     Key("upfront", "data_hours", 8.0, "Hours to curate the training set from the logs."),
     Key("upfront", "eval_hours", 8.0, "Hours to build and run the quality evaluation."),
@@ -57,10 +69,18 @@ class Scenario:
     values: dict[str, dict[str, Any]]
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     path: str | None = None
+    given: frozenset[str] = frozenset()  # the sections the file wrote (an optional option is on when given)
 
     def __getitem__(self, dotted: str) -> Any:
         section, name = dotted.split(".")
         return self.values[section][name]
+
+    def with_value(self, dotted: str, value: Any) -> Scenario:
+        """A copy with one value changed (for sensitivity runs)."""
+        section, name = dotted.split(".")
+        values = {k: dict(v) for k, v in self.values.items()}
+        values[section][name] = value
+        return Scenario(values, self.prices, self.path, self.given)
 
     def as_dict(self) -> dict[str, Any]:
         """The values as the report's ``scenario`` object."""
@@ -105,13 +125,20 @@ def load(path: str | Path | None = None) -> Scenario:
             values[section][name] = _check(path, f"{section}.{name}", value)
     if not 0 < values["traffic"]["sample_rate"] <= 1:
         raise ScenarioError(f"{path}: traffic.sample_rate must be in (0, 1]")
-    return Scenario(values, prices, str(path))
+    return Scenario(values, prices, str(path), frozenset(data))
+
+
+_NAMES = {"finetune.target_model", "finetune.smaller_model", "lora.model"}
 
 
 def _check(path: Any, name: str, value: Any) -> Any:
-    if name == "finetune.target_model":
+    if name in _NAMES:
         if not isinstance(value, str) or not value:
             raise ScenarioError(f"{path}: {name} must be a model name")
+        return value
+    if name == "traffic.growth":  # may shrink, not below −50% a month
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < -0.5:
+            raise ScenarioError(f"{path}: {name} must be a number ≥ −0.5, not {value!r}")
         return value
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ScenarioError(f"{path}: {name} must be a number ≥ 0, not {value!r}")

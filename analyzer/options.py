@@ -1,0 +1,221 @@
+"""What each alternative to today's prompt would cost, per template, and when it would pay back.
+
+The options, each priced from the template's own requests (rows of the ``request_costs`` view with
+their volume ``weight`` and scenario prices) and the scenario:
+
+* ``finetune``: fine-tune the template's model (or ``[finetune] target_model``); the prompt keeps
+  ``system_prompt_tokens`` of its system prompt and loses its examples; priced uncached, since so
+  short a prompt is under every provider's cache minimum.
+* ``finetune_smaller``: the same on the next smaller fine-tunable model of the family.
+* ``caching``: no training; the static prefix (system, few-shot, tools) read from the provider's
+  cache at the cached price, once it reaches the cache minimum (1,024 tokens, in steps of 128).
+  Limit: Anthropic's cache writes (1.25× input) are taken as rare, which holds for a prefix used
+  more often than its 5-minute lifetime.
+* ``trim_fewshot``: no training; keep ``[trim] keep_examples`` of the template's few-shot examples
+  (counted as user/assistant pairs). Limit: examples inside the system text are not counted as
+  pairs, so a template with only those has no trimming option.
+* ``lora``: a self-hosted LoRA adapter on an open model, only when the scenario has a ``[lora]``
+  section: training GPU-hours at an hourly price; serving per token, or a dedicated GPU per month.
+  It changes the model, not only the price: the quality evaluation decides.
+
+:func:`payback` turns a saving per request into break-even (months and requests) and net savings
+over the horizon against a month-by-month volume, so growth counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from .pricing import finetune_prices
+from .scenario import Scenario
+
+MILLION = 1e6
+#: OpenAI caches a prompt prefix of at least 1,024 tokens, in steps of 128 (pricing.md §3).
+CACHE_MIN_TOKENS = 1024
+CACHE_STEP = 128
+#: Break-even is found month by month this far out; beyond it, at the last month's volume.
+MAX_MONTHS = 120
+#: The next smaller fine-tunable model of each family (finetune_prices.toml keys).
+SMALLER = {"gpt-4o": "gpt-4o-mini", "gpt-4.1": "gpt-4.1-mini", "gpt-4.1-mini": "gpt-4.1-nano"}
+
+
+@dataclass
+class Option:
+    """One alternative to today's prompt, and (after :func:`payback`) what it saves."""
+
+    key: str
+    label: str
+    cost_per_request: float | None
+    upfront: float
+    upkeep: float  # per month
+    model: str | None = None
+    training_cost: float = 0.0
+    prices: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+    monthly_cost: float | None = None
+    monthly_savings: float | None = None
+    breakeven_months: float | None = None
+    breakeven_requests: int | None = None
+    net_savings_horizon: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The option as the report's JSON, money rounded to the cent's hundredth."""
+        def money(v: float | None, digits: int = 4) -> float | None:
+            return round(v, digits) if v is not None else None
+
+        return {"option": self.key, "label": self.label, "model": self.model,
+                "cost_per_request": money(self.cost_per_request, 8), "monthly_cost": money(self.monthly_cost),
+                "monthly_savings": money(self.monthly_savings), "upfront_cost": money(self.upfront),
+                "maintenance_monthly": money(self.upkeep), "training_cost": money(self.training_cost),
+                "breakeven_months": money(self.breakeven_months, 2), "breakeven_requests": self.breakeven_requests,
+                "net_savings_horizon": money(self.net_savings_horizon), "note": self.note}
+
+
+def wmean(group: pl.DataFrame, column: str | pl.Expr) -> float | None:
+    """The volume-weighted mean of a column over the rows where it is known; None where it never is."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    total, weight = group.select((expr * pl.col("weight")).sum(), pl.col("weight").filter(expr.is_not_null()).sum()).row(0)
+    return float(total) / float(weight) if weight else None
+
+
+def labour(s: Scenario) -> float:
+    """The engineering cost of any fine-tuning: data, evaluation and pipeline hours, plus fixed costs."""
+    return s["upfront.hourly_rate"] * (s["upfront.data_hours"] + s["upfront.eval_hours"] + s["upfront.pipeline_hours"]) \
+        + s["upfront.fixed"]
+
+
+def finetune(group: pl.DataFrame, s: Scenario, current: float | None, target: str, key: str = "finetune",
+             upfront_factor: float = 1.0) -> Option:
+    """Fine-tune ``target``: the shorter prompt at its fine-tuned prices, training and labour upfront, retraining upkeep.
+
+    Scenario prices (``[finetune] input_price`` …) apply to the template's own target only.
+    """
+    ft = finetune_prices(target)
+    own = key == "finetune"
+
+    def price(name: str, data: float | None) -> float | None:
+        given = s[f"finetune.{name}_price"] if own else None
+        return given if given is not None else data
+
+    prices = {"training": price("training", ft.training if ft else None), "input": price("input", ft.input if ft else None),
+              "output": price("output", ft.output if ft else None),
+              "source": (f"{ft.source} ({ft.as_of})" if ft else "scenario")}
+    kept = pl.min_horizontal(pl.col("system_tokens"), pl.lit(s["finetune.system_prompt_tokens"]))
+    # The shorter prompt: what was billed, less the system prompt and the examples, plus what is kept.
+    ft_prompt = (pl.col("billed_prompt_tokens") - pl.col("system_tokens") - pl.col("fewshot_tokens") + kept).clip(0)
+    cost = None
+    if current is not None and prices["input"] is not None and prices["output"] is not None:
+        cost = wmean(group, (ft_prompt * prices["input"] + pl.col("billed_output_tokens") * prices["output"]) / MILLION)
+    example_tokens = wmean(group, kept + pl.col("tools_tokens") + pl.col("history_tokens") + pl.col("input_tokens")
+                           + pl.col("output_tokens")) or 0.0
+    training = (s["finetune.examples"] * example_tokens * s["finetune.epochs"] * prices["training"] / MILLION
+                if prices["training"] is not None else 0.0)
+    upfront = (training + labour(s)) * upfront_factor
+    every = s["maintenance.retrain_every_months"]  # 0: never retrained
+    retraining = (training + s["maintenance.retrain_hours"] * s["upfront.hourly_rate"]) / every if every else 0.0
+    label = f"fine-tune {target}" if own else f"fine-tune the smaller {target}"
+    return Option(key, label, cost, upfront, retraining + s["maintenance.monthly"], target, training, prices,
+                  "" if ft or not own else "no fine-tuning price in data/finetune_prices.toml")
+
+
+def smaller_model(model: str, s: Scenario) -> str | None:
+    """The smaller-model option's target: the scenario's, else the family's next smaller model."""
+    if s["finetune.smaller_model"]:
+        return s["finetune.smaller_model"]
+    ft = finetune_prices(model)
+    return SMALLER.get(ft.base_model) if ft else None
+
+
+def caching(group: pl.DataFrame, s: Scenario, current: float | None, static_tokens: float) -> Option:
+    """Cache the static prefix: what is not read from the cache today is, at the cached price."""
+    cached_now = wmean(group, "billed_cached_tokens") or 0.0
+    cacheable = (static_tokens // CACHE_STEP) * CACHE_STEP if static_tokens >= CACHE_MIN_TOKENS else 0.0
+    price_in = wmean(group, "price_input")
+    price_cached = wmean(group, pl.col("price_cached_input").fill_null(pl.col("price_input")))
+    note = ""
+    if not cacheable:
+        note = f"a static prefix of {static_tokens:,.0f} tokens is under the {CACHE_MIN_TOKENS:,}-token cache minimum"
+    elif cached_now >= cacheable:
+        note = "the static prefix is already read from the cache"
+    saving = (max(0.0, cacheable - cached_now) * (price_in - price_cached) / MILLION
+              if price_in is not None and price_cached is not None else None)
+    cost = current - saving if current is not None and saving is not None else None
+    return Option("caching", "cache the static prefix", cost, s["caching.hours"] * s["upfront.hourly_rate"], 0.0,
+                  note=note)
+
+
+def trim_fewshot(group: pl.DataFrame, s: Scenario, current: float | None, fewshot_tokens: float,
+                 pairs: float | None) -> Option | None:
+    """Keep ``keep_examples`` of the template's example pairs; None when it has no more than that."""
+    keep = s["trim.keep_examples"]
+    if not pairs or pairs <= keep or not fewshot_tokens:
+        return None
+    removed = fewshot_tokens * (1 - keep / pairs)
+    # The removed examples are billed today at the template's mix of cached and uncached input.
+    price_in = wmean(group, "price_input")
+    cached_share = wmean(group, pl.col("billed_cached_tokens") / pl.col("billed_prompt_tokens").clip(1)) or 0.0
+    price_cached = wmean(group, pl.col("price_cached_input").fill_null(pl.col("price_input")))
+    saving = (removed * (cached_share * price_cached + (1 - cached_share) * price_in) / MILLION
+              if price_in is not None and price_cached is not None else None)
+    cost = current - saving if current is not None and saving is not None else None
+    return Option("trim_fewshot", f"keep {keep:g} of {pairs:g} examples", cost, s["trim.hours"] * s["upfront.hourly_rate"],
+                  0.0, note=f"removes {removed:,.0f} few-shot tokens a request")
+
+
+def lora(group: pl.DataFrame, s: Scenario, current: float | None) -> Option:
+    """A LoRA adapter on a self-hosted open model: GPU-hours to train, per-token or dedicated serving."""
+    kept = pl.min_horizontal(pl.col("system_tokens"), pl.lit(s["finetune.system_prompt_tokens"]))
+    prompt = (pl.col("billed_prompt_tokens") - pl.col("system_tokens") - pl.col("fewshot_tokens") + kept).clip(0)
+    training = s["lora.gpu_hourly"] * s["lora.training_hours"]
+    every = s["maintenance.retrain_every_months"]
+    retraining = (training + s["maintenance.retrain_hours"] * s["upfront.hourly_rate"]) / every if every else 0.0
+    if s["lora.input_price"] is not None and s["lora.output_price"] is not None:
+        cost = wmean(group, (prompt * s["lora.input_price"] + pl.col("billed_output_tokens") * s["lora.output_price"])
+                     / MILLION)
+        serving, how = 0.0, "served per token"
+    else:
+        cost, serving = 0.0, s["lora.serving_hourly"] * s["lora.serving_hours"]
+        how = f"a dedicated GPU at ${s['lora.serving_hourly']:g}/h for {s['lora.serving_hours']:g} h a month"
+    return Option("lora", f"LoRA on {s['lora.model']}, self-hosted", cost if current is not None else None,
+                  training + labour(s), retraining + serving + s["maintenance.monthly"], s["lora.model"], training,
+                  note=f"{how}; an open model must first match today's outputs")
+
+
+def payback(option: Option, current: float | None, volume: Callable[[int], float], horizon: int,
+            volume_factor: float = 1.0) -> Option:
+    """Fill in monthly cost and savings (month 1), break-even in months and requests, and net over ``horizon``.
+
+    ``volume(m)`` is the requests expected in month m after the logged window (m = 1, 2, …). Break-even
+    is when the savings so far, less upkeep, first cover the upfront; "never" within ``MAX_MONTHS``.
+    """
+    if option.cost_per_request is None or current is None:
+        return option
+    saving = current - option.cost_per_request
+    first = volume(1) * volume_factor
+    option.monthly_cost = option.cost_per_request * first
+    option.monthly_savings = saving * first
+    gained, requests = -option.upfront, 0.0
+    for month in range(1, MAX_MONTHS + 1):
+        monthly = volume(month) * volume_factor
+        gain = saving * monthly - option.upkeep
+        if gain > 0 and gained + gain >= 0:
+            share = max(0.0, -gained) / gain  # of this month, to cover what is still owed
+            option.breakeven_months = month - 1 + share
+            option.breakeven_requests = math.ceil(requests + share * monthly - 1e-9)  # float-safe ceil
+            break
+        gained += gain
+        requests += monthly
+    else:
+        # Not within MAX_MONTHS: carried on at the last month's volume, which at a flat volume is exact
+        # (upfront ÷ monthly net) and with growth errs late.
+        if gain > 0:
+            option.breakeven_months = MAX_MONTHS - gained / gain
+            option.breakeven_requests = math.ceil(requests - gained / gain * monthly - 1e-9)
+    option.net_savings_horizon = sum(saving * volume(m) * volume_factor - option.upkeep
+                                     for m in range(1, horizon + 1)) - option.upfront
+    return option
