@@ -116,7 +116,8 @@ def _price_warnings(requests: pl.DataFrame) -> list[str]:
 
 
 def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info: dict[str, Any]) -> dict[str, Any]:
-    models = group["model"].value_counts(sort=True)["model"].to_list()
+    # Most requests first; a tie goes to the name first in order, so the same logs give the same report.
+    models = group["model"].value_counts().sort(["count", "model"], descending=[True, False])["model"].to_list()
     seen = volumes.volume(group.select("ts", "weight"), *window)
     growth = s["traffic.growth"] if s["traffic.growth"] is not None else seen.growth_per_month
     typical_monthly = seen.typical_daily * DAYS_PER_MONTH
@@ -159,7 +160,7 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         return options.payback(option, current, monthly, horizon, volume_factor).breakeven_months
 
     spread = sensitivity.analyse(breakeven_with)
-    kinds = group["output_kind"].value_counts(sort=True)
+    kinds = group["output_kind"].value_counts().sort(["count", "output_kind"], descending=[True, False])
     task = {"kind": kinds["output_kind"][0], "share": float(kinds["count"][0] / len(group))}
     caching_option = every[1]
     result = {

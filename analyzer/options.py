@@ -126,7 +126,7 @@ def finetune(group: pl.DataFrame, s: Scenario, current: float | None, target: st
 def smaller_model(model: str, s: Scenario) -> str | None:
     """The smaller-model option's target: the scenario's, else the family's next smaller model."""
     if s["finetune.smaller_model"]:
-        return s["finetune.smaller_model"]
+        return None if s["finetune.smaller_model"].lower() == "none" else s["finetune.smaller_model"]
     ft = finetune_prices(model)
     return SMALLER.get(ft.base_model) if ft else None
 

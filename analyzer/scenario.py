@@ -36,7 +36,7 @@ KEYS: tuple[Key, ...] = (
     Key("finetune", "output_price", None, "USD per 1M output tokens on the fine-tuned model; default: the data file."),
     Key("finetune", "epochs", 3, "Training epochs (OpenAI's default for small sets)."),
     Key("finetune", "examples", 500, "Training examples: tokens per example are the template's kept prompt plus output."),
-    Key("finetune", "smaller_model", None, "Model of the smaller-model option; default: the next smaller fine-tunable model of the family (gpt-4o → gpt-4o-mini, gpt-4.1 → gpt-4.1-mini → gpt-4.1-nano)."),
+    Key("finetune", "smaller_model", None, "Model of the smaller-model option; default: the next smaller fine-tunable model of the family (gpt-4o → gpt-4o-mini, gpt-4.1 → gpt-4.1-mini → gpt-4.1-nano); `none` leaves the option out."),
     Key("caching", "hours", 2.0, "Engineering hours to put the static prefix first and mark it cacheable (the caching-only option's upfront)."),
     Key("trim", "keep_examples", 2, "Few-shot examples kept by the trimming option."),
     Key("trim", "hours", 4.0, "Engineering hours to choose the kept examples and check quality (the trimming option's upfront)."),
