@@ -203,7 +203,16 @@ def formats() -> list[parsers.LogFormat]:
 
 
 def prices(model: str | None = None, db: str | None = None, on: date | None = None) -> pl.DataFrame:
-    """The list and fine-tuning prices used: for ``model``, else for every model in the database."""
+    """The prices used, with their source and dates, and the fine-tuning prices of each model.
+
+    With a database and no ``on`` day: the list prices its requests were costed at, per model and
+    service tier, with the first and last day each applied and the requests it priced. Otherwise
+    (no database, a model it does not hold, or ``on``): the list price on that day (default today).
+    """
+    used = None if on else _prices_used(db, model)
+    if used is not None and not used.is_empty():
+        finetune = pl.DataFrame([{"model": m, **_finetune_row(m)} for m in used["model"].unique(maintain_order=True)])
+        return used.join(finetune, on="model", how="left", maintain_order="left")
     if model:
         models = [model]
     else:
@@ -219,11 +228,34 @@ def prices(model: str | None = None, db: str | None = None, on: date | None = No
     rows = []
     for name in models:
         rates = pricing.list_rates(name, day)
-        ft = pricing.finetune_prices(name)
-        rows.append({
-            "model": name, "day": day, "input": rates.input, "cached_input": rates.cached_input, "output": rates.output,
-            "source": rates.source, "ft_training": ft.training if ft else None, "ft_input": ft.input if ft else None,
-            "ft_output": ft.output if ft else None,
-            "ft_source": f"data/finetune_prices.toml: {ft.snapshot}, {ft.source}, as of {ft.as_of}" if ft else "no fine-tuning price",
-        })
+        rows.append({"model": name, "tier": "standard", "first_day": day, "last_day": day, "requests": None,
+                     "input": rates.input, "cached_input": rates.cached_input, "cache_write": rates.cache_write,
+                     "output": rates.output, "source": rates.source, **_finetune_row(name)})
     return pl.DataFrame(rows)
+
+
+def _prices_used(db: str | None, model: str | None) -> pl.DataFrame | None:
+    """The prices table of a database, one row per model, tier and rate; None without a database."""
+    try:
+        con = storage.connect(db, read_only=True)
+    except AnalyzerError:
+        return None
+    try:
+        return storage.frame(con, """
+            SELECT p.model, p.tier, min(p.day) AS first_day, max(p.day) AS last_day, sum(n.requests)::BIGINT AS requests,
+                   p.input, p.cached_input, p.cache_write, p.output, p.source
+            FROM prices p JOIN (SELECT model, ts::DATE AS day, coalesce(service_tier, 'standard') AS tier,
+                                       count(*) AS requests FROM requests GROUP BY ALL) n USING (model, day, tier)
+            WHERE $model = '' OR p.model = $model
+            GROUP BY p.model, p.tier, p.input, p.cached_input, p.cache_write, p.output, p.source
+            ORDER BY p.model, p.tier, first_day""", {"model": model or ""})
+    finally:
+        con.close()
+
+
+def _finetune_row(model: str) -> dict:
+    ft = pricing.finetune_prices(model)
+    return {"ft_training": ft.training if ft else None, "ft_input": ft.input if ft else None,
+            "ft_output": ft.output if ft else None,
+            "ft_source": f"data/finetune_prices.toml: {ft.snapshot}, {ft.source}, as of {ft.as_of}" if ft
+            else "no fine-tuning price"}

@@ -222,10 +222,16 @@ def formats(fmt: str) -> None:
 @cli.command()
 @click.argument("model", required=False)
 @db_option
+@click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="The list price on this day instead of the prices the database used.")
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
-def prices(model: str | None, db: str | None, fmt: str) -> None:
-    """The list price (genai-prices, today) and fine-tuning prices of MODEL, or of every logged model."""
-    click.echo(render_rows(api.prices(model, db), OutputFormat(fmt)), nl=False)
+def prices(model: str | None, db: str | None, on, fmt: str) -> None:
+    """The prices used (per model and tier, with their source and days) and fine-tuning prices.
+
+    With a database: the list prices its requests were costed at. Without one, for a model it does
+    not hold, or with --on: genai-prices' list price on that day (default today).
+    """
+    click.echo(render_rows(api.prices(model, db, on.date() if on else None), OutputFormat(fmt)), nl=False)
 
 
 def main() -> None:

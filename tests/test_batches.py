@@ -268,3 +268,16 @@ def test_a_logged_service_tier_is_priced_at_its_tier(tmp_path):
         rows = con.execute("SELECT request_id, service_tier, price_input FROM request_costs ORDER BY 1").fetchall()
     # gpt-4.1-mini: $0.40 per 1M input tokens standard, $0.70 priority (genai-prices).
     assert rows == [("chatcmpl-t0", "standard", 0.4), ("chatcmpl-t1", "priority", 0.7), ("chatcmpl-t2", None, 0.4)]
+
+
+def test_prices_command_shows_the_prices_used_per_tier_with_their_days(tmp_path):
+    api.ingest([openai_batch(tmp_path)])
+    rows = json.loads(invoke(["prices", "--format", "json"]).output)
+    # The batch's requests were costed at the batch tier, on the days they ran; the source says how.
+    batch = [r for r in rows if r["tier"] == "batch"]
+    assert {r["model"] for r in batch} == {"gpt-4o-2024-08-06", "gpt-4.1-mini", "gpt-4o"}  # gpt-4o: the refused line
+    gpt4o = next(r for r in batch if r["model"] == "gpt-4o-2024-08-06")
+    assert (gpt4o["input"], gpt4o["first_day"], gpt4o["requests"]) == (1.25, "2026-09-21", 2)
+    assert "batch tier" in gpt4o["source"] and gpt4o["ft_input"] == 3.75
+    [on_day] = json.loads(invoke(["prices", "gpt-4o", "--on", "2025-06-01", "--format", "json"]).output)
+    assert (on_day["first_day"], on_day["tier"], on_day["input"]) == ("2025-06-01", "standard", 2.5)
