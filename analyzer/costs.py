@@ -305,6 +305,12 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
     elif best["option"] == "finetune_smaller":
         reasons.append(f"{best['label']} would net more: ${best['net_savings_horizon']:,.0f} over {horizon} months, "
                        "if its outputs match in the quality evaluation")
+    cheaper = [o for o in t["options"] if o["option"] in ("caching", "trim_fewshot") and best["option"] != o["option"]
+               and o["net_savings_horizon"] is not None and t["net_savings_horizon"] is not None
+               and o["net_savings_horizon"] > max(t["net_savings_horizon"], 0)]
+    for o in cheaper:  # not the best, but worth trying before any training
+        reasons.append(f"{o['label']} alone nets ${o['net_savings_horizon']:,.0f} over {horizon} months, more than "
+                       f"fine-tuning {t['target_model']}, with no training: try it first")
     if t["monthly_savings"] and (t["caching_monthly_savings"] or 0) >= 0.5 * t["monthly_savings"] > 0:
         lower(EVALUATE, f"prompt caching of the static prefix alone would save ${t['caching_monthly_savings']:,.2f}/month, "
                         "most of what fine-tuning saves, with no training")

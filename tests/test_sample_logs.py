@@ -95,3 +95,16 @@ def test_templates_are_the_four_features_with_the_extraction_prompt_edit_as_a_se
     assert [v1["system"], v2["system"]] == [counter.message({"role": "system", "content": text})
                                             for text in (traffic.INVOICE_SYSTEM, traffic.INVOICE_SYSTEM_V2)]
     assert all(r["fewshot"] == 0 for r in rows if not r["label"].startswith("You are the ticket"))
+
+
+def test_the_classifier_options_side_by_side(report):
+    [go] = [t for t in report["templates"] if t["decision"] == "GO"]
+    options = {o["option"]: o for o in go["options"]}
+    assert set(options) == {"finetune", "finetune_smaller", "caching", "trim_fewshot"}
+    assert options["trim_fewshot"]["label"] == "keep 2 of 8 examples"  # the generator's eight pairs
+    # Trimming nets more than fine-tuning gpt-4o with no training; fine-tuning gpt-4o-mini nets most.
+    assert options["trim_fewshot"]["net_savings_horizon"] > options["finetune"]["net_savings_horizon"] > 0
+    assert go["best_option"]["option"] == "finetune_smaller"
+    assert any("try it first" in r for r in go["reasons"])
+    low, high = go["breakeven_range_months"]
+    assert low < go["breakeven_months"] < high and go["sensitivity"]["most_sensitive"] == "volume"
