@@ -152,17 +152,16 @@ def segment(request: Request, counter: Counter) -> Segmented:
             turns.append(message)
 
     last_assistant = max((i for i, m in enumerate(turns) if m.get("role") == "assistant"), default=-1)
-    asked: list[dict] = []  # the turns since the previous assistant turn
+    asked: list[str] = []  # the keys of the turns since the previous assistant turn
     for position, message in enumerate(turns[: last_assistant + 1]):
         media, unknown = _media(message, request.model)
         tokens = counter.message(message, cache=True) + media
-        exchange = None
+        key, exchange = _message_key(message), None
         if message.get("role") == "assistant":
-            exchange, asked = _exchange(_turns_hash(asked), message), []
+            exchange, asked = _exchange(tuple(asked), key), []
         else:
-            asked.append(message)
-        seg.middle.append(MiddleMessage(position, str(message.get("role")), digest(_message_key(message)), tokens,
-                                        exchange))
+            asked.append(key)
+        seg.middle.append(MiddleMessage(position, str(message.get("role")), _key_digest(key), tokens, exchange))
         unpriced = unpriced if unpriced is not None or not unknown else len(seg.middle) - 1
     live = turns[last_assistant + 1 :]
     seg.input = counter.rules.reply_priming
@@ -170,7 +169,7 @@ def segment(request: Request, counter: Counter) -> Segmented:
         media, unknown = _media(message, request.model)
         seg.input += counter.message(message) + media
         unpriced = unpriced if unpriced is not None or not unknown else "input"
-    seg.input_hash = _turns_hash(live)
+    seg.input_hash = _turns_hash(tuple(_message_key(m) for m in live))
 
     tools_text = ""
     if request.tools or request.response_format:
@@ -184,7 +183,8 @@ def segment(request: Request, counter: Counter) -> Segmented:
     seg.output = output_tokens(request.output, counter)
     seg.output_kind = output_kind(request.output, seg.output)
     if request.output:
-        seg.exchange_hash = _exchange(seg.input_hash, {**request.output, "role": "assistant"})
+        seg.exchange_hash = _exchange(tuple(_message_key(m) for m in live),
+                                      _message_key({**request.output, "role": "assistant"}))
     if unpriced is not None:
         _bill_unpriced(seg, unpriced, request.reported_prompt_tokens)
 
@@ -204,12 +204,23 @@ def segment(request: Request, counter: Counter) -> Segmented:
     return seg
 
 
-def _turns_hash(messages: list[dict]) -> str:
-    return digest(json.dumps([_message_key(m) for m in messages]))
+# Few-shot turns repeat on every request of a template: their hashes are computed once. The keys hold
+# whole turns, so the caches stay small.
+@functools.lru_cache(maxsize=4096)
+def _key_digest(key: str) -> str:
+    return digest(key)
 
 
-def _exchange(asked_hash: str, reply: dict) -> str:
-    return digest(f"{asked_hash}\x1f{_message_key(reply)}")
+@functools.lru_cache(maxsize=4096)
+def _turns_hash(keys: tuple[str, ...]) -> str:
+    """The hash of a run of turns (their keys): a live turn, or the turns an earlier reply answered."""
+    return digest(json.dumps(list(keys)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _exchange(asked: tuple[str, ...], reply_key: str) -> str:
+    """The hash of turns and the reply to them, as a request's live turn and output, or as sent back later."""
+    return digest(f"{_turns_hash(asked)}\x1f{reply_key}")
 
 
 def _media(message: dict, model: str) -> tuple[int, bool]:
