@@ -145,8 +145,9 @@ def ingest_progress(enabled: bool) -> Iterator[Callable[[FileResult, int, int], 
 def _usd(value: float | None, per_request: bool = False) -> str:
     if value is None:
         return "–"
-    sign = "-" if value < 0 else ""
-    return f"{sign}${abs(value):.6f}" if per_request else f"{sign}${abs(value):,.0f}"
+    text = f"${abs(value):.6f}" if per_request else f"${abs(value):,.0f}"
+    # A loss too small to show is no loss: "-$0" would only puzzle.
+    return f"-{text}" if value < 0 and text.strip("$0.,") else text
 
 
 def _months(t: dict[str, Any]) -> str:
