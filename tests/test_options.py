@@ -156,3 +156,17 @@ def test_sensitivity_ranks_a_never_as_the_widest_swing():
 
     s = analyse(breakeven)
     assert s.most_sensitive == "volume" and s.low == 1.0 and s.high is None
+
+
+def test_a_prompt_still_changing_is_evaluated_not_fine_tuned(tmp_path):
+    base = " ".join(f"Rule {n} applies to tickets of kind {n}." for n in range(120))
+    edits = {0: base, 10: base + " Be terse.", 20: base + " Be terse. Use lower case."}  # from day 1, 11, 21
+    lines = []
+    for d in range(28):
+        system = {"role": "system", "content": edits[max(k for k in edits if k <= d)]}
+        lines += [chat_line(messages=[system, {"role": "user", "content": f"ticket {d}-{i}"}], id=f"chatcmpl-{d}-{i}",
+                            ts=f"2026-10-{d + 1:02d}T08:00:{i:02d}Z", prompt_tokens=2000) for i in range(20)]
+    write_jsonl(tmp_path / "logs" / "calls.jsonl", lines)
+    t = report(tmp_path)
+    assert t["versions"] == 3
+    assert any("the prompt changed 2 times in the window" in r for r in t["reasons"]) and t["decision"] != "GO"
