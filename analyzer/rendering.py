@@ -166,7 +166,8 @@ def _option_rows(t: dict[str, Any]) -> list[dict[str, str]]:
         "saves $/mo": _usd(o["monthly_savings"]),
         "upfront": _usd(o["upfront_cost"]),
         "upkeep/mo": _usd(o["maintenance_monthly"]),
-        "break-even": "never" if o["breakeven_months"] is None else f"{o['breakeven_months']:.1f} mo",
+        "break-even": ("never" if o["breakeven_months"] is None
+                       else f"{o['breakeven_months']:.1f} mo" if o["breakeven_months"] <= 120 else "> 10 years"),
         "net": _usd(o["net_savings_horizon"]),
     } for o in t["options"]]
 
