@@ -1,7 +1,8 @@
 """Golden tests on real recorded OpenAI Chat Completions traffic (../shared/corpus).
 
-Every Chat Completions exchange the corpus holds is in a pydantic-ai VCR cassette (YAML); the other
-folders have none (Anthropic SDK snapshots, usage bodies without their requests, token-count
+Every Chat Completions exchange the corpus holds is in a pydantic-ai VCR cassette (YAML), in
+``pydantic-ai-cassettes`` (OpenAI and Anthropic) or ``pydantic-ai-providers`` (Groq, OpenRouter,
+Mistral, DeepSeek, Hugging Face, Cerebras, Ollama and more OpenAI); the other folders have none (Anthropic SDK snapshots, usage bodies without their requests, token-count
 traces without text), which the first test checks with the same text grep that selects the
 cassettes. Only the cassettes that mention ``/chat/completions`` are parsed: each is converted to the
 JSON a logging middleware would have written and ingested like any user's logs. Exchanges with
@@ -26,7 +27,9 @@ from analyzer.tokenizing import Counter
 
 from .conftest import CORPUS
 
-CASSETTES = "pydantic-ai-cassettes/tests/models/cassettes"
+# The folders of recorded cassettes; a cassette is named by its path under its folder's cassettes/
+# directory (test_openai/..., test_groq/...), which no two folders share.
+CASSETTE_ROOTS = ("pydantic-ai-cassettes/tests/models/cassettes", "pydantic-ai-providers/tests/models/cassettes")
 OPENAI_HOSTS = ("api.openai.com", ".openai.azure.com")
 
 # Text-only chat requests whose recorded usage differs from the count, and why. Every other
@@ -75,16 +78,15 @@ def converted(tmp_path_factory) -> Converted:
         pytest.skip(f"real-traffic corpus not found at {CORPUS} (only beside the project's own checkout)")
     yaml = pytest.importorskip("yaml")
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    root = CORPUS / CASSETTES
     folder = tmp_path_factory.mktemp("cassettes")
     test_openai, chat, exchanges = [], [], []
-    for path in sorted(root.rglob("*.yaml")):
+    for root, path in sorted((root, p) for root in map(CORPUS.joinpath, CASSETTE_ROOTS) for p in root.rglob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         is_chat, in_test_openai = "/chat/completions" in text, path.parent.name == "test_openai"
         if not (is_chat or in_test_openai):
             continue  # parsing YAML is the slow part: only what a test reads
         data = yaml.load(text, Loader=loader)
-        key = path.relative_to(root).with_suffix("").as_posix()
+        key = _cassette_key(path)
         target = folder / f"{key}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(data, default=str), encoding="utf-8")
@@ -105,10 +107,9 @@ def converted(tmp_path_factory) -> Converted:
 
 def test_every_chat_recording_of_the_corpus_is_a_converted_cassette(converted):
     mentions = {p for p in CORPUS.rglob("*") if p.is_file() and "/chat/completions" in p.read_text(errors="ignore")}
-    root = CORPUS / CASSETTES
-    assert {p.relative_to(root).with_suffix("").as_posix() for p in mentions} == \
-        {e.cassette for e in converted.exchanges}
-    assert len(converted.chat) == 48 and len(converted.exchanges) == 61
+    assert {_cassette_key(p) for p in mentions} == {e.cassette for e in converted.exchanges}
+    # 48 cassettes (61 exchanges) in pydantic-ai-cassettes, 96 (123) in pydantic-ai-providers.
+    assert (len(converted.chat), len(converted.exchanges)) == (144, 184)
 
 
 def test_real_cassettes_ingest_with_every_interaction_accounted_for(converted):
@@ -136,7 +137,7 @@ def test_text_only_requests_count_exactly_what_openai_billed(converted):
         if counted != reported:
             differing.add(exchange.cassette)
     print(f"{checked} text-only OpenAI chat requests, {checked - len(differing)} exact; differing: {sorted(differing)}")
-    assert differing == set(KNOWN_DIFFERENCES) and checked == 23
+    assert differing == set(KNOWN_DIFFERENCES) and checked == 25
     # Each reason holds: an "edited" body no longer matches what was sent, a "model" one still does.
     for exchange in (e for e, *_ in rows if e.cassette in KNOWN_DIFFERENCES):
         assert _body_as_sent(exchange) == (KNOWN_DIFFERENCES[exchange.cassette] == "model"), exchange.cassette
@@ -161,7 +162,10 @@ def test_tool_and_schema_requests_count_within_two_percent_of_the_bill(converted
     print(f"{len(errors)} text-only OpenAI chat requests with tools or a response schema: median error "
           f"{median:.1%}, p95 {p95:.1%} (as ingested: median {statistics.median(ingested_errors):.1%}, "
           f"p95 {_percentile(ingested_errors, 0.95):.1%})", *lines, sep="\n")
-    assert len(errors) == 19 and median < TOOLS_MEDIAN_ERROR
+    # 19 from test_openai, 8 gpt-5-mini requests of test_tool_choice_matrix. These bill 79-86 tokens
+    # more than counted whatever tool_choice says: what a reasoning model adds once tools are
+    # present is not in the counting rules yet.
+    assert len(errors) == 27 and median < TOOLS_MEDIAN_ERROR
 
 
 def test_ingested_tool_requests_count_what_the_rules_count(converted):
@@ -184,6 +188,12 @@ def _openai_rows(converted: Converted) -> list[tuple[Exchange, str, int, int, bo
         if exchange.host.endswith(OPENAI_HOSTS):  # not a compatible provider serving a gpt-* name
             found.append((exchange, model, counted, reported, tools))
     return found
+
+
+def _cassette_key(path: Path) -> str:
+    """A recording's name: its path under the cassettes folder that holds it, without .yaml."""
+    root = next(CORPUS / r for r in CASSETTE_ROOTS if path.is_relative_to(CORPUS / r))
+    return path.relative_to(root).with_suffix("").as_posix()
 
 
 def _all_text(body: dict) -> bool:
