@@ -13,7 +13,6 @@ table becomes one record (line = the rowid), read through a read-only connection
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import sqlite3
 import zlib
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputNotFound
+from .jsonio import loads
 from .models import RawRecord
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -130,11 +130,48 @@ def _excerpt(raw: bytes) -> str:
 
 def _decode(raw: bytes, path: str, line: int) -> RawRecord | Reject:
     try:
-        return RawRecord(path, line, json.loads(raw))
+        return RawRecord(path, line, loads(raw))
     except UnicodeDecodeError:
         return Reject(path, line, "not UTF-8 text", _excerpt(raw))
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         return Reject(path, line, f"malformed JSON: {exc}", _excerpt(raw))
+
+
+#: A plain JSON-lines file is read in pieces of about this size, cut after a newline: each is a unit of
+#: work a worker process can take, so that one large file uses every core. The size, not the number
+#: of workers, sets where the cuts fall, so every way of reading a file reads the same pieces.
+CHUNK_BYTES = 64 * 1024 * 1024
+
+
+def splittable(path: Path) -> bool:
+    """A plain (not gzipped) JSON-lines file: lines can be found at any byte offset.
+
+    gzip cannot be entered in the middle, and a ``.json`` file may be one document.
+    """
+    return path.name.lower().endswith((".jsonl", ".ndjson"))
+
+
+def chunks(path: Path, start: int, size: int) -> list[tuple[int, int | None]]:
+    """The pieces of a file from ``start`` to ``size``: (first byte, byte after the last; None: to the end).
+
+    Each cut is just after the first newline at or past a multiple of :data:`CHUNK_BYTES`, so no line
+    is split. A file that is not :func:`splittable`, or small, is one piece.
+    """
+    if not splittable(path) or size - start <= CHUNK_BYTES:
+        return [(start, None)]
+    cuts = [start]
+    with open(path, "rb") as f:
+        target = start + CHUNK_BYTES
+        while target < size:
+            f.seek(target - 1)  # a newline just before the target is a cut at the target
+            f.readline()
+            cut = f.tell()
+            if cut >= size:
+                break
+            if cut > cuts[-1]:
+                cuts.append(cut)
+            target = max(cut, target) + CHUNK_BYTES
+    return [(a, b) for a, b in zip(cuts, cuts[1:])] + [(cuts[-1], None)]
 
 
 @dataclass
@@ -150,11 +187,12 @@ class Position:
     incomplete: bool = False
 
 
-def read_file(path: Path, position: Position | None = None) -> Iterator[RawRecord | Reject]:
+def read_file(path: Path, position: Position | None = None, end: int | None = None) -> Iterator[RawRecord | Reject]:
     """Yield every record of one file, or a reject for each part that cannot be read.
 
     With a ``position`` from an earlier run, reading starts after it (the tail of a file that
-    grew), and the position is advanced as lines are read.
+    grew), and the position is advanced as lines are read. With ``end`` (a plain file's piece, see
+    :func:`chunks`), reading stops at that byte offset; lines are then numbered from the piece's start.
     """
     name = str(path)
     position = position if position is not None else Position()
@@ -175,6 +213,8 @@ def read_file(path: Path, position: Position | None = None) -> Iterator[RawRecor
                 stream.seek(0)
             _seek(stream, position, gzipped)
             while True:
+                if end is not None and stream.tell() >= end:
+                    return
                 raw = stream.readline(MAX_LINE_BYTES + 1)
                 if not raw:
                     return
@@ -199,10 +239,10 @@ def read_file(path: Path, position: Position | None = None) -> Iterator[RawRecor
 
 
 def _seek(stream, position: Position, gzipped: bool) -> None:
-    if position.line == 0:
+    if not gzipped and position.offset:
+        stream.seek(position.offset)  # a piece of a file, or the tail of one read before
         return
-    if not gzipped and position.offset is not None:
-        stream.seek(position.offset)
+    if position.line == 0:
         return
     for _ in range(position.line):  # gzip: decompress again and pass over the lines read before
         stream.readline(MAX_LINE_BYTES + 1)
@@ -216,7 +256,7 @@ def _advance(position: Position, stream, gzipped: bool) -> None:
 def _whole_document(name: str, data: bytes) -> list[RawRecord | Reject] | None:
     """A ``.json`` file that is one JSON document: its records; None when it is JSON lines."""
     try:
-        doc = json.loads(data)
+        doc = loads(data)
     except UnicodeDecodeError:
         return [Reject(name, 1, "not UTF-8 text", _excerpt(data))]
     except ValueError:

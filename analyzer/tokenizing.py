@@ -20,7 +20,7 @@ import functools
 import gzip
 import hashlib
 import json
-from base64 import b64decode
+from binascii import a2b_base64
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,10 @@ def _load_ranks(name: str) -> dict[bytes, int]:
     digest = hashlib.sha256(data).hexdigest()
     if digest != EXPECTED_SHA256[name]:
         raise RuntimeError(f"{path}: sha256 {digest} is not tiktoken's {EXPECTED_SHA256[name]}")
-    return {b64decode(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)}
+    # binascii's decoder straight, not base64.b64decode's per-call checks: 200,000 tokens are decoded
+    # in every process that counts, and this is half its start-up.
+    fields = data.split()  # "token rank" lines: tokens at even places, ranks at odd ones
+    return dict(zip(map(a2b_base64, fields[0::2]), map(int, fields[1::2]), strict=True))
 
 
 @functools.cache

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import BadRecord, BadTimezone
+from ..jsonio import loads
 
 REQUEST_KEYS = ("request", "req", "reqPayload", "request_body", "requestBody", "body")
 RESPONSE_KEYS = ("response", "resp", "respPayload", "response_body", "responseBody")
@@ -32,7 +33,7 @@ def maybe_json(value: Any) -> Any:
     """Decode a value that is JSON held in a string (common in exports); leave others alone."""
     if isinstance(value, str | bytes) and value[:1] in ("{", "[", b"{", b"["):
         try:
-            return json.loads(value)
+            return loads(value)
         except ValueError:
             return value
     return value
