@@ -71,8 +71,7 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
 def _templates_info(con) -> dict[str, dict]:
     """Per template: its versions, days from its latest version's first request to the logs' end, example pairs."""
     rows = con.execute("""
-        WITH pairs AS (SELECT r.template_id, count(m.position) FILTER (WHERE m.is_fewshot) / 2 AS n
-                       FROM requests r LEFT JOIN request_messages m USING (request_id) GROUP BY r.template_id, r.request_id),
+        WITH pairs AS (SELECT template_id, fewshot_turns / 2 AS n FROM requests),
              latest AS (SELECT template_id, max(first_seen) AS since FROM template_versions GROUP BY ALL)
         SELECT t.template_id, t.versions, date_diff('day', l.since, (SELECT max(ts) FROM requests)),
                (SELECT median(n) FROM pairs p WHERE p.template_id = t.template_id)

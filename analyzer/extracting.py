@@ -21,10 +21,12 @@ from . import parsers, reading
 from .errors import BadRecord
 from .models import BatchPart, RawRecord, Request
 from .parsers.common import set_naive_timezone, zone_named
-from .segmenting import Segmented, segment, template_label
+from .deriving import Derivation
+from .segmenting import Memo, Segmented, segment, template_label
 from .tokenizing import Counter
 
 BATCH_REQUESTS = 2000  # requests and rejects held before they are handed on; bounds memory on any file
+SEEN_LIMIT = 200_000  # middle runs remembered as written; forgetting one only writes it again
 MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go to the rejects table
 
 REQUEST_SCHEMA = {
@@ -39,9 +41,10 @@ REQUEST_SCHEMA = {
     "reported_prompt_tokens": pl.Int32, "reported_cached_tokens": pl.Int32, "reported_cache_write_tokens": pl.Int32,
     "reported_output_tokens": pl.Int32,
     "reported_reasoning_tokens": pl.Int32, "raw_usage": pl.Utf8, "service_tier": pl.Utf8,
+    "input_derived": pl.Boolean, "output_derived": pl.Boolean, "middle_id": pl.Utf8,
 }
-MESSAGE_SCHEMA = {"request_id": pl.Utf8, "position": pl.Int32, "role": pl.Utf8, "hash": pl.Utf8, "tokens": pl.Int32,
-                  "exchange_hash": pl.Utf8}
+MIDDLE_SCHEMA = {"middle_id": pl.Utf8, "position": pl.Int32, "role": pl.Utf8, "hash": pl.Utf8, "tokens": pl.Int32,
+                 "exchange_hash": pl.Utf8}
 SEGMENT_SCHEMA = {"hash": pl.Utf8, "encoding": pl.Utf8, "kind": pl.Utf8, "tokens": pl.Int32, "text": pl.Utf8}
 VERSION_SCHEMA = {"version_id": pl.Utf8, "template_id": pl.Utf8, "version": pl.Int32, "label": pl.Utf8,
                   "system_hash": pl.Utf8, "tools_hash": pl.Utf8, "prompt_id": pl.Utf8, "prompt_version": pl.Utf8,
@@ -49,7 +52,7 @@ VERSION_SCHEMA = {"version_id": pl.Utf8, "template_id": pl.Utf8, "version": pl.I
 REJECT_SCHEMA = {"file": pl.Utf8, "line": pl.Int32, "reason": pl.Utf8, "excerpt": pl.Utf8, "rejected_at": pl.Datetime("us")}
 BATCH_PART_SCHEMA = {"provider": pl.Utf8, "half": pl.Utf8, "custom_id": pl.Utf8, "file": pl.Utf8, "line": pl.Int32,
                      "file_time": pl.Datetime("us"), "data": pl.Utf8, "joined": pl.Boolean}
-SCHEMAS = {"requests": REQUEST_SCHEMA, "request_messages": MESSAGE_SCHEMA, "segments": SEGMENT_SCHEMA,
+SCHEMAS = {"requests": REQUEST_SCHEMA, "middle_turns": MIDDLE_SCHEMA, "segments": SEGMENT_SCHEMA,
            "template_versions": VERSION_SCHEMA, "rejects": REJECT_SCHEMA, "batch_parts": BATCH_PART_SCHEMA}
 
 
@@ -91,13 +94,19 @@ class Rows:
 class FileReader:
     """Reads files into batches of rows; keeps one token counter per model across files."""
 
-    def __init__(self, format_name: str | None = None, timezone_name: str | None = None):
+    def __init__(self, format_name: str | None = None, timezone_name: str | None = None, reference: bool = False):
+        """``reference``: count every part of every request from scratch (no memo, no derivation),
+        the slow path the fast one is checked against."""
         self.forced = parsers.get(format_name) if format_name else None
         # Process-wide, and a reader is made once per process (workers included), so every record of
         # the run reads naive times alike.
         set_naive_timezone(zone_named(timezone_name) if timezone_name else dt_timezone.utc)
         self._counters: dict[str, Counter] = {}
+        self._memos: dict[str, Memo] = {}
+        self.reference = reference
+        self._derivation = Derivation()
         self._seen_segments: set[tuple[str, str]] = set()
+        self._seen_middles: set[str] = set()
         self._file_time: datetime | None = None  # of the file being read
 
     def counter(self, model: str) -> Counter:
@@ -106,11 +115,13 @@ class FileReader:
             self._counters[model] = Counter(model)
         return self._counters[model]
 
-    def read(self, path: Path, result: FileResult, emit: Callable[[Rows], None]) -> None:
-        """Read one file, handing each full batch to ``emit``; count records and rejects in ``result``."""
+    def read(self, path: Path, result: FileResult, emit: Callable[[Rows], None], end: int | None = None) -> None:
+        """Read one file (up to byte ``end``: a piece of it), handing each full batch to ``emit``;
+        count records and rejects in ``result``, and advance its position."""
         rows = Rows()
         self._file_time = _modified(path)
-        for item in reading.read_file(path, result.position):
+        self._derivation.reset()  # what is read in one call is the unit its sample is drawn from
+        for item in reading.read_file(path, result.position, end):
             if isinstance(item, reading.Reject):
                 self.reject(rows, result, item.line, item.reason, item.excerpt)
             else:
@@ -119,9 +130,6 @@ class FileReader:
                 emit(rows)
                 rows = Rows()
         emit(rows)
-        if result.position.incomplete:
-            result.warnings.append(f"line {result.position.line + 1} is incomplete (still being written?): "
-                                   "left for the next run")
 
     def add(self, record: RawRecord, rows: Rows, result: FileResult, fmt: parsers.LogFormat | None = None,
             as_format: str | None = None, service_tier: str | None = None) -> None:
@@ -170,15 +178,25 @@ class FileReader:
             self.reject(rows, result, record.line, "no timestamp in record, wrapper or response", _excerpt(record.data))
             return
         counter = self.counter(request.model)
-        seg = segment(request, counter)
+        if self.reference:
+            seg = segment(request, counter)
+        else:
+            memo = self._memos.get(request.model)
+            if memo is None:
+                memo = self._memos[request.model] = Memo()
+            seg = segment(request, counter, memo, self._derivation)
         result.records += 1
         format_name = request.format or format_name
         result.formats.add(format_name)
         rows.tables["requests"].append(_request_row(request, seg, counter, format_name, result.path, record.line))
-        rows.tables["request_messages"].extend(
-            {"request_id": request.request_id, "position": m.position, "role": m.role, "hash": m.hash,
-             "tokens": m.tokens, "exchange_hash": m.exchange_hash}
-            for m in seg.middle)
+        if seg.middle_id is not None and seg.middle_id not in self._seen_middles:
+            if len(self._seen_middles) >= SEEN_LIMIT:
+                self._seen_middles.clear()  # a run written again is skipped by its key on insert
+            self._seen_middles.add(seg.middle_id)
+            rows.tables["middle_turns"].extend(
+                {"middle_id": seg.middle_id, "position": m.position, "role": m.role, "hash": m.hash,
+                 "tokens": m.tokens, "exchange_hash": m.exchange_hash}
+                for m in seg.middle)
         for static in seg.statics:
             key = (static.hash, counter.encoding_name)
             if key not in self._seen_segments:
@@ -221,6 +239,7 @@ def _request_row(request: Request, seg: Segmented, counter: Counter, format_name
         "reported_reasoning_tokens": request.reported_reasoning_tokens,
         "raw_usage": json.dumps(request.raw_usage) if request.raw_usage is not None else None,
         "service_tier": request.service_tier,
+        "input_derived": seg.input_derived, "output_derived": seg.output_derived, "middle_id": seg.middle_id,
     }
 
 

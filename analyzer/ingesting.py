@@ -17,6 +17,7 @@ unchanged since it was read is skipped; one whose bytes changed is read again wh
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -35,7 +36,7 @@ import polars as pl
 
 from . import batches, parsers, reading, storage, templating
 from .errors import BadRecord
-from .extracting import FileReader, FileResult, Rows
+from .extracting import MAX_EXAMPLES, FileReader, FileResult, Rows
 from .models import RawRecord
 
 #: Below this many bytes to read, starting workers (each loads the tokenizer files, about a second)
@@ -69,17 +70,20 @@ class _Pending:
     content_hash: str
     tail_of: tuple | None = None  # the files row of the part already read, when only the tail is new
     warning: str | None = None
+    pieces: tuple[tuple[int, int | None], ...] | None = None  # a large plain file's pieces (reading.chunks)
 
 
 class Ingestor:
     """Reads files into one database."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, format_name: str | None = None, jobs: int = 1,
-                 timezone_name: str | None = None):
+                 timezone_name: str | None = None, reference: bool = False):
+        """``reference``: count every request from scratch (see :class:`FileReader`), to check the fast path."""
         self.con = con
         self.format_name = format_name
         self.timezone_name = timezone_name
-        self.reader = FileReader(format_name, timezone_name)  # also checks both names before any work
+        self.reference = reference
+        self.reader = FileReader(format_name, timezone_name, reference)  # also checks both names before any work
         self.jobs = jobs
 
     def ingest(self, paths: Iterable[str], on_file: OnFile | None = None) -> IngestResult:
@@ -119,7 +123,9 @@ class Ingestor:
                                         warning="what was read before has changed: read again whole"))
             else:
                 pending.append(_Pending(path, name, size, content_hash))
-        parallel = self.jobs > 1 and len(pending) > 1 and sum(p.size for p in pending) >= PARALLEL_MIN_BYTES
+        pending = [_with_pieces(p) for p in pending]
+        units = sum(len(p.pieces or (None,)) for p in pending)
+        parallel = self.jobs > 1 and units > 1 and sum(p.size for p in pending) >= PARALLEL_MIN_BYTES
         for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
             finished(result)
         run = IngestResult(results)
@@ -202,7 +208,14 @@ class Ingestor:
     def _read_here(self, item: _Pending) -> FileResult:
         result = _start(item)
         with self._file_transaction(item, result):
-            self.reader.read(item.path, result, lambda rows: self._write(rows.frames(), result))
+            for part, end, shift in _parts(item, result):
+                before = result.position.line if shift else 0  # lines of the pieces already read
+
+                def emit(rows: Rows, before: int = before) -> None:
+                    self._write(_shifted(rows.frames(), before), result)
+
+                self.reader.read(item.path, part, emit, end)
+                _merge(result, part, shift)
         return result
 
     def _read_parallel(self, pending: list[_Pending]) -> Iterator[FileResult]:
@@ -210,16 +223,23 @@ class Ingestor:
         # Spawned, not forked: a fork of a process running polars' and DuckDB's thread pools can
         # inherit a held lock and hang.
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(self.format_name, self.timezone_name))
+                                   initializer=_start_worker, initargs=(self.format_name, self.timezone_name, self.reference))
         try:
-            futures = [pool.submit(_read_in_worker, str(p.path), _start(p), str(spool)) for p in pending]
-            for item, future in zip(pending, futures):
-                result, batches = future.result()
+            # Every piece of every file is a task; results are written file by file, piece by piece,
+            # in order, each file in one transaction, as one process would.
+            results = [_start(p) for p in pending]
+            parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), shift)
+                      for part, end, shift in _parts(p, result)] for p, result in zip(pending, results)]
+            for item, result, futures in zip(pending, results, parts):
                 with self._file_transaction(item, result):
-                    for batch in batches:
-                        self._write({table: pl.read_ipc(path) for table, path in batch.items()}, result)
-                        for path in batch.values():
-                            os.remove(path)
+                    for future, shift in futures:
+                        part, batches = future.result()
+                        for batch in batches:
+                            frames = {table: pl.read_ipc(path) for table, path in batch.items()}
+                            self._write(_shifted(frames, result.position.line if shift else 0), result)
+                            for path in batch.values():
+                                os.remove(path)
+                        _merge(result, part, shift)
                 yield result
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -232,6 +252,9 @@ class Ingestor:
             if item.tail_of is None:
                 self._forget(item.name)
             yield
+            if result.position.incomplete:
+                result.warnings.append(f"line {result.position.line + 1} is incomplete (still being written?): "
+                                       "left for the next run")
             # The row describes the whole file: what was read before (a tail run) plus this run.
             totals = [a + b for a, b in zip(item.tail_of[4:] if item.tail_of else (0, 0, 0, 0, 0),
                                             (result.records, result.stored, result.duplicates, result.rejected,
@@ -256,7 +279,6 @@ class Ingestor:
 
     def _forget(self, name: str) -> None:
         """Drop what an earlier version of this file stored, so that it is read again whole."""
-        self.con.execute("DELETE FROM request_messages WHERE request_id IN (SELECT request_id FROM requests WHERE file = ?)", [name])
         self.con.execute("DELETE FROM requests WHERE file = ?", [name])
         self.con.execute("DELETE FROM rejects WHERE file = ?", [name])
         self.con.execute("DELETE FROM batch_parts WHERE file = ?", [name])
@@ -270,7 +292,7 @@ class Ingestor:
             inserted = storage.append(self.con, "requests", unique)
             result.stored += inserted
             result.duplicates += len(requests) - inserted
-        for table in ("request_messages", "segments", "template_versions"):
+        for table in ("middle_turns", "segments", "template_versions"):
             if table in frames:
                 storage.append(self.con, table, frames[table])
         for table in ("rejects", "batch_parts"):
@@ -291,12 +313,13 @@ class Ingestor:
 _WORKER_READER: FileReader | None = None
 
 
-def _start_worker(format_name: str | None, timezone_name: str | None) -> None:
+def _start_worker(format_name: str | None, timezone_name: str | None, reference: bool) -> None:
     global _WORKER_READER
-    _WORKER_READER = FileReader(format_name, timezone_name)
+    _WORKER_READER = FileReader(format_name, timezone_name, reference)
 
 
-def _read_in_worker(path: str, result: FileResult, spool: str) -> tuple[FileResult, list[dict[str, str]]]:
+def _read_in_worker(path: str, result: FileResult, spool: str, end: int | None
+                    ) -> tuple[FileResult, list[dict[str, str]]]:
     """Read one file in a worker; spool each batch's tables as Arrow IPC files and return their paths."""
     batches: list[dict[str, str]] = []
 
@@ -310,7 +333,7 @@ def _read_in_worker(path: str, result: FileResult, spool: str) -> tuple[FileResu
             batches.append(batch)
 
     assert _WORKER_READER is not None, "worker not started"
-    _WORKER_READER.read(Path(path), result, emit)
+    _WORKER_READER.read(Path(path), result, emit, end)
     return result, batches
 
 
@@ -322,6 +345,46 @@ def _start(item: _Pending) -> FileResult:
     if item.warning:
         result.warnings.append(item.warning)
     return result
+
+
+def _with_pieces(item: _Pending) -> _Pending:
+    """A large plain JSON-lines file cut into pieces that workers can read at once."""
+    start = item.tail_of[3] if item.tail_of is not None else 0
+    if start is None or not reading.splittable(item.path) or reading.is_database(item.path):
+        return item
+    pieces = reading.chunks(item.path, start, item.size)
+    return item if len(pieces) == 1 else dataclasses.replace(item, pieces=tuple(pieces))
+
+
+def _parts(item: _Pending, result: FileResult) -> list[tuple[FileResult, int | None, bool]]:
+    """What to read of a file, as (a result to count it in, the byte to stop at, whether its lines
+    are numbered from its own start and must be shifted by the lines before it)."""
+    if item.pieces is None:  # the whole file (or its tail) in one go, from where the file's result starts
+        part = FileResult(result.path, position=dataclasses.replace(result.position))
+        return [(part, None, False)]
+    return [(FileResult(result.path, position=reading.Position(line=0, offset=start)), end, True)
+            for start, end in item.pieces]
+
+
+def _merge(result: FileResult, part: FileResult, shifted: bool) -> None:
+    """Add what was read of one part of a file to the file's result."""
+    shift = result.position.line if shifted else 0
+    result.records += part.records
+    result.rejected += part.rejected
+    result.pending += part.pending
+    result.formats |= part.formats
+    result.examples += [(line + shift, reason) for line, reason in part.examples][: MAX_EXAMPLES - len(result.examples)]
+    result.warnings += part.warnings
+    result.position = (reading.Position(result.position.line + part.position.line, part.position.offset,
+                                        part.position.incomplete) if shifted else part.position)
+
+
+def _shifted(frames: dict[str, pl.DataFrame], shift: int) -> dict[str, pl.DataFrame]:
+    """Rows of a piece numbered from the piece's start, renumbered from the file's."""
+    if not shift:
+        return frames
+    return {table: frame.with_columns(pl.col("line") + shift) if "line" in frame.columns else frame
+            for table, frame in frames.items()}
 
 
 def _fingerprint(path: Path, prefix: int | None = None, limit: int | None = None) -> tuple[int, str, str | None]:

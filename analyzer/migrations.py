@@ -346,6 +346,85 @@ def m008_exchange_hashes(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE request_messages ADD COLUMN exchange_hash VARCHAR")
 
 
+@migration
+def m009_derived_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """Whether a request's live input and output tokens were derived from its usage, not tokenized.
+
+    :mod:`analyzer.deriving` takes them from the bill where a checked sample of the same template,
+    model and file shows the two agree; the tokenizer's error is measured on counted requests only.
+    Rows stored before were all counted.
+    """
+    con.execute("ALTER TABLE requests ADD COLUMN input_derived BOOLEAN NOT NULL DEFAULT false")
+    con.execute("ALTER TABLE requests ADD COLUMN output_derived BOOLEAN NOT NULL DEFAULT false")
+    # The calibration's error figures come from the counted requests: a derived prompt matches its
+    # bill by construction. `requests` stays every request with usage; `derived` says how many of
+    # them the figures leave out.
+    con.execute("""
+        CREATE OR REPLACE VIEW model_calibration AS
+        SELECT model,
+               any_value(encoding) AS encoding,
+               bool_and(exact_tokenizer) AS exact_tokenizer,
+               count(*) AS requests,
+               sum(prompt_tokens) FILTER (WHERE NOT input_derived) AS counted,
+               sum(reported_prompt_tokens) FILTER (WHERE NOT input_derived) AS reported,
+               avg((prompt_tokens = reported_prompt_tokens)::INTEGER) FILTER (WHERE NOT input_derived) AS exact_share,
+               median((prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens)
+                   FILTER (WHERE NOT input_derived) AS median_error,
+               median(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens)
+                   FILTER (WHERE NOT input_derived) AS median_abs_error,
+               quantile_cont(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens, 0.95)
+                   FILTER (WHERE NOT input_derived) AS p95_abs_error,
+               count(*) FILTER (WHERE reported_prompt_tokens / prompt_tokens BETWEEN 0.5 AND 2
+                                AND NOT input_derived) AS fitted_on,
+               CASE WHEN bool_and(exact_tokenizer) THEN 1.0
+                    ELSE coalesce(median(reported_prompt_tokens / prompt_tokens)
+                                  FILTER (WHERE reported_prompt_tokens / prompt_tokens BETWEEN 0.5 AND 2
+                                          AND NOT input_derived), 1.0)
+               END AS scale,
+               count(*) FILTER (WHERE input_derived) AS derived
+        FROM requests
+        WHERE status = 'ok' AND reported_prompt_tokens > 0 AND prompt_tokens > 0
+        GROUP BY model""")
+
+
+@migration
+def m010_middle_runs(con: duckdb.DuckDBPyConnection) -> None:
+    """Each distinct run of turns before the live one stored once, not once per request.
+
+    A template's few-shot pairs are the same turns in every request: a row per turn per request grew
+    with the month (16 per classifier call). ``requests.middle_id`` names the run a request sent;
+    ``middle_turns`` holds each run's turns once; ``requests.fewshot_turns`` is how many of them the
+    final pass found to be few-shot. Rows of ``request_messages`` are carried over.
+    """
+    con.execute("""
+        CREATE TABLE middle_turns (  -- each distinct run of turns before the live one, once
+            middle_id VARCHAR NOT NULL,
+            position INTEGER NOT NULL,
+            role VARCHAR NOT NULL,
+            hash VARCHAR NOT NULL,
+            tokens INTEGER NOT NULL,
+            exchange_hash VARCHAR,     -- an assistant turn: the turns it answered and it, hashed
+            PRIMARY KEY (middle_id, position)
+        )""")
+    con.execute("ALTER TABLE requests ADD COLUMN middle_id VARCHAR")
+    con.execute("ALTER TABLE requests ADD COLUMN fewshot_turns INTEGER NOT NULL DEFAULT 0")
+    con.execute("""
+        CREATE TEMP TABLE _runs AS
+        SELECT request_id, md5(string_agg(concat_ws(chr(31), position, role, hash, tokens, coalesce(exchange_hash, '')),
+                                          chr(30) ORDER BY position)) AS middle_id,
+               count(*) FILTER (WHERE is_fewshot) AS fewshot_turns
+        FROM request_messages GROUP BY request_id""")
+    con.execute("""
+        INSERT INTO middle_turns
+        SELECT DISTINCT ON (r.middle_id, m.position) r.middle_id, m.position, m.role, m.hash, m.tokens, m.exchange_hash
+        FROM request_messages m JOIN _runs r USING (request_id)""")
+    con.execute("""
+        UPDATE requests SET middle_id = r.middle_id, fewshot_turns = r.fewshot_turns
+        FROM _runs r WHERE requests.request_id = r.request_id""")
+    con.execute("DROP TABLE _runs")
+    con.execute("DROP TABLE request_messages")
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:

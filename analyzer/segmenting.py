@@ -25,11 +25,17 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import orjson
 
 from .examples import example_spans, without_examples
 from .media import MEDIA_PART_TYPES, part_tokens
 from .models import Request
 from .tokenizing import Counter, content_text
+
+if TYPE_CHECKING:
+    from .deriving import Derivation
 
 SYSTEM_ROLES = ("system", "developer")
 
@@ -98,6 +104,9 @@ class Segmented:
     output_kind: str = ""  # label | json | tool_call | text | none: what kind of task this is
     middle: list[MiddleMessage] = field(default_factory=list)
     statics: list[StaticText] = field(default_factory=list)
+    middle_id: str | None = None  # the run of middle turns as stored (middle_turns): many requests share one
+    input_derived: bool = False  # input tokens = reported prompt - the counted rest (analyzer.deriving)
+    output_derived: bool = False  # output tokens = reported completion - reasoning
 
     @property
     def middle_tokens(self) -> int:
@@ -108,6 +117,14 @@ class Segmented:
     def prompt_tokens(self) -> int:
         """Counted prompt tokens: the sum of every prompt segment."""
         return self.system + self.fewshot_named + self.tools + self.middle_tokens + self.input
+
+
+def middle_list_id(middle: list[MiddleMessage] | tuple[MiddleMessage, ...]) -> str | None:
+    """The id of a run of middle turns: the hash of every stored field of each; None for no turns."""
+    if not middle:
+        return None
+    return digest("\x1e".join(f"{m.position}\x1f{m.role}\x1f{m.hash}\x1f{m.tokens}\x1f{m.exchange_hash or ''}"
+                               for m in middle))
 
 
 def _message_key(message: dict) -> str:
@@ -124,8 +141,24 @@ def _template_key(system_text: str) -> str:
     return digest(mask_variables(system_text))
 
 
-def segment(request: Request, counter: Counter) -> Segmented:
-    """Split and count one request with the counter of its model."""
+def segment(request: Request, counter: Counter, memo: Memo | None = None,
+            derivation: Derivation | None = None) -> Segmented:
+    """Split and count one request with the counter of its model.
+
+    With a ``memo`` (one per counter), what repeats across requests (each distinct message, each
+    distinct static part) is split and counted once; with a ``derivation`` too, the live input and
+    output may be taken from the reported usage (:mod:`analyzer.deriving`). Without either, every
+    part of the request is counted from scratch: the reference the fast path must agree with.
+    """
+    if memo is not None and _plain(request):
+        keys = [_raw_key(m) for m in request.messages]
+        if None not in keys:
+            return _segment_memoized(request, counter, memo, keys, derivation)
+    return _segment_reference(request, counter)
+
+
+def _segment_reference(request: Request, counter: Counter) -> Segmented:
+    """Split and count every part of one request, sharing nothing with other requests."""
     system_texts: list[str] = []
     named: list[dict] = []
     turns: list[dict] = []
@@ -187,8 +220,13 @@ def segment(request: Request, counter: Counter) -> Segmented:
                                       _message_key({**request.output, "role": "assistant"}))
     if unpriced is not None:
         _bill_unpriced(seg, unpriced, request.reported_prompt_tokens)
+    seg.middle_id = middle_list_id(seg.middle)
+    _name_template(seg, request, "\n\n".join(system_texts), named, tools_text)
+    return seg
 
-    system_text = "\n\n".join(system_texts)
+
+def _name_template(seg: Segmented, request: Request, system_text: str, named: list[dict], tools_text: str) -> None:
+    """The static texts of a request (with their tokens, already on ``seg``), its template and version."""
     named_text = json.dumps([_message_key(m) for m in named]) if named else ""
     for kind, text, tokens in (("system", system_text, seg.system), ("fewshot", named_text, seg.fewshot_named),
                                ("tools", tools_text, seg.tools)):
@@ -201,7 +239,184 @@ def segment(request: Request, counter: Counter) -> Segmented:
     else:
         seg.template_id = seg.version_id = text_key
     seg.system_text = system_text
+
+
+# The fast path ----------------------------------------------------------------------------------
+#
+# A template sends the same system prompt, few-shot turns and tools on every request: each distinct
+# message is split and counted once, keyed by its raw form, and each distinct static part (system
+# and named examples, tools, prompt id) once, so that only the live turn and the output cost real
+# work. It covers text-only requests; one with media is segmented by the reference path, whose
+# rules for billing media need the whole request.
+
+#: Characters of logged text a memo may hold in its keys before it is emptied: a month of long
+#: conversations must not grow it without bound, and static prompts come back at once.
+MEMO_CHARS = 16_000_000
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """What a turn before the live one contributes, whatever the request it is in."""
+
+    tokens: int
+    key: str  # _message_key
+    key_digest: str
+    role: str
+
+
+@dataclass(frozen=True)
+class _Static:
+    """A request's static part: system and named-example messages, tools and response format."""
+
+    system: int
+    fewshot_named: int
+    tools: int
+    statics: tuple[StaticText, ...]
+    template_id: str
+    version_id: str
+    system_text: str
+
+
+class Memo:
+    """What one counter has split and counted before, by raw form; bounded by :data:`MEMO_CHARS`."""
+
+    def __init__(self) -> None:
+        self.turns: dict[object, _Turn] = {}
+        self.middles: dict[tuple, tuple[tuple[MiddleMessage, ...], str | None]] = {}
+        self.statics: dict[object, _Static] = {}
+        self.chars = 0
+
+    def remember(self, table: dict, key: object, value: object) -> None:
+        self.chars += _size(key)
+        if self.chars > MEMO_CHARS:
+            self.turns.clear()
+            self.middles.clear()
+            self.statics.clear()
+            self.chars = _size(key)
+        table[key] = value
+
+
+def _size(key: object) -> int:
+    """About how many characters of logged text a memo key holds."""
+    if isinstance(key, tuple):
+        return sum(map(_size, key))
+    return len(key) if isinstance(key, str | bytes) else 1
+
+
+def _plain(request: Request) -> bool:
+    """Text only: every content a string (or none), so that no medium needs the reference's rules."""
+    output = request.output
+    if output is not None and not isinstance(output.get("content"), str | None):
+        return False
+    return all(isinstance(m.get("content"), str | None) for m in request.messages)
+
+
+def _raw_key(message: dict) -> object:
+    """A message's identity as logged: (role, content) for the plain case, else its sorted JSON."""
+    if len(message) == 2:
+        role, content = message.get("role"), message.get("content")
+        if type(role) is str and type(content) is str:
+            return role, content
+    try:
+        return orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):  # lone surrogates, odd values: not memoized
+        return None
+
+
+def _is_static(message: dict) -> bool:
+    return str(message.get("name") or "").startswith("example_") or message.get("role") in SYSTEM_ROLES
+
+
+def _segment_memoized(request: Request, counter: Counter, memo: Memo, keys: list,
+                      derivation: Derivation | None) -> Segmented:
+    """:func:`_segment_reference`'s result, with what repeats looked up (see the section comment)."""
+    static_at = {i for i, m in enumerate(request.messages) if _is_static(m)}
+    tools_key = (orjson.dumps([request.tools, request.response_format], option=orjson.OPT_SORT_KEYS)
+                 if request.tools or request.response_format else b"")
+    static_key = (tuple(keys[i] for i in sorted(static_at)), tools_key, request.prompt_id, request.prompt_version)
+    static = memo.statics.get(static_key)
+    if static is None:
+        static = _static_part(request, counter, [request.messages[i] for i in sorted(static_at)])
+        memo.remember(memo.statics, static_key, static)
+    seg = Segmented(template_id=static.template_id, version_id=static.version_id, system_text=static.system_text,
+                    system=static.system, fewshot_named=static.fewshot_named, tools=static.tools,
+                    statics=list(static.statics))
+
+    turns = [(m, k) for i, (m, k) in enumerate(zip(request.messages, keys)) if i not in static_at] \
+        if static_at else list(zip(request.messages, keys))
+    last_assistant = max((i for i, (m, _) in enumerate(turns) if m.get("role") == "assistant"), default=-1)
+    if last_assistant >= 0:
+        # The same run of earlier turns (a template's few-shot pairs) recurs whole: looked up at once.
+        middle_key = tuple(k for _, k in turns[: last_assistant + 1])
+        found = memo.middles.get(middle_key)
+        if found is None:
+            found = _middle(turns[: last_assistant + 1], counter, memo)
+            memo.remember(memo.middles, middle_key, found)
+        seg.middle, seg.middle_id = list(found[0]), found[1]
+    live = [m for m, _ in turns[last_assistant + 1 :]]
+    live_keys = tuple(_message_key(m) for m in live)
+    seg.input_hash = _turns_hash(live_keys)
+
+    plan = derivation.plan(request, seg, counter) if derivation is not None else None
+    if plan is not None and plan.input is not None and not plan.verify:
+        seg.input, seg.input_derived = plan.input, True
+    else:
+        seg.input = counter.rules.reply_priming + sum(counter.message(m) for m in live)
+    if plan is not None and plan.output is not None and not plan.verify:
+        seg.output, seg.output_derived = plan.output, True
+    else:
+        seg.output = output_tokens(request.output, counter)
+    if plan is not None and plan.verify:
+        derivation.check(plan, seg)
+    seg.output_kind = output_kind(request.output, seg.output)
+    if request.output:
+        seg.exchange_hash = _exchange(live_keys, _message_key({**request.output, "role": "assistant"}))
     return seg
+
+
+def _middle(turns: list[tuple[dict, object]], counter: Counter, memo: Memo) -> tuple[tuple[MiddleMessage, ...], str | None]:
+    """The middle turns of a request, each distinct turn counted once, and their run's id."""
+    middle, asked = [], []
+    for position, (message, raw) in enumerate(turns):
+        turn = memo.turns.get(raw)
+        if turn is None:
+            key = _message_key(message)
+            turn = _Turn(counter.message(message, cache=True), key, _key_digest(key), str(message.get("role")))
+            memo.remember(memo.turns, raw, turn)
+        exchange = None
+        if turn.role == "assistant":
+            exchange, asked = _exchange(tuple(asked), turn.key), []
+        else:
+            asked.append(turn.key)
+        middle.append(MiddleMessage(position, turn.role, turn.key_digest, turn.tokens, exchange))
+    return tuple(middle), middle_list_id(middle)
+
+
+def _static_part(request: Request, counter: Counter, messages: list[dict]) -> _Static:
+    """Count a request's static messages and tools as the reference does (text only: no media)."""
+    seg = Segmented(template_id="")
+    system_texts, named = [], []
+    for message in messages:
+        if str(message.get("name") or "").startswith("example_"):
+            named.append(message)
+            seg.fewshot_named += counter.message(message, cache=True)
+        else:
+            text = content_text(message.get("content"))
+            system_texts.append(text)
+            inline = (counter.text(text, cache=True) - counter.text(without_examples(text), cache=True)
+                      if example_spans(text) else 0)
+            seg.system += counter.message(message, cache=True) - inline
+            seg.fewshot_named += inline
+    tools_text = ""
+    if request.tools or request.response_format:
+        seg.tools = (counter.tools(request.tools, system_message=bool(system_texts))
+                     + counter.response_format(request.response_format))
+        seg.fewshot_named += sum(counter.text(json.dumps(example), cache=True)
+                                 for tool in request.tools for example in _input_examples(tool))
+        tools_text = json.dumps([request.tools, request.response_format], sort_keys=True, separators=(",", ":"))
+    _name_template(seg, request, "\n\n".join(system_texts), named, tools_text)
+    return _Static(seg.system, seg.fewshot_named, seg.tools, tuple(seg.statics), seg.template_id, seg.version_id,
+                   seg.system_text)
 
 
 # Few-shot turns repeat on every request of a template: their hashes are computed once. The keys hold

@@ -115,17 +115,35 @@ def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
     Segment totals on ``requests`` are then rewritten from the flags, so the result does not
     depend on the order in which files were read.
     """
+    # A run of middle turns (middle_turns) is shared by every request that sent it: the rules are
+    # applied per (version, run), weighted by how many requests sent it, then per request.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _runs AS
+        SELECT version_id, middle_id, count(*) AS n FROM requests WHERE middle_id IS NOT NULL GROUP BY ALL""")
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _static AS
         WITH sizes AS (SELECT version_id, count(*) AS n FROM requests GROUP BY ALL)
-        SELECT r.version_id, m.position, m.hash
-        FROM request_messages m JOIN requests r USING (request_id) JOIN sizes s USING (version_id)
+        SELECT u.version_id, t.position, t.hash
+        FROM _runs u JOIN middle_turns t USING (middle_id) JOIN sizes s USING (version_id)
         WHERE s.n >= $min_requests
         GROUP BY ALL
-        HAVING count(*) >= $share * any_value(s.n)
+        HAVING sum(u.n) >= $share * any_value(s.n)
         """,
         {"min_requests": FEWSHOT_MIN_REQUESTS, "share": FEWSHOT_SHARE},
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _prefix AS  -- per (version, run): its few-shot prefix
+        SELECT version_id, middle_id, count(*) AS turns, count(*) FILTER (WHERE flag) AS fewshot_turns,
+               coalesce(sum(tokens) FILTER (WHERE flag), 0)::INTEGER AS fewshot
+        FROM (SELECT u.version_id, u.middle_id, t.tokens,
+                     bool_and(s.hash IS NOT NULL) OVER (
+                         PARTITION BY u.version_id, u.middle_id ORDER BY t.position ROWS UNBOUNDED PRECEDING) AS flag
+              FROM _runs u JOIN middle_turns t USING (middle_id)
+              LEFT JOIN _static s ON s.version_id = u.version_id AND s.position = t.position AND s.hash = t.hash)
+        GROUP BY ALL
+        """
     )
     con.execute(
         """
@@ -133,41 +151,35 @@ def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
         WITH logged AS (SELECT version_id, avg((exchange_hash IS NOT NULL)::INTEGER) AS share, count(*) AS n
                         FROM requests GROUP BY ALL),
              exchanges AS (SELECT DISTINCT exchange_hash FROM requests WHERE exchange_hash IS NOT NULL),
-             replayed AS (SELECT DISTINCT m.request_id FROM request_messages m JOIN exchanges USING (exchange_hash)),
+             replayed AS (SELECT DISTINCT t.middle_id FROM middle_turns t JOIN exchanges USING (exchange_hash)),
              continued AS (SELECT DISTINCT r.request_id FROM requests r JOIN requests e
                            ON e.session_id = r.session_id AND e.ts < r.ts)
-        SELECT DISTINCT m.request_id
-        FROM request_messages m JOIN requests r USING (request_id) JOIN logged l USING (version_id)
-        WHERE l.share >= $min_logged AND l.n >= $min_requests
-          AND m.request_id NOT IN (SELECT request_id FROM replayed)
-          AND m.request_id NOT IN (SELECT request_id FROM continued)
+        SELECT r.request_id
+        FROM requests r JOIN logged l USING (version_id)
+        WHERE r.middle_id IS NOT NULL AND l.share >= $min_logged AND l.n >= $min_requests
+          AND r.middle_id NOT IN (SELECT middle_id FROM replayed)
+          AND r.request_id NOT IN (SELECT request_id FROM continued)
         """,
         {"min_logged": DYNAMIC_MIN_LOGGED, "min_requests": FEWSHOT_MIN_REQUESTS},
     )
     con.execute(
         """
-        UPDATE request_messages AS m SET is_fewshot = f.flag
-        FROM (
-            SELECT m.request_id, m.position,
-                   bool_and(s.hash IS NOT NULL) OVER (
-                       PARTITION BY m.request_id ORDER BY m.position ROWS UNBOUNDED PRECEDING)
-                   OR m.request_id IN (SELECT request_id FROM _dynamic) AS flag
-            FROM request_messages m JOIN requests r USING (request_id)
-            LEFT JOIN _static s ON s.version_id = r.version_id AND s.position = m.position AND s.hash = m.hash
-        ) f
-        WHERE m.request_id = f.request_id AND m.position = f.position AND m.is_fewshot IS DISTINCT FROM f.flag
-        """
-    )
-    con.execute(
-        """
         UPDATE requests AS r
-        SET fewshot_tokens = r.fewshot_named_tokens + coalesce(t.fewshot, 0),
-            history_tokens = r.middle_tokens - coalesce(t.fewshot, 0)
-        FROM (SELECT request_id, sum(CASE WHEN is_fewshot THEN tokens ELSE 0 END)::INTEGER AS fewshot
-              FROM request_messages GROUP BY ALL) t
-        WHERE r.request_id = t.request_id
+        SET fewshot_tokens = r.fewshot_named_tokens + f.fewshot,
+            history_tokens = r.middle_tokens - f.fewshot,
+            fewshot_turns = f.turns
+        FROM (SELECT r.request_id,
+                     CASE WHEN d.request_id IS NULL THEN p.fewshot ELSE r.middle_tokens END AS fewshot,
+                     CASE WHEN d.request_id IS NULL THEN p.fewshot_turns ELSE p.turns END AS turns
+              FROM requests r JOIN _prefix p USING (version_id, middle_id)
+              LEFT JOIN _dynamic d USING (request_id)) f
+        WHERE r.request_id = f.request_id
+          AND (r.fewshot_tokens, r.history_tokens, r.fewshot_turns)
+              IS DISTINCT FROM (r.fewshot_named_tokens + f.fewshot, r.middle_tokens - f.fewshot, f.turns)
         """
     )
+    # Runs no request sends any more (their file was read again, or replaced) are dropped.
+    con.execute("DELETE FROM middle_turns WHERE middle_id NOT IN (SELECT middle_id FROM _runs)")
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
