@@ -18,7 +18,7 @@ import polars as pl
 
 from . import costs, parsers, pricing, queries, scenario as scenarios, storage
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData
-from .ingesting import IngestResult, Ingestor, OnFile
+from .ingesting import IngestResult, Ingestor, OnBytes, OnFile
 from .models import RawRecord
 from .segmenting import segment
 from .tokenizing import Counter
@@ -27,7 +27,8 @@ __all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", 
 
 
 def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
-           on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None) -> IngestResult:
+           on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None,
+           on_bytes: OnBytes | None = None) -> IngestResult:
     """Read log files and directories into the database (created if needed).
 
     With ``jobs`` > 1, that many worker processes read files in parallel when there are several
@@ -39,7 +40,7 @@ def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None 
     paths = list(paths)
     con = storage.connect(db)
     try:
-        return Ingestor(con, format_name, jobs, timezone).ingest(paths, on_file)
+        return Ingestor(con, format_name, jobs, timezone).ingest(paths, on_file, on_bytes)
     finally:
         con.close()
 
@@ -81,11 +82,11 @@ def _templates_info(con) -> dict[str, dict]:
 
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
-            on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None
-            ) -> tuple[IngestResult, costs.Projection]:
+            on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None,
+            on_bytes: OnBytes | None = None) -> tuple[IngestResult, costs.Projection]:
     """Ingest, then report."""
     scenarios.load(scenario)  # a bad scenario fails before minutes of reading
-    result = ingest(paths, db, format_name, on_file, jobs, timezone)
+    result = ingest(paths, db, format_name, on_file, jobs, timezone, on_bytes)
     return result, report(db, scenario)
 
 

@@ -109,8 +109,9 @@ def _exit_if_strict(result: IngestResult, strict: bool) -> None:
 def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, timezone_name: str | None,
            jobs: int | None, quiet: bool, strict: bool) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
-    with ingest_progress(_show_progress(quiet)) as on_file:
-        result = api.ingest(paths, db, log_format, on_file, jobs=jobs or os.cpu_count() or 1, timezone=timezone_name)
+    with ingest_progress(_show_progress(quiet)) as display:
+        result = api.ingest(paths, db, log_format, display and display.on_file, jobs=jobs or os.cpu_count() or 1,
+                            timezone=timezone_name, on_bytes=display and display.on_bytes)
     if not quiet:
         _summary(result)
     _exit_if_strict(result, strict)
@@ -138,9 +139,10 @@ def report(db: str | None, scenario: str | None, fmt: str) -> None:
 def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_format: str | None, fmt: str,
             timezone_name: str | None, jobs: int | None, quiet: bool, strict: bool) -> None:
     """Ingest PATHS, then print the report."""
-    with ingest_progress(_show_progress(quiet)) as on_file:
-        result, projection = api.analyze(paths, db, scenario, log_format, on_file, jobs=jobs or os.cpu_count() or 1,
-                                         timezone=timezone_name)
+    with ingest_progress(_show_progress(quiet)) as display:
+        result, projection = api.analyze(paths, db, scenario, log_format, display and display.on_file,
+                                         jobs=jobs or os.cpu_count() or 1, timezone=timezone_name,
+                                         on_bytes=display and display.on_bytes)
     if not quiet:
         _summary(result)
     click.echo(render_report(projection, OutputFormat(fmt)), nl=False)

@@ -8,6 +8,7 @@ reason; the writer then splits requests into stored and duplicates.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -121,15 +122,24 @@ class FileReader:
         rows = Rows()
         self._file_time = _modified(path)
         self._derivation.reset()  # what is read in one call is the unit its sample is drawn from
-        for item in reading.read_file(path, result.position, end):
-            if isinstance(item, reading.Reject):
-                self.reject(rows, result, item.line, item.reason, item.excerpt)
-            else:
-                self.add(item, rows, result)
-            if len(rows) >= BATCH_REQUESTS:
-                emit(rows)
-                rows = Rows()
-        emit(rows)
+        # Parsed JSON holds no reference cycles, so reference counting frees every record; the
+        # cycle collector would only walk the batch and the memos again and again (half the time
+        # of reading and parsing, measured). It runs once the piece is read.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for item in reading.read_file(path, result.position, end):
+                if isinstance(item, reading.Reject):
+                    self.reject(rows, result, item.line, item.reason, item.excerpt)
+                else:
+                    self.add(item, rows, result)
+                if len(rows) >= BATCH_REQUESTS:
+                    emit(rows)
+                    rows = Rows()
+            emit(rows)
+        finally:
+            if collecting:
+                gc.enable()
 
     def add(self, record: RawRecord, rows: Rows, result: FileResult, fmt: parsers.LogFormat | None = None,
             as_format: str | None = None, service_tier: str | None = None) -> None:

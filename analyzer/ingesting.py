@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -46,6 +47,8 @@ PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
 #: Called as each file is finished: (its result, files finished so far, files in all).
 OnFile = Callable[[FileResult, int, int], None]
+#: Called as each piece of a file is written: (bytes read so far, bytes to read in all).
+OnBytes = Callable[[int, int], None]
 
 
 @dataclass
@@ -68,6 +71,7 @@ class _Pending:
     name: str
     size: int
     content_hash: str
+    mtime_ns: int | None = None
     tail_of: tuple | None = None  # the files row of the part already read, when only the tail is new
     warning: str | None = None
     pieces: tuple[tuple[int, int | None], ...] | None = None  # a large plain file's pieces (reading.chunks)
@@ -84,13 +88,16 @@ class Ingestor:
         self.timezone_name = timezone_name
         self.reference = reference
         self.reader = FileReader(format_name, timezone_name, reference)  # also checks both names before any work
+        self._bytes, self._on_bytes = [0, 0], None
         self.jobs = jobs
 
-    def ingest(self, paths: Iterable[str], on_file: OnFile | None = None) -> IngestResult:
+    def ingest(self, paths: Iterable[str], on_file: OnFile | None = None, on_bytes: OnBytes | None = None
+               ) -> IngestResult:
         """Read every log file under ``paths``, then derive few-shot, templates and prices.
 
         ``on_file(result, done, total)`` is called as each file is finished (read, skipped or
-        unreadable), for progress displays.
+        unreadable), and ``on_bytes(done, total)`` as each piece of one is written (a large plain
+        file's 64 MiB pieces, a gzip file whole), for progress displays.
         """
         files = reading.find_files(paths)
         results: list[FileResult] = []
@@ -105,31 +112,43 @@ class Ingestor:
             name = str(path.resolve()) if path.exists() else str(path)
             before = self.con.execute(
                 "SELECT size, content_hash, lines_read, bytes_read, records, stored, duplicates, rejected, "
-                "coalesce(pending, 0) FROM files WHERE path = ?", [name]).fetchone()
+                "coalesce(pending, 0), mtime_ns FROM files WHERE path = ?", [name]).fetchone()
             try:
+                stat = path.stat()
+                # Same size and modification time as when it was read: unchanged, as make and rsync
+                # judge, without reading it again to hash it (a second run over a month of logs).
+                if before and before[9] is not None and (before[0], before[9]) == (stat.st_size, stat.st_mtime_ns):
+                    finished(FileResult(name, skipped=True))
+                    continue
                 size, content_hash, prefix_hash = _fingerprint(path, before[0] if before else None)
             except OSError as exc:  # vanished or unreadable since it was listed
                 finished(self._unreadable(name, f"cannot read file: {exc.strerror or exc}"))
                 continue
             if before and before[1] == content_hash:
+                self.con.execute("UPDATE files SET mtime_ns = ? WHERE path = ?", [_settled(stat.st_mtime_ns), name])
                 finished(FileResult(name, skipped=True))
                 continue
             # A database grows by rewriting its pages, not by appending lines: it is read again whole.
             if (before and before[2] is not None and size > before[0] and prefix_hash == before[1]
                     and not reading.is_database(path)):
-                pending.append(_Pending(path, name, size, content_hash, tail_of=before))  # it grew: read on
+                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns, tail_of=before[:9]))
             elif before:
-                pending.append(_Pending(path, name, size, content_hash,
+                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns,
                                         warning="what was read before has changed: read again whole"))
             else:
-                pending.append(_Pending(path, name, size, content_hash))
+                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns))
         pending = [_with_pieces(p) for p in pending]
         units = sum(len(p.pieces or (None,)) for p in pending)
         parallel = self.jobs > 1 and units > 1 and sum(p.size for p in pending) >= PARALLEL_MIN_BYTES
+        self._bytes = [0, sum(p.size - (p.tail_of[3] or 0 if p.tail_of else 0) for p in pending)]
+        self._on_bytes = on_bytes
         for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
             finished(result)
         run = IngestResult(results)
-        self.finish(run)
+        if pending:
+            self.finish(run)
+        else:  # nothing new: what the final pass derived from the database still holds
+            run.batch_waiting = batches.waiting(self.con)
         return run
 
     def finish(self, run: IngestResult | None = None) -> None:
@@ -216,6 +235,7 @@ class Ingestor:
 
                 self.reader.read(item.path, part, emit, end)
                 _merge(result, part, shift)
+                self._advanced(item, part, end)
         return result
 
     def _read_parallel(self, pending: list[_Pending]) -> Iterator[FileResult]:
@@ -228,11 +248,11 @@ class Ingestor:
             # Every piece of every file is a task; results are written file by file, piece by piece,
             # in order, each file in one transaction, as one process would.
             results = [_start(p) for p in pending]
-            parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), shift)
+            parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), end, shift)
                       for part, end, shift in _parts(p, result)] for p, result in zip(pending, results)]
             for item, result, futures in zip(pending, results, parts):
                 with self._file_transaction(item, result):
-                    for future, shift in futures:
+                    for future, end, shift in futures:
                         part, batches = future.result()
                         for batch in batches:
                             frames = {table: pl.read_ipc(path) for table, path in batch.items()}
@@ -240,10 +260,22 @@ class Ingestor:
                             for path in batch.values():
                                 os.remove(path)
                         _merge(result, part, shift)
+                        self._advanced(item, part, end)
                 yield result
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(spool, ignore_errors=True)
+
+    def _advanced(self, item: _Pending, part: FileResult, end: int | None) -> None:
+        """Tell the progress display how far reading has come, by bytes."""
+        if self._on_bytes is None:
+            return
+        if item.pieces is None:
+            self._bytes[0] += item.size - (item.tail_of[3] or 0 if item.tail_of else 0)
+        else:
+            start = next(a for a, b in item.pieces if b == end)
+            self._bytes[0] += (end if end is not None else item.size) - start
+        self._on_bytes(min(self._bytes[0], self._bytes[1]), self._bytes[1])
 
     @contextlib.contextmanager
     def _file_transaction(self, item: _Pending, result: FileResult) -> Iterator[None]:
@@ -261,16 +293,17 @@ class Ingestor:
                                              result.pending))]
             position = result.position
             # A last line still being written is not part of what was read: hash only what was.
-            size, content_hash = item.size, item.content_hash
+            size, content_hash, mtime_ns = item.size, item.content_hash, item.mtime_ns
             if position.incomplete and position.offset is not None:
                 size, content_hash, _ = _fingerprint(item.path, limit=position.offset)
+                mtime_ns = None  # what is on disk is more than what was read: hash it next time
             self.con.execute("DELETE FROM files WHERE path = ?", [item.name])
             self.con.execute(
                 "INSERT INTO files BY NAME SELECT ? AS path, ? AS size, ? AS content_hash, ? AS formats, "
                 "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, ? AS pending, "
-                "now()::TIMESTAMP AS ingested_at, ? AS lines_read, ? AS bytes_read",
+                "now()::TIMESTAMP AS ingested_at, ? AS lines_read, ? AS bytes_read, ? AS mtime_ns",
                 [item.name, size, content_hash, ",".join(sorted(result.formats)), *totals, position.line,
-                 position.offset],
+                 position.offset, _settled(mtime_ns)],
             )
             self.con.execute("COMMIT")
         except BaseException:
@@ -385,6 +418,16 @@ def _shifted(frames: dict[str, pl.DataFrame], shift: int) -> dict[str, pl.DataFr
         return frames
     return {table: frame.with_columns(pl.col("line") + shift) if "line" in frame.columns else frame
             for table, frame in frames.items()}
+
+
+#: A file modified this recently may change again within the clock's resolution without its time
+#: changing: its time is not trusted to say it is unchanged (git's rule for "racily clean" files).
+SETTLED_NS = 2_000_000_000
+
+
+def _settled(mtime_ns: int | None) -> int | None:
+    """A modification time old enough to recognise the file by, else None (hash it next time)."""
+    return mtime_ns if mtime_ns is not None and time.time_ns() - mtime_ns >= SETTLED_NS else None
 
 
 def _fingerprint(path: Path, prefix: int | None = None, limit: int | None = None) -> tuple[int, str, str | None]:

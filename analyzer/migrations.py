@@ -425,6 +425,12 @@ def m010_middle_runs(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE request_messages")
 
 
+@migration
+def m011_file_times(con: duckdb.DuckDBPyConnection) -> None:
+    """Each file's modification time when read: a file of the same size and time is not hashed again."""
+    con.execute("ALTER TABLE files ADD COLUMN mtime_ns BIGINT")
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:

@@ -22,7 +22,7 @@ from rich import box
 from rich.console import Console
 from rich.measure import Measurement
 from rich.padding import Padding
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .costs import EVALUATE, GO, NO_GO, Projection
@@ -118,26 +118,36 @@ def render_rows(frame: pl.DataFrame, fmt: OutputFormat, title: str | None = None
 
 # Progress ----------------------------------------------------------------------------------------
 
+class IngestDisplay:
+    """The callbacks an ingest reports its progress to: files finished, and bytes read."""
+
+    def __init__(self, progress: Progress):
+        self._progress = progress
+        self._task = progress.add_task("ingest", total=None, requests=0, rate=0.0, rejected=0, files="0/?")
+        self._start, self._seen = time.monotonic(), {"requests": 0, "rejected": 0}
+
+    def on_file(self, result: FileResult, done: int, total: int) -> None:
+        self._seen["requests"] += result.stored + result.duplicates
+        self._seen["rejected"] += result.rejected
+        rate = self._seen["requests"] / max(time.monotonic() - self._start, 1e-9)
+        self._progress.update(self._task, rate=rate, files=f"{done:,}/{total:,}", **self._seen)
+
+    def on_bytes(self, done: int, total: int) -> None:
+        # The bar moves by bytes, so a large file read in pieces advances it as it is read.
+        self._progress.update(self._task, completed=done, total=total)
+
+
 @contextlib.contextmanager
-def ingest_progress(enabled: bool) -> Iterator[Callable[[FileResult, int, int], None] | None]:
-    """A live line on stderr while files are read (files, requests, rate, rejects); nothing when off."""
+def ingest_progress(enabled: bool) -> Iterator[IngestDisplay | None]:
+    """A live line on stderr while files are read (bytes, files, requests, rate, rejects); nothing when off."""
     if not enabled:
         yield None
         return
-    columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("files, {task.fields[requests]:,} requests, {task.fields[rate]:,.0f}/s, "
-                          "{task.fields[rejected]:,} rejected"), TimeElapsedColumn())
+    columns = (TextColumn("ingest"), BarColumn(), DownloadColumn(),
+               TextColumn("{task.fields[files]} files, {task.fields[requests]:,} requests, "
+                          "{task.fields[rate]:,.0f}/s, {task.fields[rejected]:,} rejected"), TimeElapsedColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("ingest", total=None, requests=0, rate=0.0, rejected=0)
-        start, seen = time.monotonic(), {"requests": 0, "rejected": 0}
-
-        def on_file(result: FileResult, done: int, total: int) -> None:
-            seen["requests"] += result.stored + result.duplicates
-            seen["rejected"] += result.rejected
-            rate = seen["requests"] / max(time.monotonic() - start, 1e-9)
-            progress.update(task, completed=done, total=total, rate=rate, **seen)
-
-        yield on_file
+        yield IngestDisplay(progress)
 
 
 # Report ------------------------------------------------------------------------------------------

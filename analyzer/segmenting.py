@@ -108,10 +108,12 @@ class Segmented:
     input_derived: bool = False  # input tokens = reported prompt - the counted rest (analyzer.deriving)
     output_derived: bool = False  # output tokens = reported completion - reasoning
 
+    middle_sum: int | None = None  # the fast path's sum of the middle turns' tokens, looked up with them
+
     @property
     def middle_tokens(self) -> int:
         """Tokens of all middle turns (few-shot and history together)."""
-        return sum(m.tokens for m in self.middle)
+        return self.middle_sum if self.middle_sum is not None else sum(m.tokens for m in self.middle)
 
     @property
     def prompt_tokens(self) -> int:
@@ -150,10 +152,10 @@ def segment(request: Request, counter: Counter, memo: Memo | None = None,
     output may be taken from the reported usage (:mod:`analyzer.deriving`). Without either, every
     part of the request is counted from scratch: the reference the fast path must agree with.
     """
-    if memo is not None and _plain(request):
-        keys = [_raw_key(m) for m in request.messages]
-        if None not in keys:
-            return _segment_memoized(request, counter, memo, keys, derivation)
+    if memo is not None:
+        split = _split_plain(request)
+        if split is not None:
+            return _segment_memoized(request, counter, memo, split, derivation)
     return _segment_reference(request, counter)
 
 
@@ -282,7 +284,7 @@ class Memo:
 
     def __init__(self) -> None:
         self.turns: dict[object, _Turn] = {}
-        self.middles: dict[tuple, tuple[tuple[MiddleMessage, ...], str | None]] = {}
+        self.middles: dict[tuple, tuple[tuple[MiddleMessage, ...], str | None, int]] = {}
         self.statics: dict[object, _Static] = {}
         self.chars = 0
 
@@ -303,47 +305,54 @@ def _size(key: object) -> int:
     return len(key) if isinstance(key, str | bytes) else 1
 
 
-def _plain(request: Request) -> bool:
-    """Text only: every content a string (or none), so that no medium needs the reference's rules."""
+def _split_plain(request: Request) -> tuple[list, list, list] | None:
+    """One pass over a text-only request's messages: (static messages, their raw keys, the other
+    turns with theirs); None when a content is not a string, which the reference path reads."""
     output = request.output
     if output is not None and not isinstance(output.get("content"), str | None):
-        return False
-    return all(isinstance(m.get("content"), str | None) for m in request.messages)
-
-
-def _raw_key(message: dict) -> object:
-    """A message's identity as logged: (role, content) for the plain case, else its sorted JSON."""
-    if len(message) == 2:
+        return None
+    statics, static_keys, turns = [], [], []
+    for message in request.messages:
         role, content = message.get("role"), message.get("content")
-        if type(role) is str and type(content) is str:
-            return role, content
+        if content is not None and type(content) is not str:
+            return None
+        key = _raw_key(message, role, content)
+        if key is None:
+            return None
+        name = message.get("name")
+        if (name and str(name).startswith("example_")) or role in SYSTEM_ROLES:
+            statics.append(message)
+            static_keys.append(key)
+        else:
+            turns.append((message, key))
+    return statics, static_keys, turns
+
+
+def _raw_key(message: dict, role: object, content: object) -> object:
+    """A message's identity as logged: (role, content) for the plain case, else its sorted JSON."""
+    if len(message) == 2 and type(role) is str and type(content) is str:
+        return role, content
     try:
         return orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):  # lone surrogates, odd values: not memoized
         return None
 
 
-def _is_static(message: dict) -> bool:
-    return str(message.get("name") or "").startswith("example_") or message.get("role") in SYSTEM_ROLES
-
-
-def _segment_memoized(request: Request, counter: Counter, memo: Memo, keys: list,
+def _segment_memoized(request: Request, counter: Counter, memo: Memo, split: tuple[list, list, list],
                       derivation: Derivation | None) -> Segmented:
     """:func:`_segment_reference`'s result, with what repeats looked up (see the section comment)."""
-    static_at = {i for i, m in enumerate(request.messages) if _is_static(m)}
+    statics, static_keys, turns = split
     tools_key = (orjson.dumps([request.tools, request.response_format], option=orjson.OPT_SORT_KEYS)
                  if request.tools or request.response_format else b"")
-    static_key = (tuple(keys[i] for i in sorted(static_at)), tools_key, request.prompt_id, request.prompt_version)
+    static_key = (tuple(static_keys), tools_key, request.prompt_id, request.prompt_version)
     static = memo.statics.get(static_key)
     if static is None:
-        static = _static_part(request, counter, [request.messages[i] for i in sorted(static_at)])
+        static = _static_part(request, counter, statics)
         memo.remember(memo.statics, static_key, static)
     seg = Segmented(template_id=static.template_id, version_id=static.version_id, system_text=static.system_text,
                     system=static.system, fewshot_named=static.fewshot_named, tools=static.tools,
                     statics=list(static.statics))
 
-    turns = [(m, k) for i, (m, k) in enumerate(zip(request.messages, keys)) if i not in static_at] \
-        if static_at else list(zip(request.messages, keys))
     last_assistant = max((i for i, (m, _) in enumerate(turns) if m.get("role") == "assistant"), default=-1)
     if last_assistant >= 0:
         # The same run of earlier turns (a template's few-shot pairs) recurs whole: looked up at once.
@@ -352,7 +361,7 @@ def _segment_memoized(request: Request, counter: Counter, memo: Memo, keys: list
         if found is None:
             found = _middle(turns[: last_assistant + 1], counter, memo)
             memo.remember(memo.middles, middle_key, found)
-        seg.middle, seg.middle_id = list(found[0]), found[1]
+        seg.middle, seg.middle_id, seg.middle_sum = list(found[0]), found[1], found[2]
     live = [m for m, _ in turns[last_assistant + 1 :]]
     live_keys = tuple(_message_key(m) for m in live)
     seg.input_hash = _turns_hash(live_keys)
@@ -374,7 +383,8 @@ def _segment_memoized(request: Request, counter: Counter, memo: Memo, keys: list
     return seg
 
 
-def _middle(turns: list[tuple[dict, object]], counter: Counter, memo: Memo) -> tuple[tuple[MiddleMessage, ...], str | None]:
+def _middle(turns: list[tuple[dict, object]], counter: Counter, memo: Memo
+            ) -> tuple[tuple[MiddleMessage, ...], str | None, int]:
     """The middle turns of a request, each distinct turn counted once, and their run's id."""
     middle, asked = [], []
     for position, (message, raw) in enumerate(turns):
@@ -389,7 +399,7 @@ def _middle(turns: list[tuple[dict, object]], counter: Counter, memo: Memo) -> t
         else:
             asked.append(turn.key)
         middle.append(MiddleMessage(position, turn.role, turn.key_digest, turn.tokens, exchange))
-    return tuple(middle), middle_list_id(middle)
+    return tuple(middle), middle_list_id(middle), sum(m.tokens for m in middle)
 
 
 def _static_part(request: Request, counter: Counter, messages: list[dict]) -> _Static:

@@ -218,7 +218,7 @@ def test_parallel_workers_store_exactly_what_one_process_does(tmp_path, monkeypa
                     gz=True)  # days overlap by 5 requests: duplicates across files
     write_jsonl(tmp_path / "logs/sessions.jsonl", session_lines(sessions=3, turns=4))
     tables = "SELECT * EXCLUDE (rejected_at) FROM rejects ORDER BY ALL", "SELECT * FROM requests ORDER BY request_id", \
-        "SELECT * FROM middle_turns ORDER BY ALL", "SELECT * EXCLUDE (ingested_at) FROM files ORDER BY path"
+        "SELECT * FROM middle_turns ORDER BY ALL", "SELECT * EXCLUDE (ingested_at, mtime_ns) FROM files ORDER BY path"
     seen = []
     for jobs in (1, 2):
         result = api.ingest([tmp_path / "logs"], tmp_path / f"j{jobs}.duckdb", jobs=jobs)
