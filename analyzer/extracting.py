@@ -27,7 +27,7 @@ from .segmenting import Memo, Segmented, segment, template_label
 from .tokenizing import Counter
 
 BATCH_REQUESTS = 2000  # requests and rejects held before they are handed on; bounds memory on any file
-SEEN_LIMIT = 200_000  # middle runs remembered as written; forgetting one only writes it again
+SEEN_LIMIT = 20_000  # middle runs remembered as written; forgetting one only writes it again
 MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go to the rejects table
 
 REQUEST_SCHEMA = {

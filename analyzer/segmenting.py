@@ -253,7 +253,7 @@ def _name_template(seg: Segmented, request: Request, system_text: str, named: li
 
 #: Characters of logged text a memo may hold in its keys before it is emptied: a month of long
 #: conversations must not grow it without bound, and static prompts come back at once.
-MEMO_CHARS = 16_000_000
+MEMO_CHARS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -391,7 +391,9 @@ def _middle(turns: list[tuple[dict, object]], counter: Counter, memo: Memo
         turn = memo.turns.get(raw)
         if turn is None:
             key = _message_key(message)
-            turn = _Turn(counter.message(message, cache=True), key, _key_digest(key), str(message.get("role")))
+            # Not in the counter's text cache: this memo is the cache, and a month of conversations'
+            # turns would fill the counter's with text seen once.
+            turn = _Turn(counter.message(message), key, _key_digest(key), str(message.get("role")))
             memo.remember(memo.turns, raw, turn)
         exchange = None
         if turn.role == "assistant":

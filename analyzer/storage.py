@@ -57,9 +57,14 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
     return con
 
 
+#: DuckDB's buffer pool, set deliberately: its default is 80% of the machine's memory, which it fills
+#: with cached pages as the database grows; ingest appends and the report's scans need far less.
+MEMORY_LIMIT = "256MB"
+
+
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
     except duckdb.Error as exc:  # not a DuckDB file, or another process holds the write lock
         raise DatabaseUnusable(f"{path}: cannot open the database: {str(exc).splitlines()[0]}") from None
 
