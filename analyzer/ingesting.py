@@ -145,9 +145,10 @@ class Ingestor:
         for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
             finished(result)
         run = IngestResult(results)
-        if pending:
+        done = self.con.execute("SELECT value FROM meta WHERE key = 'final_pass'").fetchone()
+        if pending or done != ("done",):
             self.finish(run)
-        else:  # nothing new: what the final pass derived from the database still holds
+        else:  # nothing new, and the last final pass committed: what it derived still holds
             run.batch_waiting = batches.waiting(self.con)
         return run
 
@@ -161,7 +162,7 @@ class Ingestor:
         templating.link_versions(self.con)
         storage.classify_middle_turns(self.con)
         pricing.fill_prices(self.con)
-        storage.set_meta(self.con, pricing.versions())
+        storage.set_meta(self.con, {**pricing.versions(), "final_pass": "done"})
         self.con.execute("COMMIT")
 
     def _join_batches(self, run: IngestResult) -> None:
@@ -298,6 +299,8 @@ class Ingestor:
                 size, content_hash, _ = _fingerprint(item.path, limit=position.offset)
                 mtime_ns = None  # what is on disk is more than what was read: hash it next time
             self.con.execute("DELETE FROM files WHERE path = ?", [item.name])
+            # What the final pass derives is stale until it runs again (a run killed before it did).
+            storage.set_meta(self.con, {"final_pass": "pending"})
             self.con.execute(
                 "INSERT INTO files BY NAME SELECT ? AS path, ? AS size, ? AS content_hash, ? AS formats, "
                 "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, ? AS pending, "

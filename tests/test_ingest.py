@@ -251,3 +251,20 @@ def test_progress_callback_sees_every_file_with_its_count(tmp_path):
     calls = []
     api.ingest([tmp_path / "logs"], on_file=lambda result, done, total: calls.append((result.skipped, done, total)))
     assert calls == [(True, 1, 2), (False, 2, 2)]
+
+
+def test_the_final_pass_runs_again_only_when_a_file_was_read_or_the_last_one_did_not_commit(tmp_path, monkeypatch):
+    write_jsonl(tmp_path / "logs/a.jsonl", classifier_lines(6))
+    passes = []
+    finish = ingesting.Ingestor.finish
+    monkeypatch.setattr(ingesting.Ingestor, "finish", lambda self, run=None: (passes.append(1), finish(self, run)))
+    api.ingest([tmp_path / "logs"])
+    api.ingest([tmp_path / "logs"])  # nothing new: the last pass stands
+    assert len(passes) == 1
+    with duckdb.connect(str(storage.db_path())) as con:  # as a run killed between a file and its final pass
+        con.execute("UPDATE meta SET value = 'pending' WHERE key = 'final_pass'")
+        con.execute("DELETE FROM templates")
+    api.ingest([tmp_path / "logs"])
+    assert len(passes) == 2
+    with duckdb.connect(str(storage.db_path()), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM templates").fetchone()[0] == 1
