@@ -109,7 +109,7 @@ def test_one_large_file_read_in_pieces_stores_what_reading_it_whole_does(tmp_pat
     ingest([one_large_file], tmp_path / "whole.duckdb")
     monkeypatch.setattr(reading, "CHUNK_BYTES", 400_000)  # the 30 MB file in about 80 pieces
     assert len(reading.chunks(one_large_file, 0, one_large_file.stat().st_size)) > 50
-    pieces = ingest([one_large_file], tmp_path / "pieces.duckdb")
+    ingest([one_large_file], tmp_path / "pieces.duckdb")
     parallel = ingest([one_large_file], tmp_path / "parallel.duckdb", jobs=2)
     # Pieces are units of the derivation sample: only which counts were derived may differ.
     assert tables(tmp_path / "pieces.duckdb", DERIVED) == tables(tmp_path / "whole.duckdb", DERIVED)
