@@ -364,7 +364,9 @@ def _segment_memoized(request: Request, counter: Counter, memo: Memo, split: tup
         seg.middle, seg.middle_id, seg.middle_sum = list(found[0]), found[1], found[2]
     live = [m for m, _ in turns[last_assistant + 1 :]]
     live_keys = tuple(_message_key(m) for m in live)
-    seg.input_hash = _turns_hash(live_keys)
+    # A live turn is new by nature: hashed directly, not through the caches meant for what repeats.
+    live_hash = _turns_digest(live_keys)
+    seg.input_hash = live_hash
 
     plan = derivation.plan(request, seg, counter) if derivation is not None else None
     if plan is not None and plan.input is not None and not plan.verify:
@@ -379,7 +381,7 @@ def _segment_memoized(request: Request, counter: Counter, memo: Memo, split: tup
         derivation.check(plan, seg)
     seg.output_kind = output_kind(request.output, seg.output)
     if request.output:
-        seg.exchange_hash = _exchange(live_keys, _message_key({**request.output, "role": "assistant"}))
+        seg.exchange_hash = digest(f"{live_hash}\x1f{_message_key({**request.output, 'role': 'assistant'})}")
     return seg
 
 
@@ -438,10 +440,13 @@ def _key_digest(key: str) -> str:
     return digest(key)
 
 
-@functools.lru_cache(maxsize=4096)
-def _turns_hash(keys: tuple[str, ...]) -> str:
+def _turns_digest(keys: tuple[str, ...]) -> str:
     """The hash of a run of turns (their keys): a live turn, or the turns an earlier reply answered."""
     return digest(json.dumps(list(keys)))
+
+
+#: The same, remembered: the turns earlier replies answered recur in every request of a template.
+_turns_hash = functools.lru_cache(maxsize=4096)(_turns_digest)
 
 
 @functools.lru_cache(maxsize=4096)
