@@ -206,15 +206,7 @@ def _segment_reference(request: Request, counter: Counter) -> Segmented:
         unpriced = unpriced if unpriced is not None or not unknown else "input"
     seg.input_hash = _turns_hash(tuple(_message_key(m) for m in live))
 
-    tools_text = ""
-    if request.tools or request.response_format:
-        # Tool definitions join the system message, or come in a message of their own without one.
-        seg.tools = (counter.tools(request.tools, system_message=bool(system_texts))
-                     + counter.response_format(request.response_format))
-        # Anthropic's tool `input_examples` show the model calls to imitate: few-shot, in JSON.
-        seg.fewshot_named += sum(counter.text(json.dumps(example), cache=True)
-                                 for tool in request.tools for example in _input_examples(tool))
-        tools_text = json.dumps([request.tools, request.response_format], sort_keys=True, separators=(",", ":"))
+    tools_text = _count_tools(seg, request, counter, bool(system_texts))
     seg.output = output_tokens(request.output, counter)
     seg.output_kind = output_kind(request.output, seg.output)
     if request.output:
@@ -225,6 +217,19 @@ def _segment_reference(request: Request, counter: Counter) -> Segmented:
     seg.middle_id = middle_list_id(seg.middle)
     _name_template(seg, request, "\n\n".join(system_texts), named, tools_text)
     return seg
+
+
+def _count_tools(seg: Segmented, request: Request, counter: Counter, has_system: bool) -> str:
+    """Count a request's tools and response format onto ``seg``; return their text as keyed ("" if none)."""
+    if not (request.tools or request.response_format):
+        return ""
+    # Tool definitions join the system message, or come in a message of their own without one.
+    seg.tools = (counter.tools(request.tools, system_message=has_system)
+                 + counter.response_format(request.response_format))
+    # Anthropic's tool `input_examples` show the model calls to imitate: few-shot, in JSON.
+    seg.fewshot_named += sum(counter.text(json.dumps(example), cache=True)
+                             for tool in request.tools for example in _input_examples(tool))
+    return json.dumps([request.tools, request.response_format], sort_keys=True, separators=(",", ":"))
 
 
 def _name_template(seg: Segmented, request: Request, system_text: str, named: list[dict], tools_text: str) -> None:
@@ -421,13 +426,7 @@ def _static_part(request: Request, counter: Counter, messages: list[dict]) -> _S
                       if example_spans(text) else 0)
             seg.system += counter.message(message, cache=True) - inline
             seg.fewshot_named += inline
-    tools_text = ""
-    if request.tools or request.response_format:
-        seg.tools = (counter.tools(request.tools, system_message=bool(system_texts))
-                     + counter.response_format(request.response_format))
-        seg.fewshot_named += sum(counter.text(json.dumps(example), cache=True)
-                                 for tool in request.tools for example in _input_examples(tool))
-        tools_text = json.dumps([request.tools, request.response_format], sort_keys=True, separators=(",", ":"))
+    tools_text = _count_tools(seg, request, counter, bool(system_texts))
     _name_template(seg, request, "\n\n".join(system_texts), named, tools_text)
     return _Static(seg.system, seg.fewshot_named, seg.tools, tuple(seg.statics), seg.template_id, seg.version_id,
                    seg.system_text)
