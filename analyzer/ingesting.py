@@ -76,6 +76,11 @@ class _Pending:
     warning: str | None = None
     pieces: tuple[tuple[int, int | None], ...] | None = None  # a large plain file's pieces (reading.chunks)
 
+    @property
+    def start_byte(self) -> int:
+        """Where reading begins: after what was read before (a plain file's tail), else at the start."""
+        return (self.tail_of[3] or 0) if self.tail_of is not None else 0
+
 
 class Ingestor:
     """Reads files into one database."""
@@ -140,7 +145,7 @@ class Ingestor:
         pending = [_with_pieces(p) for p in pending]
         units = sum(len(p.pieces or (None,)) for p in pending)
         parallel = self.jobs > 1 and units > 1 and sum(p.size for p in pending) >= PARALLEL_MIN_BYTES
-        self._bytes = [0, sum(p.size - (p.tail_of[3] or 0 if p.tail_of else 0) for p in pending)]
+        self._bytes = [0, sum(p.size - p.start_byte for p in pending)]
         self._on_bytes = on_bytes
         for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
             finished(result)
@@ -228,7 +233,7 @@ class Ingestor:
     def _read_here(self, item: _Pending) -> FileResult:
         result = _start(item)
         with self._file_transaction(item, result):
-            for part, end, shift in _parts(item, result):
+            for part, start, end, shift in _parts(item, result):
                 before = result.position.line if shift else 0  # lines of the pieces already read
 
                 def emit(rows: Rows, before: int = before) -> None:
@@ -236,7 +241,7 @@ class Ingestor:
 
                 self.reader.read(item.path, part, emit, end)
                 _merge(result, part, shift)
-                self._advanced(item, part, end)
+                self._advanced((end or item.size) - start)
         return result
 
     def _read_parallel(self, pending: list[_Pending]) -> Iterator[FileResult]:
@@ -249,11 +254,11 @@ class Ingestor:
             # Every piece of every file is a task; results are written file by file, piece by piece,
             # in order, each file in one transaction, as one process would.
             results = [_start(p) for p in pending]
-            parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), end, shift)
-                      for part, end, shift in _parts(p, result)] for p, result in zip(pending, results)]
+            parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), (end or p.size) - start, shift)
+                      for part, start, end, shift in _parts(p, result)] for p, result in zip(pending, results)]
             for item, result, futures in zip(pending, results, parts):
                 with self._file_transaction(item, result):
-                    for future, end, shift in futures:
+                    for future, size, shift in futures:
                         part, batches = future.result()
                         for batch in batches:
                             frames = {table: pl.read_ipc(path) for table, path in batch.items()}
@@ -261,22 +266,17 @@ class Ingestor:
                             for path in batch.values():
                                 os.remove(path)
                         _merge(result, part, shift)
-                        self._advanced(item, part, end)
+                        self._advanced(size)
                 yield result
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(spool, ignore_errors=True)
 
-    def _advanced(self, item: _Pending, part: FileResult, end: int | None) -> None:
-        """Tell the progress display how far reading has come, by bytes."""
-        if self._on_bytes is None:
-            return
-        if item.pieces is None:
-            self._bytes[0] += item.size - (item.tail_of[3] or 0 if item.tail_of else 0)
-        else:
-            start = next(a for a, b in item.pieces if b == end)
-            self._bytes[0] += (end if end is not None else item.size) - start
-        self._on_bytes(min(self._bytes[0], self._bytes[1]), self._bytes[1])
+    def _advanced(self, size: int) -> None:
+        """Tell the progress display that ``size`` more bytes were read."""
+        self._bytes[0] += size
+        if self._on_bytes is not None:
+            self._on_bytes(min(self._bytes[0], self._bytes[1]), self._bytes[1])
 
     @contextlib.contextmanager
     def _file_transaction(self, item: _Pending, result: FileResult) -> Iterator[None]:
@@ -385,20 +385,19 @@ def _start(item: _Pending) -> FileResult:
 
 def _with_pieces(item: _Pending) -> _Pending:
     """A large plain JSON-lines file cut into pieces that workers can read at once."""
-    start = item.tail_of[3] if item.tail_of is not None else 0
-    if start is None or not reading.splittable(item.path) or reading.is_database(item.path):
+    if not reading.splittable(item.path) or reading.is_database(item.path):
         return item
-    pieces = reading.chunks(item.path, start, item.size)
+    pieces = reading.chunks(item.path, item.start_byte, item.size)
     return item if len(pieces) == 1 else dataclasses.replace(item, pieces=tuple(pieces))
 
 
-def _parts(item: _Pending, result: FileResult) -> list[tuple[FileResult, int | None, bool]]:
-    """What to read of a file, as (a result to count it in, the byte to stop at, whether its lines
-    are numbered from its own start and must be shifted by the lines before it)."""
+def _parts(item: _Pending, result: FileResult) -> list[tuple[FileResult, int, int | None, bool]]:
+    """What to read of a file, as (a result to count it in, the byte it starts at, the byte to stop
+    at, whether its lines are numbered from its own start and must be shifted by the lines before it)."""
     if item.pieces is None:  # the whole file (or its tail) in one go, from where the file's result starts
         part = FileResult(result.path, position=dataclasses.replace(result.position))
-        return [(part, None, False)]
-    return [(FileResult(result.path, position=reading.Position(line=0, offset=start)), end, True)
+        return [(part, item.start_byte, None, False)]
+    return [(FileResult(result.path, position=reading.Position(line=0, offset=start)), start, end, True)
             for start, end in item.pieces]
 
 

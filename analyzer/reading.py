@@ -165,12 +165,11 @@ def chunks(path: Path, start: int, size: int) -> list[tuple[int, int | None]]:
         while target < size:
             f.seek(target - 1)  # a newline just before the target is a cut at the target
             f.readline()
-            cut = f.tell()
+            cut = f.tell()  # at or past the target, so every cut is past the one before
             if cut >= size:
                 break
-            if cut > cuts[-1]:
-                cuts.append(cut)
-            target = max(cut, target) + CHUNK_BYTES
+            cuts.append(cut)
+            target = cut + CHUNK_BYTES
     return [(a, b) for a, b in zip(cuts, cuts[1:])] + [(cuts[-1], None)]
 
 

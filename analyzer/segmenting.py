@@ -108,12 +108,10 @@ class Segmented:
     input_derived: bool = False  # input tokens = reported prompt - the counted rest (analyzer.deriving)
     output_derived: bool = False  # output tokens = reported completion - reasoning
 
-    middle_sum: int | None = None  # the fast path's sum of the middle turns' tokens, looked up with them
-
     @property
     def middle_tokens(self) -> int:
         """Tokens of all middle turns (few-shot and history together)."""
-        return self.middle_sum if self.middle_sum is not None else sum(m.tokens for m in self.middle)
+        return sum(m.tokens for m in self.middle)
 
     @property
     def prompt_tokens(self) -> int:
@@ -289,7 +287,7 @@ class Memo:
 
     def __init__(self) -> None:
         self.turns: dict[object, _Turn] = {}
-        self.middles: dict[tuple, tuple[tuple[MiddleMessage, ...], str | None, int]] = {}
+        self.middles: dict[tuple, tuple[tuple[MiddleMessage, ...], str | None]] = {}
         self.statics: dict[object, _Static] = {}
         self.chars = 0
 
@@ -366,7 +364,7 @@ def _segment_memoized(request: Request, counter: Counter, memo: Memo, split: tup
         if found is None:
             found = _middle(turns[: last_assistant + 1], counter, memo)
             memo.remember(memo.middles, middle_key, found)
-        seg.middle, seg.middle_id, seg.middle_sum = list(found[0]), found[1], found[2]
+        seg.middle, seg.middle_id = list(found[0]), found[1]
     live = [m for m, _ in turns[last_assistant + 1 :]]
     live_keys = tuple(_message_key(m) for m in live)
     # A live turn is new by nature: hashed directly, not through the caches meant for what repeats.
@@ -386,12 +384,12 @@ def _segment_memoized(request: Request, counter: Counter, memo: Memo, split: tup
         derivation.check(plan, seg)
     seg.output_kind = output_kind(request.output, seg.output)
     if request.output:
-        seg.exchange_hash = digest(f"{live_hash}\x1f{_message_key({**request.output, 'role': 'assistant'})}")
+        seg.exchange_hash = _exchange_of(live_hash, _message_key({**request.output, "role": "assistant"}))
     return seg
 
 
 def _middle(turns: list[tuple[dict, object]], counter: Counter, memo: Memo
-            ) -> tuple[tuple[MiddleMessage, ...], str | None, int]:
+            ) -> tuple[tuple[MiddleMessage, ...], str | None]:
     """The middle turns of a request, each distinct turn counted once, and their run's id."""
     middle, asked = [], []
     for position, (message, raw) in enumerate(turns):
@@ -408,26 +406,13 @@ def _middle(turns: list[tuple[dict, object]], counter: Counter, memo: Memo
         else:
             asked.append(turn.key)
         middle.append(MiddleMessage(position, turn.role, turn.key_digest, turn.tokens, exchange))
-    return tuple(middle), middle_list_id(middle), sum(m.tokens for m in middle)
+    return tuple(middle), middle_list_id(middle)
 
 
 def _static_part(request: Request, counter: Counter, messages: list[dict]) -> _Static:
-    """Count a request's static messages and tools as the reference does (text only: no media)."""
-    seg = Segmented(template_id="")
-    system_texts, named = [], []
-    for message in messages:
-        if str(message.get("name") or "").startswith("example_"):
-            named.append(message)
-            seg.fewshot_named += counter.message(message, cache=True)
-        else:
-            text = content_text(message.get("content"))
-            system_texts.append(text)
-            inline = (counter.text(text, cache=True) - counter.text(without_examples(text), cache=True)
-                      if example_spans(text) else 0)
-            seg.system += counter.message(message, cache=True) - inline
-            seg.fewshot_named += inline
-    tools_text = _count_tools(seg, request, counter, bool(system_texts))
-    _name_template(seg, request, "\n\n".join(system_texts), named, tools_text)
+    """A request's static messages, tools and template, counted by the reference path itself: the
+    other turns play no part in them, and this runs once per distinct static part."""
+    seg = _segment_reference(dataclasses.replace(request, messages=messages, output=None), counter)
     return _Static(seg.system, seg.fewshot_named, seg.tools, tuple(seg.statics), seg.template_id, seg.version_id,
                    seg.system_text)
 
@@ -451,7 +436,12 @@ _turns_hash = functools.lru_cache(maxsize=4096)(_turns_digest)
 @functools.lru_cache(maxsize=4096)
 def _exchange(asked: tuple[str, ...], reply_key: str) -> str:
     """The hash of turns and the reply to them, as a request's live turn and output, or as sent back later."""
-    return digest(f"{_turns_hash(asked)}\x1f{reply_key}")
+    return _exchange_of(_turns_hash(asked), reply_key)
+
+
+def _exchange_of(asked_hash: str, reply_key: str) -> str:
+    """The exchange hash from the hash of the turns asked and the key of the reply."""
+    return digest(f"{asked_hash}\x1f{reply_key}")
 
 
 def _media(message: dict, model: str) -> tuple[int, bool]:
