@@ -82,7 +82,7 @@ def _load_ranks(name: str) -> dict[bytes, int]:
     if digest != EXPECTED_SHA256[name]:
         raise RuntimeError(f"{path}: sha256 {digest} is not tiktoken's {EXPECTED_SHA256[name]}")
     # binascii's decoder straight, not base64.b64decode's per-call checks: 200,000 tokens are decoded
-    # in every process that counts, and this is half its start-up.
+    # in every process that counts (0.22 s here, against 0.31 s; the encoder's own build is 0.3 s more).
     fields = data.split()  # "token rank" lines: tokens at even places, ranks at odd ones
     return dict(zip(map(a2b_base64, fields[0::2]), map(int, fields[1::2]), strict=True))
 
