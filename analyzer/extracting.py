@@ -149,8 +149,9 @@ class FileReader:
         stored under, and ``service_tier`` the tier they were billed at (joined batch requests).
         """
         if fmt is None:
-            fmt = self.forced or parsers.detect(record.data)
-            if fmt is None or not fmt.detect(record.data):
+            # A forced format still has to recognise the record; a detected one already has.
+            fmt = parsers.detect(record.data) if self.forced is None else self.forced
+            if fmt is None or (fmt is self.forced and not fmt.detect(record.data)):
                 self.reject(rows, result, record.line, f"unknown record shape ({parsers.shape(record.data)})",
                              _excerpt(record.data))
                 return
