@@ -180,10 +180,11 @@ def count(source: str, model: str | None = None) -> CountResult:
         data = {"messages": data}
     if isinstance(data, dict) and isinstance(data.get("messages"), list) and not data.get("model"):
         data = {**data, "model": model or "gpt-4o"}
-    fmt = parsers.detect(data)
+    ctx = parsers.context()
+    fmt = parsers.detect(data, ctx)
     if fmt is None:
         raise BadRecord(f"{source}: not a request ({parsers.shape(data)})")
-    requests = [r for r in fmt.parse(RawRecord(source, 1, data)) if not isinstance(r, BadRecord)]
+    requests = [r for r in fmt.parse(RawRecord(source, 1, data), ctx) if not isinstance(r, BadRecord)]
     if not requests:
         raise BadRecord(f"{source}: no request found")
     request = requests[0]

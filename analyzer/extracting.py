@@ -13,16 +13,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from datetime import timezone as dt_timezone
 from pathlib import Path
 
 import polars as pl
 
 from . import parsers, reading
+from .deriving import Derivation
 from .errors import BadRecord
 from .models import BatchPart, RawRecord, Request
-from .parsers.common import set_naive_timezone, zone_named
-from .deriving import Derivation
+from .parsers.common import zone_named
 from .segmenting import Memo, Segmented, segment, template_label
 from .tokenizing import Counter
 
@@ -99,16 +98,14 @@ class FileReader:
         """``reference``: count every part of every request from scratch (no memo, no derivation),
         the slow path the fast one is checked against."""
         self.forced = parsers.get(format_name) if format_name else None
-        # Process-wide, and a reader is made once per process (workers included), so every record of
-        # the run reads naive times alike.
-        set_naive_timezone(zone_named(timezone_name) if timezone_name else dt_timezone.utc)
+        self._zone = zone_named(timezone_name) if timezone_name else timezone.utc
+        self._ctx = parsers.context(self._zone)  # a new one for each file read
         self._counters: dict[str, Counter] = {}
         self._memos: dict[str, Memo] = {}
         self.reference = reference
         self._derivation = Derivation()
         self._seen_segments: set[tuple[str, str]] = set()
         self._seen_middles: set[str] = set()
-        self._file_time: datetime | None = None  # of the file being read
 
     def counter(self, model: str) -> Counter:
         """The (caching) token counter for a model."""
@@ -120,7 +117,7 @@ class FileReader:
         """Read one file (up to byte ``end``: a piece of it), handing each full batch to ``emit``;
         count records and rejects in ``result``, and advance its position."""
         rows = Rows()
-        self._file_time = _modified(path)
+        self._ctx = parsers.context(self._zone, _modified(path))
         self._derivation.reset()  # what is read in one call is the unit its sample is drawn from
         # Parsed JSON holds no reference cycles, so reference counting frees every record; the
         # cycle collector would only walk the batch and the memos again and again (half the time
@@ -128,7 +125,9 @@ class FileReader:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for item in reading.read_file(path, result.position, end):
+            owner = parsers.owner(path)
+            items = owner.files.read(path, result.position) if owner else reading.read_file(path, result.position, end)
+            for item in items:
                 if isinstance(item, reading.Reject):
                     self.reject(rows, result, item.line, item.reason, item.excerpt)
                 else:
@@ -150,13 +149,13 @@ class FileReader:
         """
         if fmt is None:
             # A forced format still has to recognise the record; a detected one already has.
-            fmt = parsers.detect(record.data) if self.forced is None else self.forced
-            if fmt is None or (fmt is self.forced and not fmt.detect(record.data)):
+            fmt = parsers.detect(record.data, self._ctx) if self.forced is None else self.forced
+            if fmt is None or (fmt is self.forced and not fmt.detect(record.data, self._ctx)):
                 self.reject(rows, result, record.line, f"unknown record shape ({parsers.shape(record.data)})",
                              _excerpt(record.data))
                 return
         try:
-            for item in fmt.parse(record):
+            for item in fmt.parse(record, self._ctx):
                 if isinstance(item, BadRecord):
                     self.reject(rows, result, record.line, item.reason, _excerpt(record.data))
                 elif isinstance(item, BatchPart):
@@ -174,7 +173,7 @@ class FileReader:
         result.formats.add(format_name)
         rows.tables["batch_parts"].append({
             "provider": part.provider, "half": part.half, "custom_id": part.custom_id, "file": result.path,
-            "line": record.line, "file_time": self._file_time, "data": json.dumps(part.data), "joined": False})
+            "line": record.line, "file_time": self._ctx.file_time, "data": json.dumps(part.data), "joined": False})
 
     def reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
         result.records += 1

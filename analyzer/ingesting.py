@@ -104,7 +104,7 @@ class Ingestor:
         unreadable), and ``on_bytes(done, total)`` as each piece of one is written (a large plain
         file's 64 MiB pieces, a gzip file whole), for progress displays.
         """
-        files = reading.find_files(paths)
+        files = reading.find_files(paths, parsers.claims)
         results: list[FileResult] = []
 
         def finished(result: FileResult) -> None:
@@ -135,7 +135,7 @@ class Ingestor:
                 continue
             # A database grows by rewriting its pages, not by appending lines: it is read again whole.
             if (before and before[2] is not None and size > before[0] and prefix_hash == before[1]
-                    and not reading.is_database(path)):
+                    and parsers.owner(path) is None):
                 pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns, tail_of=before[:9]))
             elif before:
                 pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns,
@@ -385,7 +385,7 @@ def _start(item: _Pending) -> FileResult:
 
 def _with_pieces(item: _Pending) -> _Pending:
     """A large plain JSON-lines file cut into pieces that workers can read at once."""
-    if not reading.splittable(item.path) or reading.is_database(item.path):
+    if not reading.splittable(item.path) or parsers.owner(item.path) is not None:
         return item
     pieces = reading.chunks(item.path, item.start_byte, item.size)
     return item if len(pieces) == 1 else dataclasses.replace(item, pieces=tuple(pieces))

@@ -6,19 +6,16 @@ or JSON lines. Nothing raises past this module for bad content: a malformed line
 size limit, text that is not UTF-8, or a gzip stream cut short becomes a :class:`Reject` with the
 file, the line and the reason, and reading carries on.
 
-simonw/llm keeps its log in a SQLite ``logs.db`` (formats.md §9): each row of its ``responses``
-table becomes one record (line = the rowid), read through a read-only connection.
+A format that is not JSON (simonw/llm's SQLite ``logs.db``) reads its own files; ``find_files``
+is told which files such formats claim when it walks a directory.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
-import sqlite3
 import zlib
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,10 +28,6 @@ LOG_SUFFIXES = (".jsonl", ".ndjson", ".json")
 #: one runaway line (a base64 video, a binary file without newlines) from exhausting memory.
 MAX_LINE_BYTES = 32 * 1024 * 1024
 EXCERPT_CHARS = 200
-SQLITE_HEADER = b"SQLite format 3\x00"
-LLM_DB_NAME = "logs.db"  # the file `llm logs path` names
-#: The columns llm's `responses` table has had since it was created (llm migration m010).
-LLM_COLUMNS = {"id", "model", "prompt", "system", "response", "conversation_id", "datetime_utc"}
 
 
 @dataclass(frozen=True)
@@ -55,8 +48,10 @@ def is_log_file(path: Path) -> bool:
     return name.endswith(LOG_SUFFIXES)
 
 
-def find_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+def find_files(paths: Iterable[str | os.PathLike], claimed: Callable[[Path], bool] = lambda path: False) -> list[Path]:
     """Expand the given files and directories into the log files to read, in a stable order.
+
+    A directory yields its JSON logs and the files ``claimed`` says a format reads itself.
 
     Raises:
         InputNotFound: a path does not exist or cannot be read, or nothing readable was found.
@@ -69,7 +64,7 @@ def find_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
         if not os.access(path, os.R_OK):
             raise InputNotFound(f"{given}: permission denied")
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and _in_walk(p)))
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and (is_log_file(p) or claimed(p))))
         else:
             found.append(path)  # named directly: read whatever its suffix, the user asked for it
     if not found:
@@ -78,44 +73,6 @@ def find_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return found
 
 
-def _in_walk(path: Path) -> bool:
-    """JSON logs; llm's ``logs.db`` by its name (so that a broken one is reported, not skipped);
-    another ``*.db`` only when it is an llm database (a directory may hold crossover's own db)."""
-    name = path.name.lower()
-    return is_log_file(path) or name == LLM_DB_NAME or (name.endswith(".db") and is_llm_db(path))
-
-
-def _is_sqlite(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
-    except OSError:
-        return False
-
-
-def is_database(path: Path) -> bool:
-    """A SQLite file (an llm ``logs.db``): read whole each time, never resumed like a log that grew."""
-    return path.name.lower().endswith(".db") or _is_sqlite(path)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    # mode=ro: crossover never writes to the user's database (nor creates one where none is).
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-
-
-def _columns(con: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in con.execute(f"PRAGMA table_info([{table}])")}
-
-
-def is_llm_db(path: Path) -> bool:
-    """A SQLite file with llm's ``responses`` table."""
-    if not _is_sqlite(path):
-        return False
-    try:
-        with closing(_connect(path)) as con:
-            return _columns(con, "responses") >= LLM_COLUMNS
-    except sqlite3.Error:
-        return False
 
 
 def _open(path: Path):
@@ -124,7 +81,8 @@ def _open(path: Path):
     return open(path, "rb")
 
 
-def _excerpt(raw: bytes) -> str:
+def excerpt(raw: bytes) -> str:
+    """The start of an unreadable part, as text, for its reject."""
     return raw[:EXCERPT_CHARS].decode("utf-8", "replace").rstrip("\r\n")
 
 
@@ -132,9 +90,9 @@ def _decode(raw: bytes, path: str, line: int) -> RawRecord | Reject:
     try:
         return RawRecord(path, line, loads(raw))
     except UnicodeDecodeError:
-        return Reject(path, line, "not UTF-8 text", _excerpt(raw))
+        return Reject(path, line, "not UTF-8 text", excerpt(raw))
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        return Reject(path, line, f"malformed JSON: {exc}", _excerpt(raw))
+        return Reject(path, line, f"malformed JSON: {exc}", excerpt(raw))
 
 
 #: A plain JSON-lines file is read in pieces of about this size, cut after a newline: each is a unit of
@@ -195,9 +153,6 @@ def read_file(path: Path, position: Position | None = None, end: int | None = No
     """
     name = str(path)
     position = position if position is not None else Position()
-    if is_database(path):
-        yield from _read_llm_db(path, position)
-        return
     gzipped = path.name.lower().endswith(".gz")
     try:
         with _open(path) as stream:
@@ -219,7 +174,7 @@ def read_file(path: Path, position: Position | None = None, end: int | None = No
                     return
                 line = position.line + 1
                 if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-                    yield Reject(name, line, f"line longer than {MAX_LINE_BYTES} bytes", _excerpt(raw))
+                    yield Reject(name, line, f"line longer than {MAX_LINE_BYTES} bytes", excerpt(raw))
                     while raw and not raw.endswith(b"\n"):  # skip to the end of that line
                         raw = stream.readline(MAX_LINE_BYTES)
                     _advance(position, stream, gzipped)
@@ -257,106 +212,9 @@ def _whole_document(name: str, data: bytes) -> list[RawRecord | Reject] | None:
     try:
         doc = loads(data)
     except UnicodeDecodeError:
-        return [Reject(name, 1, "not UTF-8 text", _excerpt(data))]
+        return [Reject(name, 1, "not UTF-8 text", excerpt(data))]
     except ValueError:
         return None  # several documents, one per line, or malformed: read line by line
     if isinstance(doc, list):
         return [RawRecord(name, i, item) for i, item in enumerate(doc, start=1)]
     return [RawRecord(name, 1, doc)]
-
-
-# simonw/llm logs.db ----------------------------------------------------------------------------
-
-
-def _read_llm_db(path: Path, position: Position) -> Iterator[RawRecord | Reject]:
-    """One record per ``responses`` row: its columns, the marker ``_llm_logs_db``, and what the row
-    needs from other tables: ``_history`` (the earlier turns of its conversation, for plugins whose
-    ``prompt_json`` holds no messages), ``_tools``, ``_tool_calls``, ``_tool_results``, ``_schema``.
-
-    A database has no line positions: it is always read whole, and ``position`` then says how many
-    rows were read (no offset). Rows come grouped by conversation, in time order within one, so that
-    only one conversation's turns are held at a time.
-    """
-    name = str(path)
-    position.line, position.offset, position.incomplete = 0, None, False
-    if not _is_sqlite(path):
-        try:
-            with open(path, "rb") as f:
-                head = f.read(EXCERPT_CHARS)
-        except OSError as exc:
-            yield Reject(name, 0, f"cannot read file: {exc.strerror or exc}")
-            return
-        yield Reject(name, 0, "not a SQLite database (no `SQLite format 3` header)", _excerpt(head))
-        return
-    try:
-        con = _connect(path)
-    except sqlite3.Error as exc:
-        yield Reject(name, 0, f"cannot open SQLite database: {exc}")
-        return
-    with closing(con):
-        try:
-            missing = LLM_COLUMNS - _columns(con, "responses")
-            if missing:
-                yield Reject(name, 0, "not an llm logs database: no `responses` table with "
-                                      f"{', '.join(sorted(missing))}")
-                return
-            try:
-                extras = _llm_extras(con)
-            except (sqlite3.Error, IndexError):  # a tool table of an unforeseen shape: do without
-                extras = _llm_extras(None)
-            con.row_factory, con.text_factory = None, bytes  # decoded per row: one bad row is one reject
-            rows = con.execute("SELECT rowid AS _rowid, * FROM responses ORDER BY conversation_id, datetime_utc, rowid")
-            columns = [d[0] for d in rows.description]
-            conversation, history = None, []
-            for values in rows:
-                position.line += 1
-                row = dict(zip(columns, values))
-                rowid = row.pop("_rowid")
-                try:
-                    row = {k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in row.items()}
-                except UnicodeDecodeError:
-                    yield Reject(name, rowid, "a column is not UTF-8 text", _excerpt(repr(row).encode()))
-                    continue
-                if row["conversation_id"] is None or row["conversation_id"] != conversation:
-                    conversation, history = row["conversation_id"], []
-                turn = {"prompt": row["prompt"], "system": row["system"], "response": row["response"],
-                        "tool_calls": extras["tool_calls"].get(row["id"], []),
-                        "tool_results": extras["tool_results"].get(row["id"], [])}
-                yield RawRecord(name, rowid, {
-                    **row, "_llm_logs_db": True, "_history": list(history),
-                    "_tools": [extras["tools"][t] for t in extras["links"].get(row["id"], []) if t in extras["tools"]],
-                    "_tool_calls": turn["tool_calls"], "_tool_results": turn["tool_results"],
-                    "_schema": extras["schemas"].get(row.get("schema_id")),
-                })
-                history.append(turn)
-        except sqlite3.Error as exc:  # a damaged file: what was read stands, the rest is one reject
-            if position.line == 0:
-                yield Reject(name, 0, f"unreadable SQLite database: {exc}")
-            else:
-                yield Reject(name, position.line + 1, f"unreadable SQLite database after {position.line} rows: {exc}")
-
-
-def _llm_extras(con: sqlite3.Connection | None) -> dict[str, dict]:
-    """The tool and schema tables of newer llm versions, keyed for lookup by response id."""
-    found: dict[str, dict] = {"tools": {}, "links": defaultdict(list), "tool_calls": defaultdict(list),
-                              "tool_results": defaultdict(list), "schemas": {}}
-    if con is None:
-        return found
-    con.row_factory = sqlite3.Row
-    con.text_factory = lambda raw: raw.decode("utf-8", "replace")
-    tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-    if "tools" in tables:
-        found["tools"] = {r["id"]: {"name": r["name"], "description": r["description"],
-                                    "input_schema": r["input_schema"]} for r in con.execute("SELECT * FROM tools")}
-    for link in ("tool_responses", "response_tools"):  # the name changed with llm's node-tree schema
-        if link in tables:
-            for r in con.execute(f"SELECT response_id, tool_id FROM [{link}] ORDER BY rowid"):
-                found["links"][r["response_id"]].append(r["tool_id"])
-    for table, keep in (("tool_calls", ("name", "arguments", "tool_call_id")),
-                        ("tool_results", ("name", "output", "tool_call_id"))):
-        if table in tables:
-            for r in con.execute(f"SELECT * FROM [{table}] ORDER BY id"):
-                found[table][r["response_id"]].append({k: r[k] for k in keep})
-    if "schemas" in tables:
-        found["schemas"] = {r["id"]: r["content"] for r in con.execute("SELECT id, content FROM schemas")}
-    return found

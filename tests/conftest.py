@@ -5,14 +5,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from datetime import timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from analyzer.cli import cli
-from analyzer.parsers import common
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("CROSSOVER_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -26,7 +24,6 @@ def hermetic(tmp_path, monkeypatch):
     monkeypatch.setenv("CROSSOVER_DB", str(tmp_path / "crossover.duckdb"))
     monkeypatch.setenv("COLUMNS", "200")
     yield tmp_path
-    common.set_naive_timezone(timezone.utc)  # process-wide: one test's --timezone must not leak
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from analyzer import parsers
 from analyzer.errors import BadRecord
 from analyzer.models import RawRecord, Request
-from analyzer.parsers import LogFormat, anthropic_messages, openai_chat, vcr
+from analyzer.parsers import anthropic_messages, openai_chat, vcr
 from analyzer.parsers.anthropic_messages import normalise_usage
 from analyzer.segmenting import segment
 from analyzer.tokenizing import Counter
@@ -27,8 +27,8 @@ DATE = "Thu, 26 Sep 2024 10:22:22 GMT"
 
 
 def parse_one(data) -> Request:
-    assert anthropic_messages.detect(data), "not detected as Anthropic Messages"
-    items = list(anthropic_messages.parse(RawRecord("f.jsonl", 1, data)))
+    assert anthropic_messages.detect(data, parsers.context()), "not detected as Anthropic Messages"
+    items = list(anthropic_messages.parse(RawRecord("f.jsonl", 1, data), parsers.context()))
     assert len(items) == 1
     return items[0]
 
@@ -38,11 +38,11 @@ def sse(*events: dict) -> str:
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    """The registry in the intended order: Anthropic Messages before OpenAI Chat (undone after the test)."""
-    monkeypatch.setattr(parsers, "_REGISTRY", {})
-    for module in (vcr, anthropic_messages, openai_chat):
-        parsers.register(LogFormat(module.NAME, module.DESCRIPTION, module.detect, module.parse))
+def registry():
+    """The built-in registry, which tries Anthropic Messages before OpenAI Chat and cassettes first."""
+    names = [f.name for f in parsers.formats()]
+    assert names.index("vcr-cassette") < names.index("anthropic-messages") and names.index("anthropic-messages") < names.index("openai-chat"), names
+    return parsers.REGISTRY
 
 
 # --- conversion to the OpenAI Chat shape ------------------------------------------------------------------------
@@ -173,7 +173,7 @@ def test_error_body_is_a_failed_request_with_its_request_id():
                          "response": {"status_code": 429, "headers": {}, "body": error}})
     assert request.status == "error" and request.error == "Slow down" and request.request_id == "req_011"
     assert request.output is None and request.reported_prompt_tokens is None
-    assert anthropic_messages.detect({"request": BODY, "response": error})  # without a URL, by its shape
+    assert anthropic_messages.detect({"request": BODY, "response": error}, parsers.context())  # without a URL, by its shape
 
 
 def test_http_failure_without_body_and_id_from_header_or_content():
@@ -208,7 +208,7 @@ def test_recorded_stream_is_rebuilt():
     assert (request.reported_prompt_tokens, request.reported_cached_tokens, request.reported_output_tokens) == (105, 100, 42)
     assert request.output == {"role": "assistant", "content": "Hello", "tool_calls": [
         {"id": "toolu_S", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]}
-    assert anthropic_messages.detect({"request": BODY, "response": stream})  # no URL: the stream's events tell
+    assert anthropic_messages.detect({"request": BODY, "response": stream}, parsers.context())  # no URL: the stream's events tell
 
 
 @pytest.mark.parametrize("data, reason", [
@@ -218,7 +218,7 @@ def test_recorded_stream_is_rebuilt():
 ])
 def test_bad_records(data, reason):
     with pytest.raises(BadRecord, match=reason):
-        list(anthropic_messages.parse(RawRecord("f.jsonl", 1, data)))
+        list(anthropic_messages.parse(RawRecord("f.jsonl", 1, data), parsers.context()))
 
 
 # --- detection ----------------------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ TEXT_PARTS = [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
     {"interactions": []}, {"messages": "Hi"}, {}, [], "text", None,
 ])
 def test_detection_refuses_what_is_not_anthropic(data):
-    assert not anthropic_messages.detect(data)
+    assert not anthropic_messages.detect(data, parsers.context())
 
 
 @pytest.mark.parametrize("data", [
@@ -264,7 +264,7 @@ def test_detection_refuses_what_is_not_anthropic(data):
     {"request": {"model": "claude-3-5-haiku", "messages": [{"role": "user", "content": "Hi"}]}, "response": RESPONSE},
 ])
 def test_detection_accepts_anthropic_shapes(data, registry):
-    assert anthropic_messages.detect(data)
+    assert anthropic_messages.detect(data, parsers.context())
     assert parsers.detect(data).name == "anthropic-messages"
 
 
@@ -272,7 +272,7 @@ def test_registered_first_it_takes_anthropic_records_from_openai_chat(registry):
     record = {"request": BODY, "response": RESPONSE}
     # openai_chat's detect only looks for `messages`, so it would claim Anthropic records too:
     # that is why this format is registered before it.
-    assert openai_chat.detect(record)
+    assert openai_chat.detect(record, parsers.context())
     assert parsers.detect(record).name == "anthropic-messages"
     assert parsers.detect({"request": CHAT_BODY, "response": CHAT_RESPONSE}).name == "openai-chat"
     assert parsers.detect({**CHAT_BODY, "max_tokens": 10}).name == "openai-chat"
@@ -286,7 +286,7 @@ def test_cassette_interactions_go_to_the_right_format(registry):
         {"request": count, "response": {"status": {"code": 200}, "headers": {}, "parsed_body": {"input_tokens": 9}}},
     ]}
     assert parsers.detect(cassette).name == "vcr-cassette"
-    first, second = list(vcr.parse(RawRecord("c.json", 1, cassette)))
+    first, second = list(vcr.parse(RawRecord("c.json", 1, cassette), parsers.context()))
     assert isinstance(first, Request) and first.reported_prompt_tokens == 9514 and first.timestamp is not None
     assert isinstance(second, BadRecord) and "no supported format" in second.reason
 
@@ -347,7 +347,7 @@ def test_pydantic_ai_anthropic_cassettes(corpus):
         has_date = any(k.lower() == "date" for k in response.get("headers") or {})
         is_message = isinstance(body, dict) and body.get("type") == "message"
         if "count_tokens" in uri or ("/v1/messages" not in uri and not is_message):
-            assert not anthropic_messages.detect(interaction), (name, uri)
+            assert not anthropic_messages.detect(interaction, parsers.context()), (name, uri)
             kind = "count_tokens" if "count_tokens" in uri else "other providers"
             skipped[kind] = skipped.get(kind, 0) + 1
         elif is_message:  # Bedrock's /invoke included: detected by the response type
@@ -417,9 +417,9 @@ def test_counted_vs_reported_prompt_tokens_is_measured_not_asserted(corpus):
     ratios: dict[str, list[float]] = {"text-only": [], "plain": []}
     seen = set()
     for record in records:
-        if not anthropic_messages.detect(record):
+        if not anthropic_messages.detect(record, parsers.context()):
             continue
-        request = next(anthropic_messages.parse(RawRecord("f", 1, record)))
+        request = next(anthropic_messages.parse(RawRecord("f", 1, record), parsers.context()))
         if not request.reported_prompt_tokens or request.request_id in seen or not _text_only(request):
             continue
         seen.add(request.request_id)

@@ -1,7 +1,8 @@
 """Few-shot example blocks written inside a system prompt's text: tags, headed blocks, labelled pairs."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.examples import example_spans, without_examples
 

@@ -35,7 +35,7 @@ def row(body, response, **extra):
 def parse(data):
     fmt = parsers.detect(data)
     assert fmt is not None and fmt.name == "helicone"
-    return list(fmt.parse(RawRecord("h.jsonl", 1, data)))
+    return list(fmt.parse(RawRecord("h.jsonl", 1, data), parsers.context()))
 
 
 def test_openai_row_with_bodies_as_strings():
@@ -66,14 +66,14 @@ def test_rows_without_bodies_are_rejected_with_the_reason():
 def _items(data):
     fmt = parsers.get("helicone")
     try:
-        return list(fmt.parse(RawRecord("h.jsonl", 1, data)))
+        return list(fmt.parse(RawRecord("h.jsonl", 1, data), parsers.context()))
     except BadRecord as exc:
         return [exc]
 
 
 def test_not_claimed_by_other_formats_and_does_not_claim_theirs():
-    assert not parsers.get("helicone").detect({"request": CHAT_BODY, "response": CHAT_RESPONSE})
-    assert not parsers.get("helicone").detect(CHAT_BODY)
+    assert not parsers.get("helicone").detect({"request": CHAT_BODY, "response": CHAT_RESPONSE}, parsers.context())
+    assert not parsers.get("helicone").detect(CHAT_BODY, parsers.context())
     assert parsers.detect({"request": CHAT_BODY, "response": CHAT_RESPONSE}).name == "openai-chat"
 
 

@@ -17,7 +17,13 @@ import pytest
 from analyzer import api, parsers
 from analyzer.errors import BadRecord
 from analyzer.models import RawRecord, Request
-from analyzer.parsers import LogFormat, anthropic_messages, langfuse, openai_chat, openai_responses, vcr
+from analyzer.parsers import (
+    anthropic_messages,
+    langfuse,
+    openai_chat,
+    openai_responses,
+    vcr,
+)
 from analyzer.parsers.langfuse import normalise_usage
 from analyzer.segmenting import segment
 from analyzer.tokenizing import Counter
@@ -54,8 +60,8 @@ TRACE = {"id": "fee618f9c0b2a1d4e5f60718293a4b5c", "timestamp": "2025-09-30T09:0
 
 
 def parse_all(data) -> list:
-    assert langfuse.detect(data), "not detected as Langfuse"
-    return list(langfuse.parse(RawRecord("f.jsonl", 1, data)))
+    assert langfuse.detect(data, parsers.context()), "not detected as Langfuse"
+    return list(langfuse.parse(RawRecord("f.jsonl", 1, data), parsers.context()))
 
 
 def parse_one(data) -> Request:
@@ -65,10 +71,11 @@ def parse_one(data) -> Request:
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    """Langfuse registered first, before the built-in formats, the order the registry will use (undone after)."""
-    fmt = LogFormat(langfuse.NAME, langfuse.DESCRIPTION, langfuse.detect, langfuse.parse)
-    monkeypatch.setattr(parsers, "_REGISTRY", {**{langfuse.NAME: fmt}, **parsers._REGISTRY})
+def registry():
+    """The built-in registry, which tries Langfuse before the formats that would take its records."""
+    names = [f.name for f in parsers.formats()]
+    assert names.index("langfuse") < names.index("openai-responses") and names.index("langfuse") < names.index("openai-chat"), names
+    return parsers.REGISTRY
 
 
 # --- one observation --------------------------------------------------------------------------------------------
@@ -391,23 +398,22 @@ ANTHROPIC_RESPONSE = {"id": "msg_1", "type": "message", "role": "assistant", "mo
     "GENERATION",
 ])
 def test_detection_refuses_what_is_not_a_langfuse_export(data):
-    assert not langfuse.detect(data)
+    assert not langfuse.detect(data, parsers.context())
 
 
 def test_the_other_formats_refuse_langfuse_records_except_responses_on_a_lone_generation():
     records = [generation(), span(), {"trace": TRACE, "observations": [generation()]},
                {**TRACE, "observations": [generation()]}, {"data": [generation()], "meta": {}}]
     for data in records:
-        assert langfuse.detect(data)
-        assert not any(m.detect(data) for m in (openai_chat, anthropic_messages, vcr)), data
-    assert not any(openai_responses.detect(d) for d in records[2:])
+        assert langfuse.detect(data, parsers.context())
+        assert not any(m.detect(data, parsers.context()) for m in (openai_chat, anthropic_messages, vcr)), data
+    assert not any(openai_responses.detect(d, parsers.context()) for d in records[2:])
     # A lone generation has a top-level `model` and a string or list `input`, the shape of a bare
     # Responses request: openai-responses would claim it, so langfuse must be tried before it.
-    assert openai_responses.detect(generation())
+    assert openai_responses.detect(generation(), parsers.context())
 
 
-def test_registered_first_langfuse_takes_its_records_and_leaves_the_others(registry):
-    assert parsers.formats()[0].name == "langfuse"
+def test_registered_before_its_rivals_langfuse_takes_its_records_and_leaves_the_others(registry):
     assert parsers.detect(generation()).name == "langfuse"
     assert parsers.detect({"trace": TRACE, "observations": []}).name == "langfuse"
     assert parsers.detect(chat_line(messages=MESSAGES)).name == "openai-chat"
@@ -481,19 +487,19 @@ def test_no_record_of_the_real_corpus_is_taken_for_langfuse(corpus: Path):
         cassette = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
         for data in [cassette, *cassette.get("interactions", [])]:
             seen += 1
-            assert not langfuse.detect(data), path.name
+            assert not langfuse.detect(data, parsers.context()), path.name
     for path in sorted(corpus.glob("anthropic-sdk-python/**/__inline_snapshot__/**/*.json")):
         for pair in json.loads(path.read_text(encoding="utf-8")):
             seen += 1
-            assert not langfuse.detect(pair) and not langfuse.detect(pair.get("response")), path.name
+            assert not langfuse.detect(pair, parsers.context()) and not langfuse.detect(pair.get("response"), parsers.context()), path.name
     usages = corpus / "genai-prices/usages.json"
     if usages.is_file():
         for item in json.loads(usages.read_text(encoding="utf-8")):
             seen += 1
-            assert not langfuse.detect(item)
+            assert not langfuse.detect(item, parsers.context())
     for path in sorted(corpus.glob("mooncake/*.jsonl")):
         for line in path.read_text(encoding="utf-8").splitlines()[:500]:
             seen += 1
-            assert not langfuse.detect(json.loads(line))
+            assert not langfuse.detect(json.loads(line), parsers.context())
     if not seen:
         pytest.skip(f"no records found under {corpus}")

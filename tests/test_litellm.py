@@ -17,7 +17,6 @@ from analyzer import api, parsers
 from analyzer.errors import BadRecord
 from analyzer.models import RawRecord, Request
 from analyzer.parsers import (
-    LogFormat,
     anthropic_messages,
     litellm,
     openai_chat,
@@ -91,8 +90,8 @@ def anthropic_response(usage: dict) -> dict:
 
 
 def parse_all(data) -> list:
-    assert litellm.detect(data), "not detected as LiteLLM"
-    return list(litellm.parse(RawRecord("f.jsonl", 1, data)))
+    assert litellm.detect(data, parsers.context()), "not detected as LiteLLM"
+    return list(litellm.parse(RawRecord("f.jsonl", 1, data), parsers.context()))
 
 
 def parse_one(data) -> Request:
@@ -102,10 +101,11 @@ def parse_one(data) -> Request:
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    """LiteLLM registered first, before the built-in formats (undone after the test)."""
-    fmt = LogFormat(litellm.NAME, litellm.DESCRIPTION, litellm.detect, litellm.parse)
-    monkeypatch.setattr(parsers, "_REGISTRY", {litellm.NAME: fmt, **parsers._REGISTRY})
+def registry():
+    """The built-in registry, which tries LiteLLM before the formats that would take its records."""
+    names = [f.name for f in parsers.formats()]
+    assert names.index("litellm") < names.index("anthropic-messages") and names.index("litellm") < names.index("openai-chat"), names
+    return parsers.REGISTRY
 
 
 # --- StandardLoggingPayload (§5a) ---------------------------------------------------------------------------------
@@ -354,18 +354,18 @@ OURS = [SLP, {"standard_logging_object": SLP}, {"kwargs": {"standard_logging_obj
 
 @pytest.mark.parametrize("data", OTHERS)
 def test_detect_refuses_other_formats(data):
-    assert not litellm.detect(data)
+    assert not litellm.detect(data, parsers.context())
 
 
 @pytest.mark.parametrize("data", OURS)
 def test_other_formats_refuse_litellm_records(data):
     for module in (vcr, anthropic_messages, openai_responses):
-        assert not module.detect(data), module.NAME
+        assert not module.detect(data, parsers.context()), module.NAME
     # openai-chat claims a record with a top-level `messages` list as a bare Chat body: the bare SLP
     # and a SpendLogs row whose messages column was exported as JSON (not a string). LiteLLM is
     # registered first for that reason; the nested and string-encoded shapes collide with nothing.
     bare_list = isinstance(data.get("messages"), list)
-    assert openai_chat.detect(data) == bare_list
+    assert openai_chat.detect(data, parsers.context()) == bare_list
 
 
 @pytest.mark.parametrize("data", OURS)

@@ -13,9 +13,9 @@ import pytest
 from analyzer import api, parsers
 from analyzer.errors import BadRecord
 from analyzer.models import RawRecord
-from analyzer.parsers import LogFormat, anthropic_messages, llm_logs, openai_chat, openai_responses
-from analyzer.parsers.common import set_naive_timezone, zone_named
-from analyzer.reading import Position, Reject, find_files, read_file
+from analyzer.parsers import anthropic_messages, llm_logs, openai_chat, openai_responses
+from analyzer.parsers.common import zone_named
+from analyzer.reading import Position, Reject, find_files
 
 from .conftest import chat_line, write_jsonl
 
@@ -104,27 +104,29 @@ def make_db(path, rows, ddl=LLM_DDL, **tables):
 
 
 def records(path):
-    return list(read_file(path))
+    return list(parsers.get("llm-logs").files.read(path, Position()))
 
 
-def parse_rows(path):
+def parse_rows(path, ctx=None):
     """Every row of a database through the llm-logs format: Requests, or the BadRecord it raised."""
+    ctx = ctx or parsers.context()
     out = []
     for item in records(path):
         assert isinstance(item, RawRecord), item
-        assert llm_logs.detect(item.data)
+        assert llm_logs.detect(item.data, ctx)
         try:
-            out.extend(llm_logs.parse(item))
+            out.extend(llm_logs.parse(item, ctx))
         except BadRecord as exc:
             out.append(exc)
     return out
 
 
 @pytest.fixture
-def registry(monkeypatch):
-    """llm-logs registered first, as it will be (undone after the test)."""
-    fmt = LogFormat(llm_logs.NAME, llm_logs.DESCRIPTION, llm_logs.detect, llm_logs.parse)
-    monkeypatch.setattr(parsers, "_REGISTRY", {llm_logs.NAME: fmt, **parsers._REGISTRY})
+def registry():
+    """The built-in registry, which tries llm-logs first."""
+    names = [f.name for f in parsers.formats()]
+    assert names.index("llm-logs") < names.index("vcr-cassette"), names
+    return parsers.REGISTRY
 
 
 # --- shapes of a row -----------------------------------------------------------------------------------------
@@ -257,16 +259,16 @@ def test_missing_model_or_time_is_a_bad_record_with_its_reason(tmp_path):
                        ("m2", "row has no time (`datetime_utc` column empty)"),
                        ("m3", "`datetime_utc` is not an ISO 8601 time: 'yesterday'")):
         with pytest.raises(BadRecord) as caught:
-            list(llm_logs.parse(results[id]))
+            list(llm_logs.parse(results[id], parsers.context()))
         assert caught.value.reason == reason
-    assert next(llm_logs.parse(results["m4"])).request_id == "llm:m4"
+    assert next(llm_logs.parse(results["m4"], parsers.context())).request_id == "llm:m4"
 
 
 def test_naive_datetime_utc_is_utc_whatever_the_timezone_option(tmp_path):
-    set_naive_timezone(zone_named("Europe/Paris"))
+    paris = parsers.context(zone_named("Europe/Paris"))
     db = make_db(tmp_path / "logs.db", [row("n1", datetime_utc="2026-10-01T09:00:00.123456"),
                                         row("n2", datetime_utc="2026-10-01T09:00:00+00:00")])
-    times = {r.request_id: r.timestamp for r in parse_rows(db)}
+    times = {r.request_id: r.timestamp for r in parse_rows(db, paris)}
     assert times == {"llm:n1": T0 + timedelta(microseconds=123456), "llm:n2": T0}
 
 
@@ -281,14 +283,14 @@ def test_a_directory_walk_finds_logs_db_and_llm_databases_only(tmp_path):
     other.close()
     (tmp_path / "crossover.db").write_bytes(b"DUCK" * 100)
     write_jsonl(tmp_path / "chat.jsonl", [{"a": 1}])
-    found = [p.relative_to(tmp_path).as_posix() for p in find_files([tmp_path])]
+    found = [p.relative_to(tmp_path).as_posix() for p in find_files([tmp_path], parsers.claims)]
     assert found == ["backup.db", "chat.jsonl", "io.datasette.llm/logs.db"]
 
 
 def test_a_logs_db_that_is_not_sqlite_is_one_reject(tmp_path):
     path = tmp_path / "logs.db"
     path.write_text('{"not": "sqlite"}\n')
-    assert find_files([tmp_path]) == [path]  # picked up by its name, so that the problem is reported
+    assert find_files([tmp_path], parsers.claims) == [path]  # picked up by its name, so that the problem is reported
     [reject] = records(path)
     assert isinstance(reject, Reject) and reject.line == 0
     assert reject.reason == "not a SQLite database (no `SQLite format 3` header)" and reject.excerpt == '{"not": "sqlite"}'
@@ -324,10 +326,10 @@ def test_reading_is_read_only_and_sets_the_position_to_the_rows_read(tmp_path):
     path = make_db(tmp_path / "logs.db", [row(f"p{i}", minutes=i) for i in range(3)])
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     position = Position()
-    assert len(list(read_file(path, position))) == 3
+    assert len(list(llm_logs.read(path, position))) == 3
     assert (position.line, position.offset, position.incomplete) == (3, None, False)
     again = Position(line=2, offset=None)  # a database has no line positions: read again whole
-    assert len(list(read_file(path, again))) == 3 and again.line == 3
+    assert len(list(llm_logs.read(path, again))) == 3 and again.line == 3
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["logs.db"]
 
@@ -348,7 +350,7 @@ ANTHROPIC = {"request": {"model": "claude-sonnet-4-5", "max_tokens": 10, "messag
                          ids=["chat", "chat-bare", "responses", "responses-bare", "anthropic", "anthropic-bare",
                               "marker-not-true", "row-without-marker"])
 def test_detect_refuses_other_records(data):
-    assert not llm_logs.detect(data)
+    assert not llm_logs.detect(data, parsers.context())
 
 
 def test_other_formats_refuse_an_llm_row(tmp_path):
@@ -356,8 +358,8 @@ def test_other_formats_refuse_an_llm_row(tmp_path):
                response_json={"model": "gpt-4o", "choices": []}, input_tokens=3, output_tokens=1)
     [item] = records(make_db(tmp_path / "logs.db", [rich]))
     for module in (openai_chat, openai_responses, anthropic_messages):
-        assert not module.detect(item.data), module.NAME
-    claimed = [f.name for f in parsers.formats() if f.name != llm_logs.NAME and f.detect(item.data)]
+        assert not module.detect(item.data, parsers.context()), module.NAME
+    claimed = [f.name for f in parsers.formats() if f.name != llm_logs.NAME and f.detect(item.data, parsers.context())]
     assert claimed == []
 
 

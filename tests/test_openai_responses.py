@@ -11,7 +11,7 @@ import pytest
 from analyzer import parsers
 from analyzer.errors import BadRecord
 from analyzer.models import RawRecord, Request
-from analyzer.parsers import LogFormat, openai_chat, openai_responses, vcr
+from analyzer.parsers import openai_chat, openai_responses, vcr
 from analyzer.segmenting import segment
 from analyzer.tokenizing import Counter
 
@@ -28,8 +28,8 @@ RESPONSE = {
 
 
 def parse_one(data) -> Request:
-    assert openai_responses.detect(data), "openai-responses did not detect the record"
-    items = list(openai_responses.parse(RawRecord("f.jsonl", 1, data)))
+    assert openai_responses.detect(data, parsers.context()), "openai-responses did not detect the record"
+    items = list(openai_responses.parse(RawRecord("f.jsonl", 1, data), parsers.context()))
     assert len(items) == 1
     return items[0]
 
@@ -42,11 +42,11 @@ def http(body, response, method="POST", url=URL, code=200, headers=None):
 
 
 @pytest.fixture
-def registered(monkeypatch):
-    """The registry with this format added, as parsers/__init__.py will; restored afterwards."""
-    monkeypatch.setattr(parsers, "_REGISTRY", dict(parsers._REGISTRY))
-    m = openai_responses
-    parsers.register(LogFormat(m.NAME, m.DESCRIPTION, m.detect, m.parse))
+def registered():
+    """The built-in registry, with this format before openai-chat."""
+    names = [f.name for f in parsers.formats()]
+    assert names.index("openai-responses") < names.index("openai-chat"), names
+    return parsers.REGISTRY
 
 
 @pytest.mark.parametrize("wrap", [
@@ -211,7 +211,7 @@ def test_previous_response_id_is_parsed_as_logged():
 ])
 def test_bad_records_raise_bad_record(bad):
     with pytest.raises(BadRecord):
-        list(openai_responses.parse(RawRecord("f", 1, bad)))
+        list(openai_responses.parse(RawRecord("f", 1, bad), parsers.context()))
 
 
 CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
@@ -243,7 +243,7 @@ ANTHROPIC_RESPONSE = {"id": "msg_1", "type": "message", "role": "assistant", "mo
     "a string", [BODY],
 ])
 def test_detect_refuses_other_records(record):
-    assert not openai_responses.detect(record)
+    assert not openai_responses.detect(record, parsers.context())
 
 
 @pytest.mark.parametrize("record", [
@@ -252,7 +252,7 @@ def test_detect_refuses_other_records(record):
     {"request": {"model": "gpt-4o", "instructions": "Only instructions"}, "response": RESPONSE},
 ])
 def test_chat_parser_does_not_claim_responses_records(record):
-    assert openai_responses.detect(record) and not openai_chat.detect(record)
+    assert openai_responses.detect(record, parsers.context()) and not openai_chat.detect(record, parsers.context())
 
 
 def test_registry_routes_each_record_to_its_format(registered):
@@ -283,16 +283,16 @@ def test_real_responses_parse_to_the_recorded_values(corpus):
     for name, cassette in _cassettes(corpus):
         for interaction in cassette["interactions"]:
             if not _is_create(interaction):
-                other[openai_responses.detect(interaction)] += 1
+                other[openai_responses.detect(interaction, parsers.context())] += 1
                 continue
             recorded = interaction["response"].get("parsed_body")
             if not isinstance(recorded, dict) or recorded.get("object") != "response":
                 sse = "parsed_body" not in interaction["response"]  # streamed: the body is SSE text
                 streamed, errors = streamed + sse, errors + (not sse)  # else an {"error": …} body
                 continue
-            assert openai_responses.detect(interaction), name
-            assert not openai_chat.detect(interaction), name
-            [request] = openai_responses.parse(RawRecord(name, 1, interaction))
+            assert openai_responses.detect(interaction, parsers.context()), name
+            assert not openai_chat.detect(interaction, parsers.context()), name
+            [request] = openai_responses.parse(RawRecord(name, 1, interaction), parsers.context())
             usage = recorded.get("usage") or {}
             assert request.model == recorded["model"] and request.request_id == recorded["id"], name
             assert request.reported_prompt_tokens == usage.get("input_tokens"), name
@@ -313,7 +313,7 @@ def test_real_cassettes_through_the_vcr_route_leave_no_responses_call_rejected(c
     stored, rejected = 0, []
     for name, cassette in _cassettes(corpus):
         interactions = cassette["interactions"]
-        items = list(vcr.parse(RawRecord(name, 1, {"interactions": interactions})))
+        items = list(vcr.parse(RawRecord(name, 1, {"interactions": interactions}), parsers.context()))
         assert len(items) == len(interactions), name  # one request or one reject per interaction
         for interaction, item in zip(interactions, items, strict=True):
             if _is_create(interaction) and "anthropic" not in interaction["request"]["uri"]:
@@ -334,7 +334,7 @@ def test_counted_prompt_tokens_against_recorded_usage(corpus):
                 continue
             if not _text_only(interaction["request"]["parsed_body"]):
                 continue
-            [request] = openai_responses.parse(RawRecord(name, 1, interaction))
+            [request] = openai_responses.parse(RawRecord(name, 1, interaction), parsers.context())
             counted = segment(request, Counter(request.model)).prompt_tokens
             differences.append(counted - recorded["usage"]["input_tokens"])
     exact = differences.count(0)

@@ -24,7 +24,7 @@ def call(**extra):
 def parse(data):
     fmt = parsers.detect(data)
     assert fmt is not None and fmt.name == "openpipe"
-    [request] = list(fmt.parse(RawRecord("op.jsonl", 1, data)))
+    [request] = list(fmt.parse(RawRecord("op.jsonl", 1, data), parsers.context()))
     return request
 
 
@@ -52,5 +52,5 @@ def test_errors_keep_the_request():
 
 
 def test_not_claimed_by_others_and_claims_no_plain_wrapper():
-    assert not parsers.get("openpipe").detect({"request": BODY, "response": RESPONSE})
+    assert not parsers.get("openpipe").detect({"request": BODY, "response": RESPONSE}, parsers.context())
     assert parsers.detect({"reqPayload": BODY, "respPayload": RESPONSE}).name == "openai-chat"

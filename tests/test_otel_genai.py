@@ -16,7 +16,13 @@ import pytest
 from analyzer import api, parsers
 from analyzer.errors import BadRecord
 from analyzer.models import RawRecord, Request
-from analyzer.parsers import LogFormat, anthropic_messages, openai_chat, openai_responses, otel_genai, vcr
+from analyzer.parsers import (
+    anthropic_messages,
+    openai_chat,
+    openai_responses,
+    otel_genai,
+    vcr,
+)
 from analyzer.segmenting import segment
 from analyzer.tokenizing import Counter
 
@@ -69,8 +75,8 @@ def chat(**extra) -> dict:
 
 
 def parse_all(data) -> list:
-    assert otel_genai.detect(data), "not detected as otel-genai"
-    return list(otel_genai.parse(RawRecord("f.jsonl", 1, data)))
+    assert otel_genai.detect(data, parsers.context()), "not detected as otel-genai"
+    return list(otel_genai.parse(RawRecord("f.jsonl", 1, data), parsers.context()))
 
 
 def parse_one(data) -> Request:
@@ -80,10 +86,11 @@ def parse_one(data) -> Request:
 
 
 @pytest.fixture
-def registered(monkeypatch):
-    """otel-genai registered first, before every built-in format (undone after the test)."""
-    fmt = LogFormat(otel_genai.NAME, otel_genai.DESCRIPTION, otel_genai.detect, otel_genai.parse)
-    monkeypatch.setattr(parsers, "_REGISTRY", {otel_genai.NAME: fmt, **parsers._REGISTRY})
+def registered():
+    """The built-in registry, which tries otel-genai before every format that reads a bare request."""
+    names = [f.name for f in parsers.formats()]
+    assert all(names.index("otel-genai") < names.index(n) for n in ("langfuse", "openai-responses", "openai-chat")), names
+    return parsers.REGISTRY
 
 
 # --- OTLP attribute values ----------------------------------------------------------------------------------------
@@ -459,13 +466,13 @@ OURS = [span(chat()), export(span(chat())), span({"http.request.method": "GET"})
 
 @pytest.mark.parametrize("data", THEIRS + NOT_SPANS)
 def test_detection_refuses_what_is_not_otlp(data):
-    assert not otel_genai.detect(data)
+    assert not otel_genai.detect(data, parsers.context())
 
 
 @pytest.mark.parametrize("module", [vcr, anthropic_messages, openai_responses, openai_chat])
 @pytest.mark.parametrize("data", OURS)
 def test_no_other_format_claims_otlp_records(module, data):
-    assert not module.detect(data)
+    assert not module.detect(data, parsers.context())
 
 
 def test_registered_first_it_takes_only_its_own_records(registered):

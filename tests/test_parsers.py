@@ -25,7 +25,7 @@ RESPONSE = {"id": "chatcmpl-1", "object": "chat.completion", "created": 17273461
 def parse_one(data) -> Request:
     fmt = parsers.detect(data)
     assert fmt is not None, "no format detected"
-    items = list(fmt.parse(RawRecord("f.jsonl", 1, data)))
+    items = list(fmt.parse(RawRecord("f.jsonl", 1, data), parsers.context()))
     assert len(items) == 1
     return items[0]
 
@@ -89,7 +89,7 @@ def test_legacy_functions_and_response_format_are_kept():
 def test_bad_requests_raise_bad_record(bad):
     fmt = parsers.get("openai-chat")
     with pytest.raises(BadRecord):
-        list(fmt.parse(RawRecord("f", 1, bad)))
+        list(fmt.parse(RawRecord("f", 1, bad), parsers.context()))
 
 
 def test_sample_rate_and_session():
@@ -121,7 +121,7 @@ def test_vcr_cassette_yields_each_interaction():
             "response": {"status": {"code": 200}, "parsed_body": RESPONSE}}
     other = {"request": {"method": "GET", "uri": "https://example.com/image.png", "body": None},
              "response": {"status": {"code": 200}, "body": {"string": "binary"}}}
-    items = list(parsers.get("vcr-cassette").parse(RawRecord("c.json", 1, {"interactions": [chat, other]})))
+    items = list(parsers.get("vcr-cassette").parse(RawRecord("c.json", 1, {"interactions": [chat, other]}), parsers.context()))
     assert isinstance(items[0], Request) and items[0].request_id == "chatcmpl-1" and items[0].format == "openai-chat"
     assert isinstance(items[1], BadRecord) and "interaction 2" in items[1].reason
 
@@ -144,7 +144,7 @@ def test_golden_openai_chat_cassettes(corpus):
         response = interaction["response"].get("parsed_body")
         fmt = parsers.detect(interaction)
         assert fmt is not None and fmt.name == "openai-chat", (name, number)
-        [request] = list(fmt.parse(RawRecord(name, number, interaction)))
+        [request] = list(fmt.parse(RawRecord(name, number, interaction), parsers.context()))
         assert request.messages == body["messages"]
         assert request.requested_model == body["model"]
         if isinstance(response, dict) and "usage" in response:
@@ -168,13 +168,12 @@ def test_golden_openai_chat_cassettes(corpus):
 def test_naive_times_in_a_chosen_zone(zone, expected):
     from analyzer.parsers import common
 
-    try:
-        common.set_naive_timezone(common.zone_named(zone))
-        assert parse_time("2024-09-26 10:22:22").replace(tzinfo=None).isoformat() == expected
-        assert parse_time("2024-09-26T10:22:22Z").replace(tzinfo=None).isoformat() == "2024-09-26T10:22:22"
-        assert parse_time(1727346142).replace(tzinfo=None).isoformat() == "2024-09-26T10:22:22"
-    finally:
-        common.set_naive_timezone(timezone.utc)
+    ctx = parsers.context(common.zone_named(zone))
+    assert ctx.time("2024-09-26 10:22:22").replace(tzinfo=None).isoformat() == expected
+    assert ctx.time("2024-09-26T10:22:22Z").replace(tzinfo=None).isoformat() == "2024-09-26T10:22:22"
+    assert ctx.time(1727346142).replace(tzinfo=None).isoformat() == "2024-09-26T10:22:22"
+    # The zone is the context's, not the process's: a default read still takes naive times as UTC.
+    assert parse_time("2024-09-26 10:22:22").replace(tzinfo=None).isoformat() == "2024-09-26T10:22:22"
 
 
 def test_mistral_cache_reads_and_gemini_hidden_thinking():

@@ -56,14 +56,14 @@ def vcr(body, text, url="https://api.openai.com/v1/chat/completions"):
 
 
 def parse_chat(data) -> Request:
-    assert openai_chat.detect(data)
-    [request] = openai_chat.parse(RawRecord("f.jsonl", 1, data))
+    assert openai_chat.detect(data, parsers.context())
+    [request] = openai_chat.parse(RawRecord("f.jsonl", 1, data), parsers.context())
     return request
 
 
 def parse_responses(data) -> Request:
-    assert openai_responses.detect(data) and not openai_chat.detect(data)
-    [request] = openai_responses.parse(RawRecord("f.jsonl", 1, data))
+    assert openai_responses.detect(data, parsers.context()) and not openai_chat.detect(data, parsers.context())
+    [request] = openai_responses.parse(RawRecord("f.jsonl", 1, data), parsers.context())
     return request
 
 
@@ -229,7 +229,7 @@ def test_responses_stream_failures():
 def test_instructions_only_body_is_confirmed_by_a_responses_stream():
     body = {"model": "gpt-4o", "instructions": "Say hi."}
     assert parse_responses({"request": body, "response": _events(final=_final())}).output["content"] == "Hello"
-    assert not openai_responses.detect({"request": body, "response": CHUNKS})
+    assert not openai_responses.detect({"request": body, "response": CHUNKS}, parsers.context())
 
 
 def test_detection_routes_streams_to_their_format_and_no_other():
@@ -239,10 +239,10 @@ def test_detection_routes_streams_to_their_format_and_no_other():
                  vcr(RESP_BODY, sse(_events(_final()), named=True), url="https://api.openai.com/v1/responses")]
     for record in chat:
         assert parsers.detect(record).name == "openai-chat"
-        assert not openai_responses.detect(record) and not anthropic_messages.detect(record)
+        assert not openai_responses.detect(record, parsers.context()) and not anthropic_messages.detect(record, parsers.context())
     for record in responses:
         assert parsers.detect(record).name == "openai-responses"
-        assert not openai_chat.detect(record) and not anthropic_messages.detect(record)
+        assert not openai_chat.detect(record, parsers.context()) and not anthropic_messages.detect(record, parsers.context())
 
 
 def test_streamed_records_ingest_with_usage(tmp_path):

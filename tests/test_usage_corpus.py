@@ -127,7 +127,7 @@ def parse_body(entry: dict[str, Any]) -> Request:
     data = wrap(fmt, entry.get("model") or "unknown-model", entry["body"]["usage"])
     found = parsers.detect(data)
     assert found is not None and found.name == fmt, f"{entry['body']['file']}: detected as {found and found.name}"
-    [request] = list(found.parse(RawRecord(USAGES, 1, data)))
+    [request] = list(found.parse(RawRecord(USAGES, 1, data), parsers.context()))
     assert request.raw_usage is entry["body"]["usage"]
     return request
 

@@ -11,10 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from pathlib import Path
 from typing import Any
 
 from ..errors import BadRecord, UnknownFormat
 from ..models import BatchPart, RawRecord, Request
+from ..reading import Position, Reject
+from . import (
+    anthropic_batch,
+    anthropic_messages,
+    helicone,
+    langfuse,
+    litellm,
+    llm_logs,
+    openai_batch,
+    openai_chat,
+    openai_responses,
+    openpipe,
+    otel_genai,
+    vcr,
+)
+from .context import ReadContext
 
 #: What ``parse`` yields: requests, a BadRecord for one part of a composite record that failed, or
 #: one half of a batch request, staged until its other half is read.
@@ -23,67 +41,110 @@ Parsed = Request | BadRecord | BatchPart
 
 @dataclass(frozen=True)
 class LogFormat:
-    """One log format: its name, what identifies it, and how to read it."""
+    """One log format: its name, what identifies it, and how to read it.
+
+    ``detect(data, ctx)`` says whether a JSON record is of this format; ``parse(record, ctx)``
+    yields what it holds. Both take their settings from the :class:`ReadContext`, never globals.
+    """
 
     name: str
     description: str
-    detect: Callable[[Any], bool]
-    parse: Callable[[RawRecord], Iterator[Parsed]]
+    detect: Callable[[Any, ReadContext], bool]
+    parse: Callable[[RawRecord, ReadContext], Iterator[Parsed]]
+    files: OwnFiles | None = None  # set when the format is not JSON and reads its own files
 
 
-_REGISTRY: dict[str, LogFormat] = {}
+@dataclass(frozen=True)
+class OwnFiles:
+    """How a format that is not JSON (simonw/llm's SQLite ``logs.db``) reads its own files."""
+
+    owns: Callable[[Path], bool]  # a file read by this format, not as JSON, even when named directly
+    finds: Callable[[Path], bool]  # a file to take when walking a directory
+    read: Callable[[Path, Position], Iterator[RawRecord | Reject]]  # its records, or a reject per part
+
+
+class Registry:
+    """Log formats in detection order; a container format reaches the others through it."""
+
+    def __init__(self) -> None:
+        self._formats: dict[str, LogFormat] = {}
+
+    def register(self, fmt: LogFormat) -> None:
+        """Add a format; later registrations are tried after earlier ones."""
+        self._formats[fmt.name] = fmt
+
+    def formats(self) -> list[LogFormat]:
+        """Every registered format, in detection order."""
+        return list(self._formats.values())
+
+    def get(self, name: str) -> LogFormat:
+        """The format called ``name``.
+
+        Raises:
+            UnknownFormat: no format has that name.
+        """
+        try:
+            return self._formats[name]
+        except KeyError:
+            raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(self._formats)}") from None
+
+    def detect(self, data: Any, ctx: ReadContext) -> LogFormat | None:
+        """The first format, in registration order, that recognises ``data``.
+
+        No shortcut through the previous record's format: openai-chat would also take the Anthropic or
+        LiteLLM record that follows a chat record in a mixed file.
+        """
+        for fmt in self._formats.values():
+            if fmt.detect(data, ctx):
+                return fmt
+        return None
+
+    def owner(self, path: Path) -> LogFormat | None:
+        """The format that reads ``path`` itself; None for a JSON log."""
+        return next((f for f in self._formats.values() if f.files and f.files.owns(path)), None)
+
+    def claims(self, path: Path) -> bool:
+        """Whether a file met walking a directory is a log some format reads itself."""
+        return any(f.files and f.files.finds(path) for f in self._formats.values())
+
+
+#: The built-in formats and any a plugin registers.
+REGISTRY = Registry()
 
 
 def register(fmt: LogFormat) -> None:
-    """Add a format; later registrations are tried after earlier ones."""
-    _REGISTRY[fmt.name] = fmt
+    """Add a format to the registry; later registrations are tried after earlier ones."""
+    REGISTRY.register(fmt)
 
 
 def formats() -> list[LogFormat]:
     """Every registered format, in detection order."""
-    return list(_REGISTRY.values())
+    return REGISTRY.formats()
 
 
 def get(name: str) -> LogFormat:
-    """The format called ``name``.
-
-    Raises:
-        UnknownFormat: no format has that name.
-    """
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownFormat(f"unknown format {name!r}; known: {', '.join(_REGISTRY)}") from None
+    """The registered format called ``name`` (raises UnknownFormat)."""
+    return REGISTRY.get(name)
 
 
-def detect(data: Any) -> LogFormat | None:
-    """The first format, in registration order, that recognises ``data``.
-
-    No shortcut through the previous record's format: openai-chat would also take the Anthropic or
-    LiteLLM record that follows a chat record in a mixed file.
-    """
-    for fmt in _REGISTRY.values():
-        if fmt.detect(data):
-            return fmt
-    return None
+def context(naive_zone: tzinfo = timezone.utc, file_time: datetime | None = None) -> ReadContext:
+    """A read context over the registry: the zone of naive times and the file's time."""
+    return ReadContext(REGISTRY, naive_zone, file_time)
 
 
-def parse_inner(record: RawRecord, data: Any, container: str, what: str) -> Iterator[Parsed]:
-    """Parse what a container record (a cassette interaction, an export row) holds, by its own format.
+def owner(path: Path) -> LogFormat | None:
+    """The registered format that reads ``path`` itself; None for a JSON log."""
+    return REGISTRY.owner(path)
 
-    Each request is stored as what it is, not as the container; ``what`` names the inner part in
-    the reject when no format reads it.
 
-    Raises:
-        BadRecord: no format other than the container's reads ``data``.
-    """
-    fmt = detect(data)
-    if fmt is None or fmt.name == container:
-        raise BadRecord(f"no supported format for {what}")
-    for item in fmt.parse(RawRecord(record.path, record.line, data)):
-        if isinstance(item, Request):
-            item.format = item.format or fmt.name
-        yield item
+def claims(path: Path) -> bool:
+    """Whether a file met walking a directory is a log a registered format reads itself."""
+    return REGISTRY.claims(path)
+
+
+def detect(data: Any, ctx: ReadContext | None = None) -> LogFormat | None:
+    """The first registered format that recognises ``data`` (read with default settings unless ``ctx``)."""
+    return REGISTRY.detect(data, ctx or context())
 
 
 def shape(data: Any) -> str:
@@ -94,31 +155,14 @@ def shape(data: Any) -> str:
     return type(data).__name__
 
 
-def _register_builtins() -> None:
-    # Imported here so that each module can import this one for `register` and `LogFormat`.
-    from . import (
-        anthropic_batch,
-        anthropic_messages,
-        helicone,
-        langfuse,
-        litellm,
-        llm_logs,
-        openai_batch,
-        openai_chat,
-        openai_responses,
-        openpipe,
-        otel_genai,
-        vcr,
-    )
+# Detection order. Containers first (they hand their insides back to the registry); batch lines,
+# whose input lines openai-chat would take for wrapped chat bodies (without their response); then
+# the formats whose records also have a `messages` list (LiteLLM payloads, Anthropic), which
+# openai-chat would otherwise take for bare chat bodies. Langfuse before openai-responses, which
+# would take a lone GENERATION (`model` and `input`).
+BUILTINS = (llm_logs, vcr, openai_batch, anthropic_batch, otel_genai, helicone, openpipe, litellm, langfuse,
+            anthropic_messages, openai_responses, openai_chat)
 
-    # Containers first (they hand their insides back to the registry); batch lines, whose input lines
-    # openai-chat would take for wrapped chat bodies (without their response); then the formats whose
-    # records also have a `messages` list (LiteLLM payloads, Anthropic), which openai-chat would
-    # otherwise take for bare chat bodies.
-    # Langfuse before openai-responses, which would take a lone GENERATION (`model` and `input`).
-    for module in (llm_logs, vcr, openai_batch, anthropic_batch, otel_genai, helicone, openpipe, litellm, langfuse, anthropic_messages,
-                   openai_responses, openai_chat):
-        register(LogFormat(module.NAME, module.DESCRIPTION, module.detect, module.parse))
-
-
-_register_builtins()
+for _module in BUILTINS:
+    _files = OwnFiles(_module.owns, _module.finds, _module.read) if hasattr(_module, "read") else None
+    register(LogFormat(_module.NAME, _module.DESCRIPTION, _module.detect, _module.parse, _files))

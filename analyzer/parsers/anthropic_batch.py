@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import BadRecord
 from ..models import BatchPart, RawRecord
+from .context import ReadContext
 
 NAME = "anthropic-batch"
 DESCRIPTION = ("Anthropic Message Batches request lines (`custom_id`, `params`) and result lines "
@@ -21,7 +22,7 @@ DESCRIPTION = ("Anthropic Message Batches request lines (`custom_id`, `params`) 
 _RESULTS = {"succeeded", "errored", "canceled", "expired"}
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """A Message Batches request line (``params``) or result line (``result.type``)."""
     if not isinstance(data, dict) or not isinstance(data.get("custom_id"), str):
         return False
@@ -31,7 +32,7 @@ def detect(data: Any) -> bool:
     return isinstance(result, dict) and result.get("type") in _RESULTS
 
 
-def parse(record: RawRecord) -> Iterator[BatchPart]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[BatchPart]:
     """Stage one line as the request half or the result half of a batch request."""
     half = "request" if "params" in record.data else "result"
     yield BatchPart("anthropic", half, record.data["custom_id"], record.data)

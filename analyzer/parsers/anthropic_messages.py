@@ -23,8 +23,8 @@ from .common import (
     number,
     sample_rate,
     service_tier,
-    unwrap,
 )
+from .context import ReadContext
 
 NAME = "anthropic-messages"
 DESCRIPTION = ("Anthropic Messages: a `/v1/messages` request (`max_tokens`, `messages`, top-level `system`) and "
@@ -41,9 +41,9 @@ _OPENAI_ROLES = {"tool", "developer", "function"}
 _SKIPPED = {"thinking", "redacted_thinking"}
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """An Anthropic Messages call, by URL, by response type, or (bare body) by Anthropic-only fields."""
-    exchange = unwrap(data)
+    exchange = ctx.unwrap(data)
     if exchange is None or not isinstance(exchange.request, dict):
         return False
     url, body, response = exchange.url or "", exchange.request, exchange.response
@@ -65,13 +65,13 @@ def detect(data: Any) -> bool:
     return "system" in body or "anthropic_version" in body or bool(_ANTHROPIC_BLOCKS & _block_types(body))
 
 
-def parse(record: RawRecord) -> Iterator[Request]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
     """Turn one record into a :class:`Request`.
 
     Raises:
         BadRecord: the record lacks what a request needs (model, messages).
     """
-    exchange = unwrap(record.data)
+    exchange = ctx.unwrap(record.data)
     if exchange is None or not isinstance(exchange.request, dict):
         raise BadRecord("no Anthropic Messages request in record")
     body, response = exchange.request, exchange.response
@@ -92,7 +92,7 @@ def parse(record: RawRecord) -> Iterator[Request]:
         messages=_system(body.get("system")) + [m for turn in messages for m in chat_messages(turn)],
         tools=[_tool(t) for t in body.get("tools") or [] if isinstance(t, dict)],
         response_format=_response_format(body),
-        timestamp=exchange.time(),
+        timestamp=exchange.time(ctx.naive_zone),
         user=metadata.get("user_id"),
         session_id=wrapper.get("session_id"),
         sample_rate=sample_rate(wrapper),

@@ -39,17 +39,6 @@ def maybe_json(value: Any) -> Any:
     return value
 
 
-# The zone of times logged without one (LiteLLM's naive strings, naive ISO). UTC unless the user
-# says otherwise with --timezone; set once per process (workers too) by the file reader.
-_naive_zone: tzinfo = timezone.utc
-
-
-def set_naive_timezone(zone: tzinfo) -> None:
-    """Read times logged without a zone as times in ``zone``."""
-    global _naive_zone
-    _naive_zone = zone
-
-
 def zone_named(name: str) -> tzinfo:
     """A time zone from an IANA name (``Europe/Paris``), ``UTC``, or a fixed offset (``+02:00``).
 
@@ -66,10 +55,10 @@ def zone_named(name: str) -> tzinfo:
         raise BadTimezone(f"unknown time zone {name!r}: give an IANA name like Europe/Paris, UTC, or +02:00") from None
 
 
-def parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any, naive_zone: tzinfo = timezone.utc) -> datetime | None:
     """A UTC datetime from epoch s/ms/ns (number or digits), ISO 8601 or RFC 1123.
 
-    A time without a zone is in the zone set by :func:`set_naive_timezone` (UTC by default).
+    A time without a zone is a time in ``naive_zone`` (a read's ``--timezone``).
     """
     if value is None or isinstance(value, bool):
         return None
@@ -88,7 +77,7 @@ def parse_time(value: Any) -> datetime | None:
         text = text.replace(" ", "T")
         # Python takes at most 6 fractional digits; Azure-style traces carry 7.
         text = re.sub(r"(\.\d{6})\d+$", r"\1", text)
-        return datetime.fromisoformat(text).replace(tzinfo=_naive_zone).astimezone(timezone.utc)
+        return datetime.fromisoformat(text).replace(tzinfo=naive_zone).astimezone(timezone.utc)
     try:
         parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00")))
     except ValueError:
@@ -97,7 +86,7 @@ def parse_time(value: Any) -> datetime | None:
         except (TypeError, ValueError):
             return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_naive_zone)
+        parsed = parsed.replace(tzinfo=naive_zone)
     return parsed.astimezone(timezone.utc)
 
 
@@ -140,11 +129,13 @@ class Exchange:
         self.url: str | None = None
         self.status_code: int | None = None
 
-    def time(self) -> datetime | None:
-        """The wrapper's own time, else the response's ``created``, else the HTTP ``date`` header."""
+    def time(self, naive_zone: tzinfo = timezone.utc) -> datetime | None:
+        """The wrapper's own time, else the response's ``created``, else the HTTP ``date`` header.
+
+        A wrapper's time logged without a zone is in ``naive_zone``."""
         for key in TIME_KEYS:
             if key in self.wrapper:
-                found = parse_time(self.wrapper[key])
+                found = parse_time(self.wrapper[key], naive_zone)
                 if found:
                     return found
         if isinstance(self.response, dict):
@@ -155,24 +146,11 @@ class Exchange:
         return parse_time(header(self.response_headers, "date"))
 
 
-_last_unwrapped: tuple[Any, Exchange | None] = (None, None)
-
-
 def unwrap(data: Any) -> Exchange | None:
     """Find the request/response pair in a logged record; None when there is none.
 
-    A format's ``detect`` and then its ``parse`` both unwrap the same record, and a wrapper may hold
-    its bodies as JSON strings; the last record's answer is kept so they are decoded once.
+    Formats call it through :meth:`ReadContext.unwrap`, which computes it once per record.
     """
-    global _last_unwrapped
-    if _last_unwrapped[0] is data:
-        return _last_unwrapped[1]
-    exchange = _unwrap(data)
-    _last_unwrapped = (data, exchange)
-    return exchange
-
-
-def _unwrap(data: Any) -> Exchange | None:
     if not isinstance(data, dict):
         return None
     request_key = next((k for k in REQUEST_KEYS if k in data), None)

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import BadRecord
 from ..models import RawRecord
 from .common import maybe_json, number
+from .context import ReadContext
 
 NAME = "helicone"
 DESCRIPTION = "Helicone export row: `request_id`, `request_created_at` and the provider's `request_body`/`response_body`"
@@ -23,16 +24,14 @@ DESCRIPTION = "Helicone export row: `request_id`, `request_created_at` and the p
 _HELICONE_KEYS = ("request_created_at", "request_path", "target_url", "request_properties", "delay_ms")
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """A Helicone export row: its request id and body keys, and one of its own fields."""
     return (isinstance(data, dict) and "request_id" in data and "request_body" in data
             and any(key in data for key in _HELICONE_KEYS))
 
 
-def parse(record: RawRecord) -> Iterator[Any]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Any]:
     """Yield the request of one row, parsed by the format of its bodies."""
-    from . import parse_inner  # the registry imports this module first
-
     row = record.data
     body, response = maybe_json(row.get("request_body")), maybe_json(row.get("response_body"))
     if not isinstance(body, dict) or not body:
@@ -40,7 +39,7 @@ def parse(record: RawRecord) -> Iterator[Any]:
     pair = {"request": body, "response": response if isinstance(response, dict) else None,
             "timestamp": row.get("request_created_at") or row.get("response_created_at")}
     provider = row.get("target_url") or row.get("provider") or "an unknown provider"
-    for request in parse_inner(record, pair, NAME, f"the bodies of a Helicone row for {provider}"):
+    for request in ctx.parse_inner(record, pair, NAME, f"the bodies of a Helicone row for {provider}"):
         if isinstance(request, BadRecord):
             yield request
             continue

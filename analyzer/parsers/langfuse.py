@@ -18,7 +18,8 @@ from typing import Any
 from ..errors import BadRecord
 from ..models import RawRecord, Request
 from ..tokenizing import content_text
-from .common import content_id, number, parse_time
+from .common import content_id, number
+from .context import ReadContext
 from .openai_responses import chat_messages as responses_items
 from .openai_responses import chat_response_format as responses_format
 from .openai_responses import chat_tool as responses_tool
@@ -39,7 +40,7 @@ def _is_observation(data: Any) -> bool:
             and "startTime" in data)
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """Accept an observation, a trace export or a page of observations. Matching keys alone are not enough."""
     if _is_observation(data):
         return True
@@ -53,7 +54,7 @@ def detect(data: Any) -> bool:
     return isinstance(found, list) and bool(found) and all(_is_observation(o) for o in found)
 
 
-def parse(record: RawRecord) -> Iterator[Request | BadRecord]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request | BadRecord]:
     """Yield one Request per GENERATION in the record, or a BadRecord for a generation that fails.
 
     Raises:
@@ -63,7 +64,7 @@ def parse(record: RawRecord) -> Iterator[Request | BadRecord]:
     if _is_observation(data):
         if data["type"] != "GENERATION":
             raise BadRecord(f"langfuse {data['type']} observation: not a model call")
-        yield _request(data, {})
+        yield _request(data, {}, ctx)
         return
     trace = data["trace"] if isinstance(data.get("trace"), dict) else data if "observations" in data else {}
     # Spans, events, tools and the other observations of a trace or page are the steps around its
@@ -74,12 +75,12 @@ def parse(record: RawRecord) -> Iterator[Request | BadRecord]:
         raise BadRecord("langfuse trace without GENERATION observations: no model call")
     for observation in generations:
         try:
-            yield _request(observation, trace)
+            yield _request(observation, trace, ctx)
         except BadRecord as exc:
             yield exc
 
 
-def _request(obs: dict[str, Any], trace: dict[str, Any]) -> Request:
+def _request(obs: dict[str, Any], trace: dict[str, Any], ctx: ReadContext) -> Request:
     if not obs.get("model"):
         raise BadRecord("langfuse generation without a model")
     params, metadata = _dict(_decode(obs.get("modelParameters"))), _dict(_decode(obs.get("metadata")))
@@ -88,7 +89,7 @@ def _request(obs: dict[str, Any], trace: dict[str, Any]) -> Request:
     if not messages:
         raise BadRecord("langfuse generation without input messages (input not captured or masked)")
     tools += _list(params.get("tools")) + _list(params.get("functions"))
-    start, end = parse_time(obs.get("startTime")), parse_time(obs.get("endTime"))
+    start, end = ctx.time(obs.get("startTime")), ctx.time(obs.get("endTime"))
     # end - start is exact and needs no unit. The API's `latency` is in seconds (§6), but internal
     # views give milliseconds, so `latency` is used only when there is no end time.
     seconds = number(obs.get("latency"))

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..errors import BadRecord
 from ..models import RawRecord, Request
-from .common import as_int, content_id, maybe_json, number, parse_time, sample_rate
+from .common import as_int, content_id, maybe_json, number, sample_rate
+from .context import ReadContext
 
 NAME = "litellm"
 DESCRIPTION = ("LiteLLM: a StandardLoggingPayload (bare, or under `standard_logging_object`) or a "
@@ -50,12 +51,12 @@ def _payload(data: Any) -> tuple[dict[str, Any] | None, str | None]:
     return (payload, kind) if kind else (None, None)
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """A StandardLoggingPayload or a SpendLogs row: ``call_type`` + ``startTime`` + LiteLLM-only keys."""
     return _payload(data)[1] is not None
 
 
-def parse(record: RawRecord) -> Iterator[Request | BadRecord]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request | BadRecord]:
     """Turn one LiteLLM record into a :class:`Request`, or a BadRecord when it holds no prompt.
 
     Raises:
@@ -77,7 +78,7 @@ def parse(record: RawRecord) -> Iterator[Request | BadRecord]:
              or _dict(p.get("model_map_information")).get("model_map_key"))
     if not model:
         raise BadRecord("no model in LiteLLM record or its response")
-    start, end = parse_time(p.get("startTime")), parse_time(p.get("endTime"))
+    start, end = ctx.time(p.get("startTime")), ctx.time(p.get("endTime"))
     latency = number(p.get("request_duration_ms"))  # SpendLogs only; else the wall time of the call
     if latency is None and start and end and end >= start:
         latency = (end - start).total_seconds() * 1000
@@ -89,7 +90,7 @@ def parse(record: RawRecord) -> Iterator[Request | BadRecord]:
         messages=messages,
         tools=tools,
         response_format=params.get("response_format") if isinstance(params.get("response_format"), dict) else None,
-        timestamp=start or end or parse_time(response.get("created")),
+        timestamp=start or end or ctx.time(response.get("created")),
         request_id=p.get("request_id" if kind == "spend" else "id") or content_id(messages, response or None),
         # SpendLogs `user` is the key's owner; `end_user` is the customer the call was made for (§5a, §5b).
         user=(p.get("end_user") or metadata.get("user_api_key_end_user_id") or p.get("user")

@@ -1,6 +1,6 @@
 """simonw/llm's ``logs.db``: turn one row of its SQLite ``responses`` table into a :class:`Request`.
 
-:mod:`analyzer.reading` opens the database read-only and hands each row over as a record: the
+:func:`read` opens the database read-only and hands each row over as a record: the
 row's columns (formats.md §9: ``id, model, prompt, system, prompt_json, options_json, response,
 response_json, conversation_id, duration_ms, datetime_utc, input_tokens, output_tokens,
 token_details``; the ``*_json`` columns are JSON held in strings) plus ``_llm_logs_db: true`` and
@@ -18,27 +18,37 @@ results, and the assistant's reply with its tool calls.
 from __future__ import annotations
 
 import re
+import sqlite3
+from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from ..errors import BadRecord
 from ..models import RawRecord, Request
+from ..reading import EXCERPT_CHARS, Position, Reject, excerpt
 from .common import as_int, content_id, maybe_json, number, parse_time
+from .context import ReadContext
 
 NAME = "llm-logs"
 DESCRIPTION = "simonw/llm `logs.db`: the rows of its SQLite `responses` table (found as logs.db or any *.db holding it)"
-MARKER = "_llm_logs_db"  # set by analyzer.reading on every row it reads from an llm database
+MARKER = "_llm_logs_db"  # set by :func:`read` on every row it reads from an llm database
+SQLITE_HEADER = b"SQLite format 3\x00"
+LLM_DB_NAME = "logs.db"  # the file `llm logs path` names
+#: The columns llm's `responses` table has had since it was created (llm migration m010).
+LLM_COLUMNS = {"id", "model", "prompt", "system", "response", "conversation_id", "datetime_utc"}
 
 _ZONED = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
 
-def detect(data: Any) -> bool:
-    """Only the rows analyzer.reading took from an llm database: no log line carries the marker."""
+def detect(data: Any, ctx: ReadContext) -> bool:
+    """Only the rows :func:`read` took from an llm database: no log line carries the marker."""
     return isinstance(data, dict) and data.get(MARKER) is True
 
 
-def parse(record: RawRecord) -> Iterator[Request]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
     """Turn one ``responses`` row into a :class:`Request`.
 
     Raises:
@@ -191,3 +201,141 @@ def _read_usage(request: Request, row: dict[str, Any]) -> None:
     request.reported_cached_tokens, request.reported_cache_write_tokens = cached, written
     request.reported_reasoning_tokens = reasoning
 
+
+# Reading the database ------------------------------------------------------------------------------
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def owns(path: Path) -> bool:
+    """A file read here, not as JSON: a ``*.db`` or a SQLite file, read whole each time (never
+    resumed like a log that grew); one that is not an llm database is rejected with the reason."""
+    return path.name.lower().endswith(".db") or _is_sqlite(path)
+
+
+def finds(path: Path) -> bool:
+    """A file taken when walking a directory: ``logs.db`` by its name (so that a broken one is
+    reported, not skipped), another ``*.db`` only when it is an llm database (a directory may hold
+    crossover's own database)."""
+    name = path.name.lower()
+    return name == LLM_DB_NAME or (name.endswith(".db") and is_llm_db(path))
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # mode=ro: crossover never writes to the user's database (nor creates one where none is).
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in con.execute(f"PRAGMA table_info([{table}])")}
+
+
+def is_llm_db(path: Path) -> bool:
+    """A SQLite file with llm's ``responses`` table."""
+    if not _is_sqlite(path):
+        return False
+    try:
+        with closing(_connect(path)) as con:
+            return _columns(con, "responses") >= LLM_COLUMNS
+    except sqlite3.Error:
+        return False
+
+
+def read(path: Path, position: Position) -> Iterator[RawRecord | Reject]:
+    """One record per ``responses`` row: its columns, the marker ``_llm_logs_db``, and what the row
+    needs from other tables: ``_history`` (the earlier turns of its conversation, for plugins whose
+    ``prompt_json`` holds no messages), ``_tools``, ``_tool_calls``, ``_tool_results``, ``_schema``.
+
+    A database has no line positions: it is always read whole, and ``position`` then says how many
+    rows were read (no offset). Rows come grouped by conversation, in time order within one, so that
+    only one conversation's turns are held at a time.
+    """
+    name = str(path)
+    position.line, position.offset, position.incomplete = 0, None, False
+    if not _is_sqlite(path):
+        try:
+            with open(path, "rb") as f:
+                head = f.read(EXCERPT_CHARS)
+        except OSError as exc:
+            yield Reject(name, 0, f"cannot read file: {exc.strerror or exc}")
+            return
+        yield Reject(name, 0, "not a SQLite database (no `SQLite format 3` header)", excerpt(head))
+        return
+    try:
+        con = _connect(path)
+    except sqlite3.Error as exc:
+        yield Reject(name, 0, f"cannot open SQLite database: {exc}")
+        return
+    with closing(con):
+        try:
+            missing = LLM_COLUMNS - _columns(con, "responses")
+            if missing:
+                yield Reject(name, 0, "not an llm logs database: no `responses` table with "
+                                      f"{', '.join(sorted(missing))}")
+                return
+            try:
+                extras = _llm_extras(con)
+            except (sqlite3.Error, IndexError):  # a tool table of an unforeseen shape: do without
+                extras = _llm_extras(None)
+            con.row_factory, con.text_factory = None, bytes  # decoded per row: one bad row is one reject
+            rows = con.execute("SELECT rowid AS _rowid, * FROM responses ORDER BY conversation_id, datetime_utc, rowid")
+            columns = [d[0] for d in rows.description]
+            conversation, history = None, []
+            for values in rows:
+                position.line += 1
+                row = dict(zip(columns, values))
+                rowid = row.pop("_rowid")
+                try:
+                    row = {k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in row.items()}
+                except UnicodeDecodeError:
+                    yield Reject(name, rowid, "a column is not UTF-8 text", excerpt(repr(row).encode()))
+                    continue
+                if row["conversation_id"] is None or row["conversation_id"] != conversation:
+                    conversation, history = row["conversation_id"], []
+                turn = {"prompt": row["prompt"], "system": row["system"], "response": row["response"],
+                        "tool_calls": extras["tool_calls"].get(row["id"], []),
+                        "tool_results": extras["tool_results"].get(row["id"], [])}
+                yield RawRecord(name, rowid, {
+                    **row, "_llm_logs_db": True, "_history": list(history),
+                    "_tools": [extras["tools"][t] for t in extras["links"].get(row["id"], []) if t in extras["tools"]],
+                    "_tool_calls": turn["tool_calls"], "_tool_results": turn["tool_results"],
+                    "_schema": extras["schemas"].get(row.get("schema_id")),
+                })
+                history.append(turn)
+        except sqlite3.Error as exc:  # a damaged file: what was read stands, the rest is one reject
+            if position.line == 0:
+                yield Reject(name, 0, f"unreadable SQLite database: {exc}")
+            else:
+                yield Reject(name, position.line + 1, f"unreadable SQLite database after {position.line} rows: {exc}")
+
+
+def _llm_extras(con: sqlite3.Connection | None) -> dict[str, dict]:
+    """The tool and schema tables of newer llm versions, keyed for lookup by response id."""
+    found: dict[str, dict] = {"tools": {}, "links": defaultdict(list), "tool_calls": defaultdict(list),
+                              "tool_results": defaultdict(list), "schemas": {}}
+    if con is None:
+        return found
+    con.row_factory = sqlite3.Row
+    con.text_factory = lambda raw: raw.decode("utf-8", "replace")
+    tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+    if "tools" in tables:
+        found["tools"] = {r["id"]: {"name": r["name"], "description": r["description"],
+                                    "input_schema": r["input_schema"]} for r in con.execute("SELECT * FROM tools")}
+    for link in ("tool_responses", "response_tools"):  # the name changed with llm's node-tree schema
+        if link in tables:
+            for r in con.execute(f"SELECT response_id, tool_id FROM [{link}] ORDER BY rowid"):
+                found["links"][r["response_id"]].append(r["tool_id"])
+    for table, keep in (("tool_calls", ("name", "arguments", "tool_call_id")),
+                        ("tool_results", ("name", "output", "tool_call_id"))):
+        if table in tables:
+            for r in con.execute(f"SELECT * FROM [{table}] ORDER BY id"):
+                found[table][r["response_id"]].append({k: r[k] for k in keep})
+    if "schemas" in tables:
+        found["schemas"] = {r["id"]: r["content"] for r in con.execute("SELECT id, content FROM schemas")}
+    return found

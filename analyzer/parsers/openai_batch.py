@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from ..errors import BadRecord
 from ..models import BatchPart, RawRecord
+from .context import ReadContext
 
 NAME = "openai-batch"
 DESCRIPTION = ("OpenAI Batch API input lines (`custom_id`, `method`, `url`, `body`) and output lines "
@@ -25,7 +26,7 @@ ENDPOINTS = {"/v1/chat/completions": "openai-chat", "/v1/responses": "openai-res
 _RESPONSE_OBJECTS = {"chat.completion", "response"}
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """A batch input line (a request ``body`` and its ``url``) or output line (``response``/``error``)."""
     if not isinstance(data, dict) or not isinstance(data.get("custom_id"), str):
         return False
@@ -34,7 +35,7 @@ def detect(data: Any) -> bool:
     return "response" in data and "error" in data
 
 
-def parse(record: RawRecord) -> Iterator[BatchPart]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[BatchPart]:
     """Stage one line as the request half or the result half of a batch request.
 
     Raises:

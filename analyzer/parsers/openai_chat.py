@@ -22,8 +22,8 @@ from .common import (
     number,
     sample_rate,
     service_tier,
-    unwrap,
 )
+from .context import ReadContext
 
 NAME = "openai-chat"
 DESCRIPTION = (
@@ -32,9 +32,9 @@ DESCRIPTION = (
 )
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """A record whose request is a Chat Completions body."""
-    exchange = unwrap(data)
+    exchange = ctx.unwrap(data)
     if exchange is None or not isinstance(exchange.request, dict):
         return False
     if exchange.url and "/chat/completions" not in exchange.url:
@@ -42,13 +42,13 @@ def detect(data: Any) -> bool:
     return isinstance(exchange.request.get("messages"), list)
 
 
-def parse(record: RawRecord) -> Iterator[Request]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
     """Turn one record into a :class:`Request`.
 
     Raises:
         BadRecord: the record lacks what a request needs (model, time, well-formed messages).
     """
-    exchange = unwrap(record.data)
+    exchange = ctx.unwrap(record.data)
     if exchange is None:
         raise BadRecord("no Chat Completions request in record")
     # Chunks (a list, or SSE text as VCR keeps it: formats.md §1, §9) merged into one completion,
@@ -70,7 +70,7 @@ def parse(record: RawRecord) -> Iterator[Request]:
         messages=messages,
         tools=[t for t in tools if isinstance(t, dict)],
         response_format=body.get("response_format") if isinstance(body.get("response_format"), dict) else None,
-        timestamp=exchange.time(),
+        timestamp=exchange.time(ctx.naive_zone),
         user=body.get("user") or body.get("safety_identifier"),
         sample_rate=sample_rate(exchange.wrapper),
         latency_ms=number(exchange.wrapper.get("latency_ms") or exchange.wrapper.get("durationMs"))

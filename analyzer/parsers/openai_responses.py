@@ -27,8 +27,8 @@ from .common import (
     number,
     sample_rate,
     service_tier,
-    unwrap,
 )
+from .context import ReadContext
 
 NAME = "openai-responses"
 DESCRIPTION = (
@@ -39,8 +39,8 @@ DESCRIPTION = (
 _FAILED = ("failed", "cancelled", "incomplete")
 
 
-def _exchange(data: Any) -> Exchange | None:
-    exchange = unwrap(data)
+def _exchange(data: Any, ctx: ReadContext) -> Exchange | None:
+    exchange = ctx.unwrap(data)
     # common.unwrap only recognises a bare Chat body (by `messages`); a bare Responses body has `input`,
     # and `model` too, which tells it from tracing exports' generic `{input, output}` records.
     if exchange is None and isinstance(data, dict) and isinstance(data.get("input"), str | list) and data.get("model"):
@@ -48,9 +48,9 @@ def _exchange(data: Any) -> Exchange | None:
     return exchange
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """A record whose request is a Responses ``create`` body (not a token count, compaction or retrieval)."""
-    exchange = _exchange(data)
+    exchange = _exchange(data, ctx)
     if exchange is None or not isinstance(exchange.request, dict):
         return False
     body, response = exchange.request, exchange.response
@@ -74,13 +74,13 @@ def detect(data: Any) -> bool:
     return isinstance(body.get("instructions"), str | list) and confirmed
 
 
-def parse(record: RawRecord) -> Iterator[Request]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
     """Turn one record into a :class:`Request`.
 
     Raises:
         BadRecord: no Responses request, no model, or input items that are not objects.
     """
-    exchange = _exchange(record.data)
+    exchange = _exchange(record.data, ctx)
     if exchange is None or not isinstance(exchange.request, dict):
         raise BadRecord("no Responses API request in record")
     # Streamed (formats.md §2, §9): read as its final response object.
@@ -104,7 +104,7 @@ def parse(record: RawRecord) -> Iterator[Request]:
         messages=messages,
         tools=[chat_tool(t) for t in body.get("tools") or [] if isinstance(t, dict)],
         response_format=chat_response_format(body.get("text")),
-        timestamp=exchange.time(),
+        timestamp=exchange.time(ctx.naive_zone),
         user=body.get("user") or body.get("safety_identifier"),
         session_id=metadata.get("session_id") or (conversation if isinstance(conversation, str) else None)
         or exchange.wrapper.get("session_id"),

@@ -15,27 +15,26 @@ from typing import Any
 from ..errors import BadRecord
 from ..models import RawRecord
 from .common import as_int, maybe_json, number
+from .context import ReadContext
 
 NAME = "openpipe"
 DESCRIPTION = "OpenPipe logged call: `reqPayload`, `respPayload`, `requestedAt` (ms), `statusCode`, `cacheHit`"
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """An OpenPipe LoggedCall: its payload and its own timing keys."""
     return isinstance(data, dict) and "reqPayload" in data and ("requestedAt" in data or "cacheHit" in data)
 
 
-def parse(record: RawRecord) -> Iterator[Any]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Any]:
     """Yield the request of one logged call, parsed by the format of its payloads."""
-    from . import parse_inner  # the registry imports this module first
-
     call = record.data
     body, response = maybe_json(call.get("reqPayload")), maybe_json(call.get("respPayload"))
     if not isinstance(body, dict):
         raise BadRecord("OpenPipe call without its request payload")
     pair = {"request": body, "response": response if isinstance(response, dict) else None,
             "timestamp": call.get("requestedAt") or call.get("receivedAt")}
-    for request in parse_inner(record, pair, NAME, "the payloads of an OpenPipe call"):
+    for request in ctx.parse_inner(record, pair, NAME, "the payloads of an OpenPipe call"):
         if isinstance(request, BadRecord):
             yield request
             continue

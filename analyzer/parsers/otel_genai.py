@@ -18,7 +18,8 @@ from typing import Any
 from ..errors import BadRecord
 from ..models import RawRecord, Request
 from . import anthropic_messages
-from .common import as_int, content_id, maybe_json, parse_time
+from .common import as_int, content_id, maybe_json
+from .context import ReadContext
 
 NAME = "otel-genai"
 DESCRIPTION = ("OpenTelemetry GenAI spans in OTLP/JSON (an export with `resourceSpans`, or one span per line): "
@@ -30,7 +31,7 @@ _ERROR_CODES = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def detect(data: Any) -> bool:
+def detect(data: Any, ctx: ReadContext) -> bool:
     """An OTLP/JSON export, or a lone span: ``traceId`` and ``spanId`` with OTLP times or attributes."""
     if not isinstance(data, dict):
         return False
@@ -40,7 +41,7 @@ def detect(data: Any) -> bool:
             and ("startTimeUnixNano" in data or isinstance(data.get("attributes"), list)))
 
 
-def parse(record: RawRecord) -> Iterator[Request | BadRecord]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request | BadRecord]:
     """One request per model-call span; a failing span of an export is a BadRecord item, the rest are kept.
 
     Raises:
@@ -52,7 +53,7 @@ def parse(record: RawRecord) -> Iterator[Request | BadRecord]:
         why = _not_a_model_call(attrs)
         if why:
             raise BadRecord(f"span {data.get('name')!r} is not a GenAI model call: {why}")
-        yield _request(data, attrs)
+        yield _request(data, attrs, ctx)
         return
     spans = [span for rs in data["resourceSpans"] if isinstance(rs, dict)
              for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or [] if isinstance(ss, dict)
@@ -64,7 +65,7 @@ def parse(record: RawRecord) -> Iterator[Request | BadRecord]:
             continue  # HTTP, tool, agent and embedding spans of the same trace are not records of their own
         found += 1
         try:
-            yield _request(span, attrs)
+            yield _request(span, attrs, ctx)
         except BadRecord as exc:
             yield BadRecord(f"span {span.get('spanId')}: {exc.reason}")
     if not found:
@@ -116,7 +117,7 @@ def _not_a_model_call(attrs: dict[str, Any]) -> str | None:
     return "it names a model but carries no prompt or usage"
 
 
-def _request(span: dict[str, Any], attrs: dict[str, Any]) -> Request:
+def _request(span: dict[str, Any], attrs: dict[str, Any], ctx: ReadContext) -> Request:
     model = attrs.get("gen_ai.response.model") or attrs.get("gen_ai.request.model")
     if not model:
         raise BadRecord("no gen_ai.response.model or gen_ai.request.model")
@@ -130,7 +131,7 @@ def _request(span: dict[str, Any], attrs: dict[str, Any]) -> Request:
     request = Request(
         model=str(model), requested_model=attrs.get("gen_ai.request.model"), messages=messages,
         tools=_tools(attrs), output=_output(attrs),
-        timestamp=_time(span.get("startTimeUnixNano"), start),
+        timestamp=_time(span.get("startTimeUnixNano"), start, ctx),
         # Ids are hex, or base64 from some exporters (§8): kept as given, they only need to be stable.
         request_id=str(attrs.get("gen_ai.response.id") or (f"{trace_id}:{span_id}" if trace_id and span_id
                                                              else content_id(span, None))),
@@ -158,11 +159,11 @@ def _nanos(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _time(value: Any, nanos: int | None) -> datetime | None:
+def _time(value: Any, nanos: int | None, ctx: ReadContext) -> datetime | None:
     """When the call was made: the span's start, exact to the µs; ISO text from a non-conforming exporter."""
     if nanos:
         return _EPOCH + timedelta(microseconds=nanos // 1000)
-    return parse_time(value) if isinstance(value, str) and not value.strip().isdigit() else None  # "0": unset
+    return ctx.time(value) if isinstance(value, str) and not value.strip().isdigit() else None  # "0": unset
 
 
 def _usage(request: Request, attrs: dict[str, Any]) -> None:
