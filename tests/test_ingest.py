@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer import api, extracting, ingesting, migrations, storage
+from analyzer import api, extracting, ingesting, storage
+from analyzer.storage import migrations
 
 from .conftest import chat_line, write_jsonl
 

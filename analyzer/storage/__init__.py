@@ -1,23 +1,20 @@
-"""The DuckDB database: connections, batch appends from polars, and what is derived after ingest.
+"""The DuckDB database's one home: connection, migrations, Arrow transfer, and what is derived after ingest.
 
 Frames go to DuckDB through the Arrow C stream interface, so no pyarrow is needed. Every file is
 written in one transaction (see :mod:`analyzer.ingesting`), and request ids are primary keys:
-re-reading a request already stored inserts nothing.
+re-reading a request already stored inserts nothing. Only this package imports DuckDB or holds
+SQL (saved queries aside, in ``queries/``); the rest of crossover calls what it re-exports here.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any
-
 import duckdb
-import polars as pl
 
-from . import migrations
-from .errors import DatabaseMissing, DatabaseUnusable
+from .arrow import ArrowStream, append, frame
+from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path
 
-DEFAULT_DB = "crossover.duckdb"
+__all__ = ["DEFAULT_DB", "MEMORY_LIMIT", "ArrowStream", "Connection", "Error", "append", "classify_middle_turns",
+           "connect", "db_path", "frame", "set_meta"]
 
 #: A turn before the live one is a few-shot example when it sits at the same position, with the same
 #: text, in at least this share of its template's requests (formats.md §12 suggests 80%)…
@@ -27,80 +24,6 @@ FEWSHOT_MIN_REQUESTS = 5
 #: Earlier turns can be told to be examples picked per request (never anyone's output) only where
 #: outputs are logged: for at least this share of the version's requests.
 DYNAMIC_MIN_LOGGED = 0.5
-
-
-def db_path(given: str | os.PathLike | None = None) -> Path:
-    """The database path: ``--db``, else ``$CROSSOVER_DB``, else ``./crossover.duckdb``."""
-    return Path(given or os.environ.get("CROSSOVER_DB") or DEFAULT_DB)
-
-
-def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the database; a writable one is created if needed and migrated.
-
-    Raises:
-        DatabaseMissing: ``read_only`` and there is no database at that path.
-        DatabaseUnusable: the file is not a DuckDB database, or another process has it open for writing.
-    """
-    resolved = db_path(path)
-    if read_only and not resolved.exists():
-        raise DatabaseMissing(f"{resolved}: no database yet; run `crossover ingest PATH` first")
-    con = _open(resolved, read_only)
-    if not read_only:
-        migrations.apply(con)
-    elif migrations.pending(con):
-        # Written by an older crossover: bring it up to date once, then read it as asked.
-        con.close()
-        writable = _open(resolved, False)
-        migrations.apply(writable)
-        writable.close()
-        con = _open(resolved, True)
-    return con
-
-
-#: DuckDB's buffer pool, set deliberately: its default is 80% of the machine's memory, which it fills
-#: with cached pages as the database grows; ingest appends and the report's scans need far less.
-MEMORY_LIMIT = "256MB"
-
-
-def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    try:
-        return duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
-    except duckdb.Error as exc:  # not a DuckDB file, or another process holds the write lock
-        raise DatabaseUnusable(f"{path}: cannot open the database: {str(exc).splitlines()[0]}") from None
-
-
-class ArrowStream:
-    """Hands a polars frame to DuckDB through ``__arrow_c_stream__`` (DuckDB would call pyarrow)."""
-
-    def __init__(self, frame: pl.DataFrame):
-        self._frame = frame
-
-    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
-        return self._frame.__arrow_c_stream__(requested_schema)
-
-
-def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, keyed: bool = True) -> int:
-    """Insert a frame's rows by column name; return how many were inserted.
-
-    With ``keyed``, rows whose primary key is already stored are skipped (the table must have one).
-    """
-    if frame.is_empty():
-        return 0
-    # An all-null column has polars' Null type, which crosses the Arrow stream without a validity
-    # bitmap that DuckDB accepts; the table's own type applies on insert, so any nullable type does.
-    frame = frame.with_columns(pl.col(name).cast(pl.Utf8) for name, dtype in frame.schema.items() if dtype == pl.Null)
-    con.register("_batch", ArrowStream(frame))
-    try:
-        conflict = " ON CONFLICT DO NOTHING" if keyed else ""
-        return con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch{conflict}").fetchone()[0]
-    finally:
-        con.unregister("_batch")
-
-
-def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Run a query and return its result as a polars frame (empty for a statement without rows)."""
-    relation = con.sql(sql, params=params or None)
-    return pl.DataFrame(relation) if relation is not None else pl.DataFrame()
 
 
 def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
