@@ -37,8 +37,9 @@ import polars as pl
 
 from . import batches, parsers, reading, storage, templating
 from .errors import BadRecord
-from .extracting import MAX_EXAMPLES, FileReader, FileResult, Rows
+from .extracting import MAX_EXAMPLES, FileReader, FileResult
 from .models import RawRecord
+from .storage import Rows
 
 #: Below this many bytes to read, starting workers (each loads the tokenizer files, about a second)
 #: costs more than it saves, and the files are read in this process.
@@ -321,19 +322,9 @@ class Ingestor:
         self.con.execute("DELETE FROM files WHERE path = ?", [name])
 
     def _write(self, frames: dict[str, pl.DataFrame], result: FileResult) -> None:
-        requests = frames.get("requests")
-        if requests is not None:
-            # A request logged twice in one file counts once, like one logged in two files.
-            unique = requests.unique(subset="request_id", keep="first", maintain_order=True)
-            inserted = storage.append(self.con, "requests", unique)
-            result.stored += inserted
-            result.duplicates += len(requests) - inserted
-        for table in ("middle_turns", "segments", "template_versions"):
-            if table in frames:
-                storage.append(self.con, table, frames[table])
-        for table in ("rejects", "batch_parts"):
-            if table in frames:
-                storage.append(self.con, table, frames[table], keyed=False)
+        stored, duplicates = storage.write_rows(self.con, frames)
+        result.stored += stored
+        result.duplicates += duplicates
 
     def _unreadable(self, name: str, reason: str) -> FileResult:
         result = FileResult(name, records=1, rejected=1, examples=[(0, reason)])

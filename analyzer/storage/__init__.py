@@ -12,9 +12,12 @@ import duckdb
 
 from .arrow import ArrowStream, append, frame
 from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path
+from .rows import BATCH_TABLES, Rows
+from .rows import write as write_rows
+from .tables import TABLES, VIEWS
 
-__all__ = ["DEFAULT_DB", "MEMORY_LIMIT", "ArrowStream", "Connection", "Error", "append", "classify_middle_turns",
-           "connect", "db_path", "frame", "set_meta"]
+__all__ = ["BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "ArrowStream", "Connection", "Error", "Rows",
+           "append", "classify_middle_turns", "connect", "db_path", "frame", "set_meta", "write_rows"]
 
 #: A turn before the live one is a few-shot example when it sits at the same position, with the same
 #: text, in at least this share of its template's requests (formats.md §12 suggests 80%)…
