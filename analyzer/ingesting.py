@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from . import batches, parsers, reading, storage, templating
@@ -73,20 +72,20 @@ class _Pending:
     size: int
     content_hash: str
     mtime_ns: int | None = None
-    tail_of: tuple | None = None  # the files row of the part already read, when only the tail is new
+    tail_of: storage.FileRow | None = None  # the files row of the part already read, when only the tail is new
     warning: str | None = None
     pieces: tuple[tuple[int, int | None], ...] | None = None  # a large plain file's pieces (reading.chunks)
 
     @property
     def start_byte(self) -> int:
         """Where reading begins: after what was read before (a plain file's tail), else at the start."""
-        return (self.tail_of[3] or 0) if self.tail_of is not None else 0
+        return (self.tail_of.bytes_read or 0) if self.tail_of is not None else 0
 
 
 class Ingestor:
     """Reads files into one database."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, format_name: str | None = None, jobs: int = 1,
+    def __init__(self, con: storage.Connection, format_name: str | None = None, jobs: int = 1,
                  timezone_name: str | None = None, reference: bool = False):
         """``reference``: count every request from scratch (see :class:`FileReader`), to check the fast path."""
         self.con = con
@@ -116,28 +115,27 @@ class Ingestor:
         pending: list[_Pending] = []
         for path in files:
             name = str(path.resolve()) if path.exists() else str(path)
-            before = self.con.execute(
-                "SELECT size, content_hash, lines_read, bytes_read, records, stored, duplicates, rejected, "
-                "coalesce(pending, 0), mtime_ns FROM files WHERE path = ?", [name]).fetchone()
+            before = storage.file_row(self.con, name)
             try:
                 stat = path.stat()
                 # Same size and modification time as when it was read: unchanged, as make and rsync
                 # judge, without reading it again to hash it (a second run over a month of logs).
-                if before and before[9] is not None and (before[0], before[9]) == (stat.st_size, stat.st_mtime_ns):
+                if (before and before.mtime_ns is not None
+                        and (before.size, before.mtime_ns) == (stat.st_size, stat.st_mtime_ns)):
                     finished(FileResult(name, skipped=True))
                     continue
-                size, content_hash, prefix_hash = _fingerprint(path, before[0] if before else None)
+                size, content_hash, prefix_hash = _fingerprint(path, before.size if before else None)
             except OSError as exc:  # vanished or unreadable since it was listed
                 finished(self._unreadable(name, f"cannot read file: {exc.strerror or exc}"))
                 continue
-            if before and before[1] == content_hash:
-                self.con.execute("UPDATE files SET mtime_ns = ? WHERE path = ?", [_settled(stat.st_mtime_ns), name])
+            if before and before.content_hash == content_hash:
+                storage.set_file_mtime(self.con, name, _settled(stat.st_mtime_ns))
                 finished(FileResult(name, skipped=True))
                 continue
             # A database grows by rewriting its pages, not by appending lines: it is read again whole.
-            if (before and before[2] is not None and size > before[0] and prefix_hash == before[1]
+            if (before and before.lines_read is not None and size > before.size and prefix_hash == before.content_hash
                     and not reading.is_database(path)):
-                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns, tail_of=before[:9]))
+                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns, tail_of=before))
             elif before:
                 pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns,
                                         warning="what was read before has changed: read again whole"))
@@ -151,8 +149,7 @@ class Ingestor:
         for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
             finished(result)
         run = IngestResult(results)
-        done = self.con.execute("SELECT value FROM meta WHERE key = 'final_pass'").fetchone()
-        if pending or done != ("done",):
+        if pending or storage.get_meta(self.con, "final_pass") != "done":
             self.finish(run)
         else:  # nothing new, and the last final pass committed: what it derived still holds
             run.batch_waiting = batches.waiting(self.con)
@@ -163,13 +160,12 @@ class Ingestor:
         from . import pricing  # pricing imports storage; keep the import graph one-way
 
         run = run if run is not None else IngestResult([])
-        self.con.execute("BEGIN TRANSACTION")
-        self._join_batches(run)
-        templating.link_versions(self.con)
-        storage.classify_middle_turns(self.con)
-        pricing.fill_prices(self.con)
-        storage.set_meta(self.con, {**pricing.versions(), "final_pass": "done"})
-        self.con.execute("COMMIT")
+        with storage.transaction(self.con):
+            self._join_batches(run)
+            templating.link_versions(self.con)
+            storage.classify_middle_turns(self.con)
+            pricing.fill_prices(self.con)
+            storage.set_meta(self.con, {**pricing.versions(), "final_pass": "done"})
 
     def _join_batches(self, run: IngestResult) -> None:
         """Build the batch requests whose two halves have both been read; move their lines out of pending."""
@@ -224,9 +220,7 @@ class Ingestor:
 
     def _count(self, path: str, this_run: dict[str, FileResult], **deltas: int) -> None:
         """Add to a file's counters, in its ``files`` row and in this run's result for it."""
-        self.con.execute(
-            "UPDATE files SET " + ", ".join(f"{name} = {name} + ?" for name in deltas) + " WHERE path = ?",
-            [*deltas.values(), path])
+        storage.add_to_file(self.con, path, deltas)
         if path in this_run:
             for name, delta in deltas.items():
                 setattr(this_run[path], name, getattr(this_run[path], name) + delta)
@@ -281,16 +275,17 @@ class Ingestor:
 
     @contextlib.contextmanager
     def _file_transaction(self, item: _Pending, result: FileResult) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with storage.transaction(self.con):  # an interrupted file leaves nothing half-written behind
             if item.tail_of is None:
-                self._forget(item.name)
+                storage.forget_file(self.con, item.name)
             yield
             if result.position.incomplete:
                 result.warnings.append(f"line {result.position.line + 1} is incomplete (still being written?): "
                                        "left for the next run")
             # The row describes the whole file: what was read before (a tail run) plus this run.
-            totals = [a + b for a, b in zip(item.tail_of[4:] if item.tail_of else (0, 0, 0, 0, 0),
+            before = item.tail_of
+            totals = [a + b for a, b in zip((before.records, before.stored, before.duplicates, before.rejected,
+                                             before.pending) if before else (0, 0, 0, 0, 0),
                                             (result.records, result.stored, result.duplicates, result.rejected,
                                              result.pending))]
             position = result.position
@@ -299,27 +294,10 @@ class Ingestor:
             if position.incomplete and position.offset is not None:
                 size, content_hash, _ = _fingerprint(item.path, limit=position.offset)
                 mtime_ns = None  # what is on disk is more than what was read: hash it next time
-            self.con.execute("DELETE FROM files WHERE path = ?", [item.name])
             # What the final pass derives is stale until it runs again (a run killed before it did).
             storage.set_meta(self.con, {"final_pass": "pending"})
-            self.con.execute(
-                "INSERT INTO files BY NAME SELECT ? AS path, ? AS size, ? AS content_hash, ? AS formats, "
-                "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, ? AS pending, "
-                "now()::TIMESTAMP AS ingested_at, ? AS lines_read, ? AS bytes_read, ? AS mtime_ns",
-                [item.name, size, content_hash, ",".join(sorted(result.formats)), *totals, position.line,
-                 position.offset, _settled(mtime_ns)],
-            )
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")  # an interrupted file leaves nothing half-written behind
-            raise
-
-    def _forget(self, name: str) -> None:
-        """Drop what an earlier version of this file stored, so that it is read again whole."""
-        self.con.execute("DELETE FROM requests WHERE file = ?", [name])
-        self.con.execute("DELETE FROM rejects WHERE file = ?", [name])
-        self.con.execute("DELETE FROM batch_parts WHERE file = ?", [name])
-        self.con.execute("DELETE FROM files WHERE path = ?", [name])
+            storage.record_file(self.con, item.name, size, content_hash, ",".join(sorted(result.formats)), totals,
+                                position.line, position.offset, _settled(mtime_ns))
 
     def _write(self, frames: dict[str, pl.DataFrame], result: FileResult) -> None:
         stored, duplicates = storage.write_rows(self.con, frames)
@@ -368,7 +346,7 @@ def _start(item: _Pending) -> FileResult:
     """A file's result before reading: where to start, and what to warn about."""
     result = FileResult(item.name, tail=item.tail_of is not None)
     if item.tail_of is not None:
-        result.position = reading.Position(line=item.tail_of[2], offset=item.tail_of[3])
+        result.position = reading.Position(line=item.tail_of.lines_read, offset=item.tail_of.bytes_read)
     if item.warning:
         result.warnings.append(item.warning)
     return result

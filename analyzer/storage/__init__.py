@@ -11,13 +11,17 @@ from __future__ import annotations
 import duckdb
 
 from .arrow import ArrowStream, append, frame
+from .bookkeeping import (FileRow, add_to_file, file_row, forget_file, get_meta, record_file, set_file_mtime, set_meta,
+                          transaction)
 from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path
 from .rows import BATCH_TABLES, Rows
 from .rows import write as write_rows
 from .tables import TABLES, VIEWS
 
-__all__ = ["BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "ArrowStream", "Connection", "Error", "Rows",
-           "append", "classify_middle_turns", "connect", "db_path", "frame", "set_meta", "write_rows"]
+__all__ = ["BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "ArrowStream", "Connection", "Error",
+           "FileRow", "Rows", "add_to_file", "append", "classify_middle_turns", "connect", "db_path", "file_row",
+           "forget_file", "frame", "get_meta", "record_file", "set_file_mtime", "set_meta", "transaction",
+           "write_rows"]
 
 #: A turn before the live one is a few-shot example when it sits at the same position, with the same
 #: text, in at least this share of its template's requests (formats.md §12 suggests 80%)…
@@ -111,9 +115,3 @@ def classify_middle_turns(con: duckdb.DuckDBPyConnection) -> None:
     )
     # Runs no request sends any more (their file was read again, or replaced) are dropped.
     con.execute("DELETE FROM middle_turns WHERE middle_id NOT IN (SELECT middle_id FROM _runs)")
-
-
-def set_meta(con: duckdb.DuckDBPyConnection, values: dict[str, str]) -> None:
-    """Record tool, tokenizer and price-data versions."""
-    for key, value in values.items():
-        con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])

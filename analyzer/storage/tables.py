@@ -93,7 +93,7 @@ TABLES = {t.name: t for t in (
         col("input_hash", "VARCHAR NOT NULL", "hash of the live turn"),
         col("output_kind", "VARCHAR NOT NULL", "label | json | tool_call | text | none"),
         col("prompt_tokens", "INTEGER NOT NULL", "counted: the sum of the five prompt segments"),
-        col("fewshot_named_tokens", "INTEGER NOT NULL", "the few-shot one request shows alone: named example_*, inline blocks"),
+        col("fewshot_named_tokens", "INTEGER NOT NULL", "few-shot one request shows alone: example_* names, inline blocks"),
         col("middle_tokens", "INTEGER NOT NULL", "turns before the live one: fewshot + history"),
         col("reported_prompt_tokens", "INTEGER", "usage as the provider reported it"),
         col("reported_cached_tokens", "INTEGER", "prompt tokens the provider read from its cache"),
