@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import multiprocessing
 import os
 import shutil
@@ -34,10 +33,8 @@ from pathlib import Path
 
 import polars as pl
 
-from . import batches, parsers, reading, storage, templating
-from .errors import BadRecord
+from . import batches, reading, storage, templating
 from .extracting import MAX_EXAMPLES, FileReader, FileResult
-from .models import RawRecord
 from .storage import Rows
 
 #: Below this many bytes to read, starting workers (each loads the tokenizer files, about a second)
@@ -152,7 +149,7 @@ class Ingestor:
         if pending or storage.get_meta(self.con, "final_pass") != "done":
             self.finish(run)
         else:  # nothing new, and the last final pass committed: what it derived still holds
-            run.batch_waiting = batches.waiting(self.con)
+            run.batch_waiting = storage.batch_lines_waiting(self.con)
         return run
 
     def finish(self, run: IngestResult | None = None) -> None:
@@ -161,69 +158,12 @@ class Ingestor:
 
         run = run if run is not None else IngestResult([])
         with storage.transaction(self.con):
-            self._join_batches(run)
+            run.batch_joined += batches.join(self.con, self.reader, run.files, run.warnings)
+            run.batch_waiting = storage.batch_lines_waiting(self.con)
             templating.link_versions(self.con)
             storage.classify_middle_turns(self.con)
             pricing.fill_prices(self.con)
             storage.set_meta(self.con, {**pricing.versions(), "final_pass": "done"})
-
-    def _join_batches(self, run: IngestResult) -> None:
-        """Build the batch requests whose two halves have both been read; move their lines out of pending."""
-        this_run = {f.path: f for f in run.files}
-        dated_by_file: dict[str, int] = {}
-        for page in batches.pages(self.con, run.warnings):
-            first = page[0]
-            # Which half is new decides which file the request is counted in: the request line's,
-            # unless only the result line is new (its file was read again), then the result line's.
-            for request_new, result_new in ((True, True), (True, False), (False, True)):
-                group = [p for p in page if (not p.request_joined, not p.result_joined) == (request_new, result_new)]
-                if not group:
-                    continue
-                counted = FileResult(first.request_file if request_new else first.result_file)
-                other = FileResult(first.result_file)  # the result lines of requests counted above
-                rows = Rows()
-                for pair in group:
-                    line = pair.request_line if request_new else pair.result_line
-                    try:
-                        format_name, record, dated = batches.combine(pair)
-                    except BadRecord as exc:
-                        self.reader.reject(rows, counted, line, exc.reason, json.dumps(pair.result)[:200])
-                        if request_new and result_new:
-                            self.reader.reject(rows, other, pair.result_line, exc.reason)
-                        continue
-                    dated_by_file[pair.result_file] = dated_by_file.get(pair.result_file, 0) + dated
-                    fmt = parsers.get(format_name)
-                    before = counted.rejected
-                    self.reader.add(RawRecord(counted.path, line, record), rows, counted, fmt=fmt,
-                                    as_format=f"{pair.provider}-batch", service_tier="batch")
-                    if request_new and result_new and counted.rejected > before:
-                        self.reader.reject(rows, other, pair.result_line, "its request line was rejected")
-                self._write(rows.frames(), counted)
-                news = len(group)
-                self._count(counted.path, this_run, pending=-news, stored=counted.stored,
-                            duplicates=counted.duplicates, rejected=counted.rejected)
-                if request_new and result_new:
-                    self._count(other.path, this_run, pending=-news, duplicates=news - other.rejected,
-                                rejected=other.rejected)
-                if request_new:
-                    batches.mark_joined(self.con, first.provider, "request", first.request_file,
-                                        [p.request_line for p in group])
-                    run.batch_joined += news
-                if result_new:
-                    batches.mark_joined(self.con, first.provider, "result", first.result_file,
-                                        [p.result_line for p in group])
-        for file, count in dated_by_file.items():
-            if count:
-                run.warnings.append(f"{file}: {count} batch results carry no time of their own: dated by the "
-                                    "file's modification time")
-        run.batch_waiting = batches.waiting(self.con)
-
-    def _count(self, path: str, this_run: dict[str, FileResult], **deltas: int) -> None:
-        """Add to a file's counters, in its ``files`` row and in this run's result for it."""
-        storage.add_to_file(self.con, path, deltas)
-        if path in this_run:
-            for name, delta in deltas.items():
-                setattr(this_run[path], name, getattr(this_run[path], name) + delta)
 
     def _read_here(self, item: _Pending) -> FileResult:
         result = _start(item)
