@@ -16,14 +16,17 @@ from .batch_parts import waiting as batch_lines_waiting
 from .bookkeeping import (FileRow, add_to_file, file_row, forget_file, get_meta, record_file, set_file_mtime, set_meta,
                           transaction)
 from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path
+from .reads import (calibration, models, prices_used, request_costs, template_labels, template_rows,
+                    templates_info)
 from .rows import BATCH_TABLES, Rows
 from .rows import write as write_rows
 from .tables import TABLES, VIEWS
 
 __all__ = ["BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "ArrowStream", "Connection", "Error",
-           "FileRow", "Rows", "add_to_file", "append", "batch_lines_waiting", "classify_middle_turns", "connect", "db_path", "file_row",
-           "forget_file", "frame", "get_meta", "mark_joined", "record_file", "set_file_mtime", "set_meta",
-           "shared_custom_ids", "transaction", "unjoined_pairs", "write_rows"]
+           "FileRow", "Rows", "add_to_file", "append", "batch_lines_waiting", "calibration", "classify_middle_turns", "connect", "db_path", "file_row",
+           "forget_file", "frame", "get_meta", "mark_joined", "models", "prices_used", "record_file", "request_costs",
+           "set_file_mtime", "set_meta", "shared_custom_ids", "template_labels", "template_rows", "templates_info",
+           "transaction", "unjoined_pairs", "write_rows"]
 
 #: A turn before the live one is a few-shot example when it sits at the same position, with the same
 #: text, in at least this share of its template's requests (formats.md §12 suggests 80%)…
