@@ -33,7 +33,7 @@ from pathlib import Path
 
 import polars as pl
 
-from . import batches, reading, storage, templating
+from . import batches, examples, reading, storage, templating
 from .extracting import MAX_EXAMPLES, FileReader, FileResult
 from .storage import Rows
 
@@ -161,7 +161,7 @@ class Ingestor:
             run.batch_joined += batches.join(self.con, self.reader, run.files, run.warnings)
             run.batch_waiting = storage.batch_lines_waiting(self.con)
             templating.link_versions(self.con)
-            storage.classify_middle_turns(self.con)
+            examples.classify_middle_turns(self.con)
             pricing.fill_prices(self.con)
             storage.set_meta(self.con, {**pricing.versions(), "final_pass": "done"})
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer import api, extracting, ingesting, storage
+from analyzer import api, examples, extracting, ingesting, storage
 from analyzer.storage import arrow, migrations
 
 from .conftest import chat_line, write_jsonl
@@ -169,7 +169,7 @@ def test_repeated_pairs_are_fewshot_and_sessions_are_history(tmp_path):
 
 
 def test_few_shot_needs_enough_requests(tmp_path):
-    write_jsonl(tmp_path / "c.jsonl", classifier_lines(storage.FEWSHOT_MIN_REQUESTS - 1))
+    write_jsonl(tmp_path / "c.jsonl", classifier_lines(examples.FEWSHOT_MIN_REQUESTS - 1))
     api.ingest([tmp_path])
     with db() as con:
         assert con.execute("SELECT max(fewshot_tokens), min(history_tokens) FROM requests").fetchone()[0] == 0
