@@ -18,7 +18,7 @@ primary keys: re-reading a request already stored inserts nothing.
 
 from __future__ import annotations
 
-from .arrow import ArrowStream, append, frame
+from .arrow import frame
 from .batch_parts import mark_joined, shared_custom_ids, unjoined_pairs
 from .batch_parts import waiting as batch_lines_waiting
 from .bookkeeping import (FileRow, add_to_file, file_row, forget_file, get_meta, record_file, set_file_mtime, set_meta,
@@ -32,8 +32,8 @@ from .rows import write as write_rows
 from .tables import TABLES, VIEWS
 
 __all__ = [
-    "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "ArrowStream", "Connection", "Error", "FileRow",
-    "Rows", "add_price", "add_to_file", "append", "batch_lines_waiting", "calibration", "classify_middle_turns",
+    "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "FileRow", "Rows",
+    "add_price", "add_to_file", "batch_lines_waiting", "calibration", "classify_middle_turns",
     "connect", "db_path", "file_row", "forget_file", "frame", "get_meta", "mark_joined", "models", "prices_used",
     "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
