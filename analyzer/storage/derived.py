@@ -38,8 +38,8 @@ def version_texts(con: Connection) -> list[tuple[str, str | None, str, str]]:
 def set_version_templates(con: Connection, links: dict[str, str]) -> None:
     """Set each version's template (``links``: version id → template id) and its number within it, 1, 2, …
     by when first seen; then each request's template."""
-    con.register("_links", ArrowStream(pl.DataFrame(
-        {"version_id": list(links), "template_id": list(links.values())}, schema={"version_id": pl.Utf8, "template_id": pl.Utf8})))
+    con.register("_links", ArrowStream(pl.DataFrame({"version_id": list(links), "template_id": list(links.values())},
+                                                    schema={"version_id": pl.Utf8, "template_id": pl.Utf8})))
     try:
         con.execute("""
             UPDATE template_versions AS v SET template_id = l.template_id, version = l.version
