@@ -54,31 +54,15 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
     chosen = scenarios.load(scenario)
     con = storage.connect(db, read_only=True)
     try:
-        requests = storage.frame(con, "SELECT * FROM request_costs")
-        labels = dict(con.execute("SELECT template_id, label FROM templates").fetchall())
-        info = _templates_info(con)
-        calibration = storage.frame(con, """
-            SELECT model, exact_tokenizer, requests, round(exact_share, 4) AS exact_share,
-                   round(median_error, 4) AS median_error, round(p95_abs_error, 4) AS p95_abs_error,
-                   round(scale, 4) AS scale
-            FROM model_calibration ORDER BY requests DESC""").to_dicts()
+        requests = storage.request_costs(con)
+        labels = storage.template_labels(con)
+        info = storage.templates_info(con)
+        calibration = storage.calibration(con)
     finally:
         con.close()
     if requests.is_empty():
         raise NoData("the database holds no requests; run `crossover ingest PATH` first")
     return costs.project(requests, labels, chosen, calibration, info)
-
-
-def _templates_info(con) -> dict[str, dict]:
-    """Per template: its versions, days from its latest version's first request to the logs' end, example pairs."""
-    rows = con.execute("""
-        WITH pairs AS (SELECT template_id, fewshot_turns / 2 AS n FROM requests),
-             latest AS (SELECT template_id, max(first_seen) AS since FROM template_versions GROUP BY ALL)
-        SELECT t.template_id, t.versions, date_diff('day', l.since, (SELECT max(ts) FROM requests)),
-               (SELECT median(n) FROM pairs p WHERE p.template_id = t.template_id)
-        FROM templates t JOIN latest l USING (template_id)""").fetchall()
-    return {tid: {"versions": versions, "latest_version_days": days, "fewshot_pairs": float(pairs or 0)}
-            for tid, versions, days, pairs in rows}
 
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
@@ -115,22 +99,7 @@ def templates(db: str | None = None, versions: bool = False) -> pl.DataFrame:
     """
     con = storage.connect(db, read_only=True)
     try:
-        rows = storage.frame(con, f"""
-            SELECT t.template_id, {'v.version, v.label, v.prompt_version,' if versions else 't.label, t.versions,'}
-                   t.prompt_id, count(*) AS requests, string_agg(DISTINCT r.model, ', ') AS models,
-                   round(sum(r.cost_usd / coalesce(r.sample_rate, 1.0))
-                         / sum(sum(r.cost_usd / coalesce(r.sample_rate, 1.0))) OVER (), 4) AS share_of_spend,
-                   round(avg(system_tokens))::BIGINT AS system, round(avg(fewshot_tokens))::BIGINT AS fewshot,
-                   round(avg(tools_tokens))::BIGINT AS tools, round(avg(history_tokens))::BIGINT AS history,
-                   round(avg(input_tokens))::BIGINT AS input, round(avg(output_tokens))::BIGINT AS output,
-                   -- Providers cache a prompt's prefix, and the static part comes first: cached tokens
-                   -- go to it up to its size, the rest to the history behind it.
-                   round(avg(least(coalesce(reported_cached_tokens, 0), system_tokens + fewshot_tokens + tools_tokens)
-                             / nullif(system_tokens + fewshot_tokens + tools_tokens, 0)), 4) AS static_cached_share,
-                   min(r.ts)::DATE AS first_seen, max(r.ts)::DATE AS last_seen
-            FROM request_costs r JOIN templates t ON t.template_id = r.template_id
-                 JOIN template_versions v ON v.version_id = r.version_id
-            GROUP BY ALL""")
+        rows = storage.template_rows(con, versions)
     finally:
         con.close()
     # Templates by requests, most first; a template's versions in order under it.
@@ -222,7 +191,7 @@ def prices(model: str | None = None, db: str | None = None, on: date | None = No
         except AnalyzerError:
             raise InputNotFound("name a model, or ingest logs first so that their models can be listed") from None
         try:
-            models = [row[0] for row in con.execute("SELECT DISTINCT model FROM requests ORDER BY 1").fetchall()]
+            models = storage.models(con)
         finally:
             con.close()
     day = on or datetime.now(timezone.utc).date()
@@ -242,14 +211,7 @@ def _prices_used(db: str | None, model: str | None) -> pl.DataFrame | None:
     except AnalyzerError:
         return None
     try:
-        return storage.frame(con, """
-            SELECT p.model, p.tier, min(p.day) AS first_day, max(p.day) AS last_day, sum(n.requests)::BIGINT AS requests,
-                   p.input, p.cached_input, p.cache_write, p.output, p.source
-            FROM prices p JOIN (SELECT model, ts::DATE AS day, coalesce(service_tier, 'standard') AS tier,
-                                       count(*) AS requests FROM requests GROUP BY ALL) n USING (model, day, tier)
-            WHERE $model = '' OR p.model = $model
-            GROUP BY p.model, p.tier, p.input, p.cached_input, p.cache_write, p.output, p.source
-            ORDER BY p.model, p.tier, first_day""", {"model": model or ""})
+        return storage.prices_used(con, model)
     finally:
         con.close()
 

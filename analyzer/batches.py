@@ -1,4 +1,4 @@
-"""Join the two halves of batch requests, staged in ``batch_parts``, into the requests they stand for.
+"""Join the two halves of batch requests, staged in ``batch_parts``, into the requests they stand for, and count them.
 
 A batch request is a request line in an input file and a result line in an output file, and
 ``custom_id`` is unique only within one batch (``request-1`` recurs in every batch someone
@@ -18,8 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from . import parsers, storage
+from .errors import BadRecord
+from .extracting import FileReader, FileResult
+from .models import RawRecord
 from .parsers import anthropic_batch, openai_batch
 
 PAGE = 2000  # pairs read at a time, which bounds memory on any batch size
@@ -59,23 +61,12 @@ def combine(pair: Pair) -> tuple[str, dict[str, Any], bool]:
     return format_name, record, not timed
 
 
-def pages(con: duckdb.DuckDBPyConnection, warnings: list[str]) -> Iterator[list[Pair]]:
+def pages(con: storage.Connection, warnings: list[str]) -> Iterator[list[Pair]]:
     """The pairs with a half not yet joined, a page at a time; each page is from one pair of files."""
     for provider, result_file, request_file in _matched_files(con, warnings):
         after = 0
         while True:
-            rows = con.execute(
-                """
-                SELECT q.line, q.data, q.joined, r.line, r.data, r.joined, r.file_time
-                FROM batch_parts q JOIN batch_parts r ON q.provider = r.provider AND q.custom_id = r.custom_id
-                WHERE q.provider = ? AND q.half = 'request' AND r.half = 'result' AND q.file = ? AND r.file = ?
-                  AND NOT (q.joined AND r.joined) AND q.line > ?
-                QUALIFY row_number() OVER (PARTITION BY q.line ORDER BY r.line) = 1
-                ORDER BY q.line
-                LIMIT ?
-                """,
-                [provider, request_file, result_file, after, PAGE],
-            ).fetchall()
+            rows = storage.unjoined_pairs(con, provider, request_file, result_file, after, PAGE)
             if not rows:
                 break
             yield [Pair(provider, request_file, q_line, json.loads(q_data), q_joined, result_file, r_line,
@@ -84,30 +75,82 @@ def pages(con: duckdb.DuckDBPyConnection, warnings: list[str]) -> Iterator[list[
             after = rows[-1][0]
 
 
-def mark_joined(con: duckdb.DuckDBPyConnection, provider: str, half: str, file: str, lines: list[int]) -> None:
-    """Record that these lines' requests have been built."""
-    if lines:
-        con.execute("UPDATE batch_parts SET joined = true WHERE provider = ? AND half = ? AND file = ? "
-                    "AND list_contains(?, line)", [provider, half, file, lines])
+def join(con: storage.Connection, reader: FileReader, results: list[FileResult], warnings: list[str]) -> int:
+    """Build the batch requests whose two halves have both been read; move their lines out of pending.
+
+    A request is counted in its request line's file (in its result line's when only that line is
+    new: its file was read again) as stored, duplicate or rejected, and its lines leave pending;
+    when both lines were new, the result line counts as a duplicate (one request, logged twice) or
+    is rejected with its request. The counters change in the ``files`` rows and, for the files of
+    this run, in ``results``. Returns how many requests were built from a new request line.
+    """
+    this_run = {f.path: f for f in results}
+    dated_by_file: dict[str, int] = {}
+    joined = 0
+    for page in pages(con, warnings):
+        # Which half is new decides which file the request is counted in: the request line's,
+        # unless only the result line is new (its file was read again), then the result line's.
+        for request_new, result_new in ((True, True), (True, False), (False, True)):
+            group = [p for p in page if (not p.request_joined, not p.result_joined) == (request_new, result_new)]
+            if group:
+                joined += _join_group(con, reader, group, request_new, result_new, this_run, dated_by_file)
+    for file, count in dated_by_file.items():
+        if count:
+            warnings.append(f"{file}: {count} batch results carry no time of their own: dated by the "
+                            "file's modification time")
+    return joined
 
 
-def waiting(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Lines still waiting for their other half, by half (request, result)."""
-    return dict(con.execute("SELECT half, count(*) FROM batch_parts WHERE NOT joined GROUP BY half").fetchall())
+def _join_group(con: storage.Connection, reader: FileReader, group: list[Pair], request_new: bool, result_new: bool,
+                this_run: dict[str, FileResult], dated_by_file: dict[str, int]) -> int:
+    """Build one page's pairs whose new halves are alike; count them; return how many had a new request line."""
+    first = group[0]
+    counted = FileResult(first.request_file if request_new else first.result_file)
+    other = FileResult(first.result_file)  # the result lines of requests counted above
+    rows = storage.Rows()
+    for pair in group:
+        line = pair.request_line if request_new else pair.result_line
+        try:
+            format_name, record, dated = combine(pair)
+        except BadRecord as exc:
+            reader.reject(rows, counted, line, exc.reason, json.dumps(pair.result)[:200])
+            if request_new and result_new:
+                reader.reject(rows, other, pair.result_line, exc.reason)
+            continue
+        dated_by_file[pair.result_file] = dated_by_file.get(pair.result_file, 0) + dated
+        fmt = parsers.get(format_name)
+        before = counted.rejected
+        reader.add(RawRecord(counted.path, line, record), rows, counted, fmt=fmt,
+                   as_format=f"{pair.provider}-batch", service_tier="batch")
+        if request_new and result_new and counted.rejected > before:
+            reader.reject(rows, other, pair.result_line, "its request line was rejected")
+    stored, duplicates = storage.write_rows(con, rows.frames())
+    counted.stored += stored
+    counted.duplicates += duplicates
+    news = len(group)
+    _count(con, counted.path, this_run, pending=-news, stored=counted.stored, duplicates=counted.duplicates,
+           rejected=counted.rejected)
+    if request_new and result_new:
+        _count(con, other.path, this_run, pending=-news, duplicates=news - other.rejected, rejected=other.rejected)
+    if request_new:
+        storage.mark_joined(con, first.provider, "request", first.request_file, [p.request_line for p in group])
+    if result_new:
+        storage.mark_joined(con, first.provider, "result", first.result_file, [p.result_line for p in group])
+    return news if request_new else 0
 
 
-def _matched_files(con: duckdb.DuckDBPyConnection, warnings: list[str]) -> list[tuple[str, str, str]]:
+def _count(con: storage.Connection, path: str, this_run: dict[str, FileResult], **deltas: int) -> None:
+    """Add to a file's counters, in its ``files`` row and in this run's result for it."""
+    storage.add_to_file(con, path, deltas)
+    if path in this_run:
+        for name, delta in deltas.items():
+            setattr(this_run[path], name, getattr(this_run[path], name) + delta)
+
+
+def _matched_files(con: storage.Connection, warnings: list[str]) -> list[tuple[str, str, str]]:
     """(provider, result file, request file) for every result file whose request file can be told."""
-    shared = con.execute(
-        """
-        WITH q AS (SELECT DISTINCT provider, file, custom_id FROM batch_parts WHERE half = 'request'),
-             r AS (SELECT DISTINCT provider, file, custom_id FROM batch_parts WHERE half = 'result')
-        SELECT r.provider, r.file, q.file, count(*) FROM r JOIN q USING (provider, custom_id)
-        GROUP BY ALL ORDER BY ALL
-        """
-    ).fetchall()
     candidates: dict[tuple[str, str], list[tuple[bool, int, str]]] = defaultdict(list)
-    for provider, result_file, request_file, count in shared:
+    for provider, result_file, request_file, count in storage.shared_custom_ids(con):
         same_dir = Path(result_file).parent == Path(request_file).parent
         candidates[(provider, result_file)].append((same_dir, count, request_file))
     matched = []

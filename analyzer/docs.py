@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import parsers, queries
+from . import parsers, queries, storage
 from .cli import cli
 from .scenario import scenario_keys_markdown
 
@@ -50,7 +50,31 @@ def formats_block() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"commands": commands_block, "queries": queries_block, "scenario": scenario_keys_markdown, "formats": formats_block}
+def _cell(text: str) -> str:
+    """Text safe in a markdown table cell: no column breaks, emphasis or HTML tags."""
+    return text.replace("|", "\\|").replace("*", "\\*").replace("<", "\\<")
+
+
+def schema_block() -> str:
+    """Every table and view of the database, column by column, from their declarations."""
+    parts = []
+    for table in storage.TABLES.values():
+        key = f" Primary key: {', '.join(f'`{k}`' for k in table.key)}." if table.key else ""
+        parts.append(f"**`{table.name}`**: {table.description}{key}\n\n" + _columns(table.columns))
+    for view in storage.VIEWS.values():
+        base = f" Every column of `{view.base}`, then:" if view.base else ""
+        parts.append(f"**`{view.name}`** (view): {view.description}{base}\n\n" + _columns(view.columns))
+    return "\n\n".join(parts)
+
+
+def _columns(columns: tuple[storage.tables.Column, ...]) -> str:
+    lines = ["| column | type | holds |", "|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.type}{' NOT NULL' if c.not_null else ''} | {_cell(c.description)} |" for c in columns]
+    return "\n".join(lines)
+
+
+BLOCKS = {"commands": commands_block, "queries": queries_block, "scenario": scenario_keys_markdown,
+          "formats": formats_block, "schema": schema_block}
 
 
 def render(text: str) -> str:

@@ -1,7 +1,10 @@
-"""Find the few-shot example blocks written inside a system prompt's text.
+"""Few-shot examples: the blocks written inside a system prompt's text, and the turns a template repeats.
 
 A system prompt often carries its examples inline; their tokens are few-shot tokens, not system
-tokens. :func:`example_spans` says where they are, :func:`without_examples` what is left. Pure.
+tokens. :func:`example_spans` says where they are, :func:`without_examples` what is left; both are
+pure. Turns before the live one are examples or a conversation's history depending on the other
+requests of their template, so :func:`classify_middle_turns` decides them once all requests are in,
+over the database (the rule is in its docstring, the statements in :mod:`analyzer.storage`).
 Where a rule cannot tell an example from an instruction it leaves the text to the system prompt:
 a missed example costs less than instructions counted as few-shot.
 
@@ -38,7 +41,9 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["example_spans", "without_examples"]
+from . import storage
+
+__all__ = ["classify_middle_turns", "example_spans", "without_examples"]
 
 _TAG = re.compile(r"<(/?)([A-Za-z][\w.:-]*)([^<>]*)>")
 _HEADING = re.compile(r"examples?\b(?:[ \t]*#?\d+\b)?", re.I)
@@ -86,6 +91,37 @@ def without_examples(text: str) -> str:
         at = end
     kept.append(text[at:])
     return "".join(kept)
+
+
+#: A turn before the live one is a few-shot example when it sits at the same position, with the same
+#: text, in at least this share of its template's requests (formats.md §12 suggests 80%)…
+FEWSHOT_SHARE = 0.8
+#: …and the template has at least this many requests: with fewer, repetition proves nothing.
+FEWSHOT_MIN_REQUESTS = 5
+#: Earlier turns can be told to be examples picked per request (never anyone's output) only where
+#: outputs are logged: for at least this share of the version's requests.
+DYNAMIC_MIN_LOGGED = 0.5
+
+
+def classify_middle_turns(con: storage.Connection) -> None:
+    """Decide which turns before the live one are few-shot examples and which are history.
+
+    * Static few-shot: the same text sits at the same position in at least ``FEWSHOT_SHARE`` of the
+      requests sent with its template version (versions of ``FEWSHOT_MIN_REQUESTS`` requests or
+      more), and every turn before it is few-shot too (examples form a prefix).
+    * Dynamic few-shot (examples picked per request): every earlier turn of a request none of whose
+      exchanges (an assistant turn and the turns just before it) was ever a request's own live turn
+      and output, in a version whose outputs are
+      logged (``DYNAMIC_MIN_LOGGED`` of its requests, ``FEWSHOT_MIN_REQUESTS`` or more), and which
+      does not follow an earlier request of its session.
+    * History: the rest. A conversation grows turn by turn and sends back its earlier exchanges,
+      or continues a session already seen.
+
+    Segment totals on ``requests`` are then rewritten from the flags, so the result does not
+    depend on the order in which files were read.
+    """
+    storage.classify_middle_turns(con, share=FEWSHOT_SHARE, min_requests=FEWSHOT_MIN_REQUESTS,
+                                  min_logged=DYNAMIC_MIN_LOGGED)
 
 
 def _tag_spans(text: str) -> list[tuple[int, int]]:

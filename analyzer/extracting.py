@@ -15,46 +15,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import polars as pl
-
 from . import parsers, reading
 from .deriving import Derivation
 from .errors import BadRecord
 from .models import BatchPart, RawRecord, Request
 from .parsers.common import zone_named
 from .segmenting import Memo, Segmented, segment, template_label
+from .storage import Rows
 from .tokenizing import Counter
 
 BATCH_REQUESTS = 2000  # requests and rejects held before they are handed on; bounds memory on any file
 SEEN_LIMIT = 20_000  # middle runs remembered as written; forgetting one only writes it again
 MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go to the rejects table
-
-REQUEST_SCHEMA = {
-    "request_id": pl.Utf8, "file": pl.Utf8, "line": pl.Int32, "format": pl.Utf8, "ts": pl.Datetime("us"),
-    "model": pl.Utf8, "requested_model": pl.Utf8, "encoding": pl.Utf8, "exact_tokenizer": pl.Boolean,
-    "template_id": pl.Utf8, "version_id": pl.Utf8, "prompt_id": pl.Utf8, "prompt_version": pl.Utf8, "status": pl.Utf8, "error": pl.Utf8, "sample_rate": pl.Float64,
-    "user_id": pl.Utf8, "session_id": pl.Utf8, "latency_ms": pl.Float64, "system_hash": pl.Utf8,
-    "tools_hash": pl.Utf8, "system_tokens": pl.Int32, "fewshot_tokens": pl.Int32, "tools_tokens": pl.Int32,
-    "history_tokens": pl.Int32, "input_tokens": pl.Int32, "output_tokens": pl.Int32, "input_hash": pl.Utf8,
-    "exchange_hash": pl.Utf8,
-    "output_kind": pl.Utf8, "prompt_tokens": pl.Int32, "fewshot_named_tokens": pl.Int32, "middle_tokens": pl.Int32,
-    "reported_prompt_tokens": pl.Int32, "reported_cached_tokens": pl.Int32, "reported_cache_write_tokens": pl.Int32,
-    "reported_output_tokens": pl.Int32,
-    "reported_reasoning_tokens": pl.Int32, "raw_usage": pl.Utf8, "service_tier": pl.Utf8,
-    "input_derived": pl.Boolean, "output_derived": pl.Boolean, "middle_id": pl.Utf8,
-}
-MIDDLE_SCHEMA = {"middle_id": pl.Utf8, "position": pl.Int32, "role": pl.Utf8, "hash": pl.Utf8, "tokens": pl.Int32,
-                 "exchange_hash": pl.Utf8}
-SEGMENT_SCHEMA = {"hash": pl.Utf8, "encoding": pl.Utf8, "kind": pl.Utf8, "tokens": pl.Int32, "text": pl.Utf8}
-VERSION_SCHEMA = {"version_id": pl.Utf8, "template_id": pl.Utf8, "version": pl.Int32, "label": pl.Utf8,
-                  "system_hash": pl.Utf8, "tools_hash": pl.Utf8, "prompt_id": pl.Utf8, "prompt_version": pl.Utf8,
-                  "requests": pl.Int64, "first_seen": pl.Datetime("us"), "last_seen": pl.Datetime("us")}
-REJECT_SCHEMA = {"file": pl.Utf8, "line": pl.Int32, "reason": pl.Utf8, "excerpt": pl.Utf8, "rejected_at": pl.Datetime("us")}
-BATCH_PART_SCHEMA = {"provider": pl.Utf8, "half": pl.Utf8, "custom_id": pl.Utf8, "file": pl.Utf8, "line": pl.Int32,
-                     "file_time": pl.Datetime("us"), "data": pl.Utf8, "joined": pl.Boolean}
-SCHEMAS = {"requests": REQUEST_SCHEMA, "middle_turns": MIDDLE_SCHEMA, "segments": SEGMENT_SCHEMA,
-           "template_versions": VERSION_SCHEMA, "rejects": REJECT_SCHEMA, "batch_parts": BATCH_PART_SCHEMA}
-
 
 @dataclass
 class FileResult:
@@ -72,23 +44,6 @@ class FileResult:
     position: reading.Position = field(default_factory=reading.Position)  # where reading stopped
     tail: bool = False  # only what was appended since the last run was read
     warnings: list[str] = field(default_factory=list)
-
-
-class Rows:
-    """One batch of rows for each table, as lists of dicts until :meth:`frames` is called."""
-
-    def __init__(self) -> None:
-        self.tables: dict[str, list[dict]] = {name: [] for name in SCHEMAS}
-        self._versions: set[str] = set()
-
-    def __len__(self) -> int:
-        # Rejects and batch lines count too: a file of nothing but those must not pile them up unflushed.
-        return len(self.tables["requests"]) + len(self.tables["rejects"]) + len(self.tables["batch_parts"])
-
-    def frames(self) -> dict[str, pl.DataFrame]:
-        """The non-empty tables as typed polars frames."""
-        return {name: pl.DataFrame(rows, schema=SCHEMAS[name], orient="row")
-                for name, rows in self.tables.items() if rows}
 
 
 class FileReader:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import multiprocessing
 import os
 import shutil
@@ -32,13 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
-from . import batches, parsers, reading, storage, templating
-from .errors import BadRecord
-from .extracting import MAX_EXAMPLES, FileReader, FileResult, Rows
-from .models import RawRecord
+from . import batches, examples, parsers, reading, storage, templating
+from .extracting import MAX_EXAMPLES, FileReader, FileResult
+from .storage import Rows
 
 #: Below this many bytes to read, starting workers (each loads the tokenizer files, about a second)
 #: costs more than it saves, and the files are read in this process.
@@ -72,20 +69,20 @@ class _Pending:
     size: int
     content_hash: str
     mtime_ns: int | None = None
-    tail_of: tuple | None = None  # the files row of the part already read, when only the tail is new
+    tail_of: storage.FileRow | None = None  # the files row of the part already read, when only the tail is new
     warning: str | None = None
     pieces: tuple[tuple[int, int | None], ...] | None = None  # a large plain file's pieces (reading.chunks)
 
     @property
     def start_byte(self) -> int:
         """Where reading begins: after what was read before (a plain file's tail), else at the start."""
-        return (self.tail_of[3] or 0) if self.tail_of is not None else 0
+        return (self.tail_of.bytes_read or 0) if self.tail_of is not None else 0
 
 
 class Ingestor:
     """Reads files into one database."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, format_name: str | None = None, jobs: int = 1,
+    def __init__(self, con: storage.Connection, format_name: str | None = None, jobs: int = 1,
                  timezone_name: str | None = None, reference: bool = False):
         """``reference``: count every request from scratch (see :class:`FileReader`), to check the fast path."""
         self.con = con
@@ -115,28 +112,27 @@ class Ingestor:
         pending: list[_Pending] = []
         for path in files:
             name = str(path.resolve()) if path.exists() else str(path)
-            before = self.con.execute(
-                "SELECT size, content_hash, lines_read, bytes_read, records, stored, duplicates, rejected, "
-                "coalesce(pending, 0), mtime_ns FROM files WHERE path = ?", [name]).fetchone()
+            before = storage.file_row(self.con, name)
             try:
                 stat = path.stat()
                 # Same size and modification time as when it was read: unchanged, as make and rsync
                 # judge, without reading it again to hash it (a second run over a month of logs).
-                if before and before[9] is not None and (before[0], before[9]) == (stat.st_size, stat.st_mtime_ns):
+                if (before and before.mtime_ns is not None
+                        and (before.size, before.mtime_ns) == (stat.st_size, stat.st_mtime_ns)):
                     finished(FileResult(name, skipped=True))
                     continue
-                size, content_hash, prefix_hash = _fingerprint(path, before[0] if before else None)
+                size, content_hash, prefix_hash = _fingerprint(path, before.size if before else None)
             except OSError as exc:  # vanished or unreadable since it was listed
                 finished(self._unreadable(name, f"cannot read file: {exc.strerror or exc}"))
                 continue
-            if before and before[1] == content_hash:
-                self.con.execute("UPDATE files SET mtime_ns = ? WHERE path = ?", [_settled(stat.st_mtime_ns), name])
+            if before and before.content_hash == content_hash:
+                storage.set_file_mtime(self.con, name, _settled(stat.st_mtime_ns))
                 finished(FileResult(name, skipped=True))
                 continue
             # A database grows by rewriting its pages, not by appending lines: it is read again whole.
-            if (before and before[2] is not None and size > before[0] and prefix_hash == before[1]
+            if (before and before.lines_read is not None and size > before.size and prefix_hash == before.content_hash
                     and parsers.owner(path) is None):
-                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns, tail_of=before[:9]))
+                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns, tail_of=before))
             elif before:
                 pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns,
                                         warning="what was read before has changed: read again whole"))
@@ -150,11 +146,10 @@ class Ingestor:
         for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
             finished(result)
         run = IngestResult(results)
-        done = self.con.execute("SELECT value FROM meta WHERE key = 'final_pass'").fetchone()
-        if pending or done != ("done",):
+        if pending or storage.get_meta(self.con, "final_pass") != "done":
             self.finish(run)
         else:  # nothing new, and the last final pass committed: what it derived still holds
-            run.batch_waiting = batches.waiting(self.con)
+            run.batch_waiting = storage.batch_lines_waiting(self.con)
         return run
 
     def finish(self, run: IngestResult | None = None) -> None:
@@ -162,73 +157,13 @@ class Ingestor:
         from . import pricing  # pricing imports storage; keep the import graph one-way
 
         run = run if run is not None else IngestResult([])
-        self.con.execute("BEGIN TRANSACTION")
-        self._join_batches(run)
-        templating.link_versions(self.con)
-        storage.classify_middle_turns(self.con)
-        pricing.fill_prices(self.con)
-        storage.set_meta(self.con, {**pricing.versions(), "final_pass": "done"})
-        self.con.execute("COMMIT")
-
-    def _join_batches(self, run: IngestResult) -> None:
-        """Build the batch requests whose two halves have both been read; move their lines out of pending."""
-        this_run = {f.path: f for f in run.files}
-        dated_by_file: dict[str, int] = {}
-        for page in batches.pages(self.con, run.warnings):
-            first = page[0]
-            # Which half is new decides which file the request is counted in: the request line's,
-            # unless only the result line is new (its file was read again), then the result line's.
-            for request_new, result_new in ((True, True), (True, False), (False, True)):
-                group = [p for p in page if (not p.request_joined, not p.result_joined) == (request_new, result_new)]
-                if not group:
-                    continue
-                counted = FileResult(first.request_file if request_new else first.result_file)
-                other = FileResult(first.result_file)  # the result lines of requests counted above
-                rows = Rows()
-                for pair in group:
-                    line = pair.request_line if request_new else pair.result_line
-                    try:
-                        format_name, record, dated = batches.combine(pair)
-                    except BadRecord as exc:
-                        self.reader.reject(rows, counted, line, exc.reason, json.dumps(pair.result)[:200])
-                        if request_new and result_new:
-                            self.reader.reject(rows, other, pair.result_line, exc.reason)
-                        continue
-                    dated_by_file[pair.result_file] = dated_by_file.get(pair.result_file, 0) + dated
-                    fmt = parsers.get(format_name)
-                    before = counted.rejected
-                    self.reader.add(RawRecord(counted.path, line, record), rows, counted, fmt=fmt,
-                                    as_format=f"{pair.provider}-batch", service_tier="batch")
-                    if request_new and result_new and counted.rejected > before:
-                        self.reader.reject(rows, other, pair.result_line, "its request line was rejected")
-                self._write(rows.frames(), counted)
-                news = len(group)
-                self._count(counted.path, this_run, pending=-news, stored=counted.stored,
-                            duplicates=counted.duplicates, rejected=counted.rejected)
-                if request_new and result_new:
-                    self._count(other.path, this_run, pending=-news, duplicates=news - other.rejected,
-                                rejected=other.rejected)
-                if request_new:
-                    batches.mark_joined(self.con, first.provider, "request", first.request_file,
-                                        [p.request_line for p in group])
-                    run.batch_joined += news
-                if result_new:
-                    batches.mark_joined(self.con, first.provider, "result", first.result_file,
-                                        [p.result_line for p in group])
-        for file, count in dated_by_file.items():
-            if count:
-                run.warnings.append(f"{file}: {count} batch results carry no time of their own: dated by the "
-                                    "file's modification time")
-        run.batch_waiting = batches.waiting(self.con)
-
-    def _count(self, path: str, this_run: dict[str, FileResult], **deltas: int) -> None:
-        """Add to a file's counters, in its ``files`` row and in this run's result for it."""
-        self.con.execute(
-            "UPDATE files SET " + ", ".join(f"{name} = {name} + ?" for name in deltas) + " WHERE path = ?",
-            [*deltas.values(), path])
-        if path in this_run:
-            for name, delta in deltas.items():
-                setattr(this_run[path], name, getattr(this_run[path], name) + delta)
+        with storage.transaction(self.con):
+            run.batch_joined += batches.join(self.con, self.reader, run.files, run.warnings)
+            run.batch_waiting = storage.batch_lines_waiting(self.con)
+            templating.link_versions(self.con)
+            examples.classify_middle_turns(self.con)
+            pricing.fill_prices(self.con)
+            storage.set_meta(self.con, {**pricing.versions(), "final_pass": "done"})
 
     def _read_here(self, item: _Pending) -> FileResult:
         result = _start(item)
@@ -280,16 +215,17 @@ class Ingestor:
 
     @contextlib.contextmanager
     def _file_transaction(self, item: _Pending, result: FileResult) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with storage.transaction(self.con):  # an interrupted file leaves nothing half-written behind
             if item.tail_of is None:
-                self._forget(item.name)
+                storage.forget_file(self.con, item.name)
             yield
             if result.position.incomplete:
                 result.warnings.append(f"line {result.position.line + 1} is incomplete (still being written?): "
                                        "left for the next run")
             # The row describes the whole file: what was read before (a tail run) plus this run.
-            totals = [a + b for a, b in zip(item.tail_of[4:] if item.tail_of else (0, 0, 0, 0, 0),
+            before = item.tail_of
+            totals = [a + b for a, b in zip((before.records, before.stored, before.duplicates, before.rejected,
+                                             before.pending) if before else (0, 0, 0, 0, 0),
                                             (result.records, result.stored, result.duplicates, result.rejected,
                                              result.pending))]
             position = result.position
@@ -298,42 +234,15 @@ class Ingestor:
             if position.incomplete and position.offset is not None:
                 size, content_hash, _ = _fingerprint(item.path, limit=position.offset)
                 mtime_ns = None  # what is on disk is more than what was read: hash it next time
-            self.con.execute("DELETE FROM files WHERE path = ?", [item.name])
             # What the final pass derives is stale until it runs again (a run killed before it did).
             storage.set_meta(self.con, {"final_pass": "pending"})
-            self.con.execute(
-                "INSERT INTO files BY NAME SELECT ? AS path, ? AS size, ? AS content_hash, ? AS formats, "
-                "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, ? AS pending, "
-                "now()::TIMESTAMP AS ingested_at, ? AS lines_read, ? AS bytes_read, ? AS mtime_ns",
-                [item.name, size, content_hash, ",".join(sorted(result.formats)), *totals, position.line,
-                 position.offset, _settled(mtime_ns)],
-            )
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")  # an interrupted file leaves nothing half-written behind
-            raise
-
-    def _forget(self, name: str) -> None:
-        """Drop what an earlier version of this file stored, so that it is read again whole."""
-        self.con.execute("DELETE FROM requests WHERE file = ?", [name])
-        self.con.execute("DELETE FROM rejects WHERE file = ?", [name])
-        self.con.execute("DELETE FROM batch_parts WHERE file = ?", [name])
-        self.con.execute("DELETE FROM files WHERE path = ?", [name])
+            storage.record_file(self.con, item.name, size, content_hash, ",".join(sorted(result.formats)), totals,
+                                position.line, position.offset, _settled(mtime_ns))
 
     def _write(self, frames: dict[str, pl.DataFrame], result: FileResult) -> None:
-        requests = frames.get("requests")
-        if requests is not None:
-            # A request logged twice in one file counts once, like one logged in two files.
-            unique = requests.unique(subset="request_id", keep="first", maintain_order=True)
-            inserted = storage.append(self.con, "requests", unique)
-            result.stored += inserted
-            result.duplicates += len(requests) - inserted
-        for table in ("middle_turns", "segments", "template_versions"):
-            if table in frames:
-                storage.append(self.con, table, frames[table])
-        for table in ("rejects", "batch_parts"):
-            if table in frames:
-                storage.append(self.con, table, frames[table], keyed=False)
+        stored, duplicates = storage.write_rows(self.con, frames)
+        result.stored += stored
+        result.duplicates += duplicates
 
     def _unreadable(self, name: str, reason: str) -> FileResult:
         result = FileResult(name, records=1, rejected=1, examples=[(0, reason)])
@@ -377,7 +286,7 @@ def _start(item: _Pending) -> FileResult:
     """A file's result before reading: where to start, and what to warn about."""
     result = FileResult(item.name, tail=item.tail_of is not None)
     if item.tail_of is not None:
-        result.position = reading.Position(line=item.tail_of[2], offset=item.tail_of[3])
+        result.position = reading.Position(line=item.tail_of.lines_read, offset=item.tail_of.bytes_read)
     if item.warning:
         result.warnings.append(item.warning)
     return result

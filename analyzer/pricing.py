@@ -17,10 +17,10 @@ from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
 
-import duckdb
 import tiktoken  # noqa: F401  (its version is recorded in meta)
 from genai_prices import Usage, calc_price
 
+from . import storage
 from .tokenizing import base_model_name
 
 FINETUNE_FILE = Path(__file__).parent / "data" / "finetune_prices.toml"
@@ -102,21 +102,12 @@ def _rates(model: str, when: datetime, tier: str) -> tuple[tuple[Decimal, Decima
     return (input_price, cached, written, output_price), matched
 
 
-def fill_prices(con: duckdb.DuckDBPyConnection) -> None:
+def fill_prices(con: storage.Connection) -> None:
     """Store the list rate for every (model, day, service tier) in ``requests`` not priced yet."""
-    missing = con.execute(
-        """
-        SELECT DISTINCT model, ts::DATE, coalesce(service_tier, 'standard') FROM requests
-        WHERE (model, ts::DATE, coalesce(service_tier, 'standard')) NOT IN (SELECT (model, day, tier) FROM prices)
-        """
-    ).fetchall()
-    for model, day, tier in missing:
+    for model, day, tier in storage.unpriced_days(con):
         rates = list_rates(model, day, tier)
-        con.execute(
-            "INSERT INTO prices BY NAME SELECT ? AS model, ? AS day, ? AS tier, ? AS input, ? AS cached_input, "
-            "? AS cache_write, ? AS output, ? AS source",
-            [model, day, tier, rates.input, rates.cached_input, rates.cache_write, rates.output, rates.source],
-        )
+        storage.add_price(con, model, day, tier, rates.input, rates.cached_input, rates.cache_write, rates.output,
+                          rates.source)
 
 
 def load_finetune_prices() -> dict:

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from . import storage
@@ -107,7 +106,7 @@ def find(name_or_path: str) -> SavedQuery:
     raise QueryNotFound(f"no saved query {name_or_path!r}; saved: {names}")
 
 
-def run(con: duckdb.DuckDBPyConnection, query: SavedQuery, params: dict[str, str] | None = None) -> pl.DataFrame:
+def run(con: storage.Connection, query: SavedQuery, params: dict[str, str] | None = None) -> pl.DataFrame:
     """Run a saved query with its parameters and return the rows.
 
     Raises:
@@ -123,5 +122,5 @@ def run(con: duckdb.DuckDBPyConnection, query: SavedQuery, params: dict[str, str
     used = set(_PARAM.findall(_STRINGS_AND_COMMENTS.sub("", query.sql)))
     try:
         return storage.frame(con, query.sql, {k: v for k, v in params.items() if k in used})
-    except duckdb.Error as exc:  # the user's own SQL, or a write on the read-only connection
+    except storage.Error as exc:  # the user's own SQL, or a write on the read-only connection
         raise QueryFailed(f"query {query.name} failed: {str(exc).splitlines()[0]}") from None

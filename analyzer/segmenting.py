@@ -11,7 +11,7 @@ What one request shows on its own:
 * the *middle*: user/assistant turns before the live turn. Whether they are few-shot examples or a
   real conversation's history cannot be told from one request: examples repeat, at the same place,
   across the template's requests, history does not. The middle is kept per message (position,
-  hash, tokens) and :mod:`analyzer.storage` classifies it once the template's requests are in.
+  hash, tokens) and :mod:`analyzer.examples` classifies it once the template's requests are in.
 
 Counts follow the cookbook (:mod:`analyzer.tokenizing`); the per-message overhead belongs to the
 message's segment, so the prompt kinds add up to the counted prompt tokens.

@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import re
 
-import duckdb
-import polars as pl
-
 from . import storage
 from .segmenting import digest, mask_variables
 
@@ -29,44 +26,11 @@ LINK_SIMILARITY = 0.6
 _WORD = re.compile(r"\w+|[^\w\s]")
 
 
-def link_versions(con: duckdb.DuckDBPyConnection) -> None:
+def link_versions(con: storage.Connection) -> None:
     """Refresh each version's counts, link versions into templates, and rebuild ``templates``."""
-    con.execute("DELETE FROM template_versions WHERE version_id NOT IN (SELECT DISTINCT version_id FROM requests)")
-    con.execute("""
-        UPDATE template_versions AS v SET requests = s.n, first_seen = s.first_seen, last_seen = s.last_seen
-        FROM (SELECT version_id, count(*) AS n, min(ts) AS first_seen, max(ts) AS last_seen
-              FROM requests GROUP BY ALL) s
-        WHERE v.version_id = s.version_id""")
-    versions = con.execute("""
-        WITH texts AS (SELECT hash, any_value(text) AS text FROM segments GROUP BY hash)
-        SELECT v.version_id, v.prompt_id, coalesce(s.text, ''), coalesce(t.text, '')
-        FROM template_versions v LEFT JOIN texts s ON s.hash = v.system_hash LEFT JOIN texts t ON t.hash = v.tools_hash
-        ORDER BY v.first_seen, v.version_id""").fetchall()
-    links = _link(versions)
-    con.register("_links", storage.ArrowStream(pl.DataFrame(
-        {"version_id": list(links), "template_id": list(links.values())}, schema={"version_id": pl.Utf8, "template_id": pl.Utf8})))
-    try:
-        con.execute("""
-            UPDATE template_versions AS v SET template_id = l.template_id, version = l.version
-            FROM (SELECT l.version_id, l.template_id,
-                         row_number() OVER (PARTITION BY l.template_id ORDER BY v.first_seen, v.version_id) AS version
-                  FROM _links l JOIN template_versions v USING (version_id)) l
-            WHERE v.version_id = l.version_id""")
-    finally:
-        con.unregister("_links")
-    con.execute("""
-        UPDATE requests AS r SET template_id = v.template_id FROM template_versions v
-        WHERE r.version_id = v.version_id AND r.template_id IS DISTINCT FROM v.template_id""")
-    con.execute("DELETE FROM templates")
-    con.execute("""
-        INSERT INTO templates BY NAME
-        SELECT template_id,
-               arg_max(label, requests) AS label,  -- the version most requests were sent with
-               arg_max(system_hash, first_seen) AS system_hash,  -- the version live last
-               arg_max(tools_hash, first_seen) AS tools_hash,
-               sum(requests) AS requests, min(first_seen) AS first_seen, max(last_seen) AS last_seen,
-               count(*) AS versions, any_value(prompt_id) AS prompt_id
-        FROM template_versions GROUP BY template_id""")
+    storage.refresh_versions(con)
+    storage.set_version_templates(con, _link(storage.version_texts(con)))
+    storage.rebuild_templates(con)
 
 
 def _link(versions: list[tuple[str, str | None, str, str]]) -> dict[str, str]:

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analyzer import api, extracting, ingesting, migrations, storage
+from analyzer import api, examples, extracting, ingesting, storage
+from analyzer.storage import arrow, migrations
 
 from .conftest import chat_line, write_jsonl
 
@@ -59,8 +60,8 @@ def test_accounting_identity_and_rejects_are_stored(tmp_path):
 def test_a_file_of_only_bad_lines_is_flushed_in_batches(tmp_path, monkeypatch):
     monkeypatch.setattr(extracting, "BATCH_REQUESTS", 10)
     sizes = []
-    real_append = storage.append
-    monkeypatch.setattr(storage, "append", lambda con, table, frame, keyed=True: (
+    real_append = arrow.append
+    monkeypatch.setattr(arrow, "append", lambda con, table, frame, keyed=True: (
         sizes.append(len(frame)) if table == "rejects" else None, real_append(con, table, frame, keyed))[1])
     (tmp_path / "binary.jsonl").write_bytes(b"\x00\x01\x02 not json\n" * 35)
     [f] = api.ingest([tmp_path / "binary.jsonl"]).files
@@ -134,7 +135,7 @@ def test_a_file_that_fails_midway_leaves_nothing_behind(tmp_path, monkeypatch):
     api.ingest([tmp_path / "logs/a.jsonl"])
     monkeypatch.setattr(extracting, "BATCH_REQUESTS", 2)
     calls = {"n": 0}
-    real_append = storage.append
+    real_append = arrow.append
 
     def failing_append(con, table, frame, keyed=True):
         if table == "requests":
@@ -143,7 +144,7 @@ def test_a_file_that_fails_midway_leaves_nothing_behind(tmp_path, monkeypatch):
                 raise KeyboardInterrupt
         return real_append(con, table, frame, keyed)
 
-    monkeypatch.setattr(storage, "append", failing_append)
+    monkeypatch.setattr(arrow, "append", failing_append)
     with pytest.raises(KeyboardInterrupt):
         api.ingest([tmp_path / "logs"])
     with db() as con:
@@ -168,7 +169,7 @@ def test_repeated_pairs_are_fewshot_and_sessions_are_history(tmp_path):
 
 
 def test_few_shot_needs_enough_requests(tmp_path):
-    write_jsonl(tmp_path / "c.jsonl", classifier_lines(storage.FEWSHOT_MIN_REQUESTS - 1))
+    write_jsonl(tmp_path / "c.jsonl", classifier_lines(examples.FEWSHOT_MIN_REQUESTS - 1))
     api.ingest([tmp_path])
     with db() as con:
         assert con.execute("SELECT max(fewshot_tokens), min(history_tokens) FROM requests").fetchone()[0] == 0

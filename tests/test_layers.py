@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import analyzer
@@ -27,9 +28,38 @@ def imports(module: Path) -> set[str]:
 MODULES = {p.relative_to(PACKAGE).as_posix(): imports(p) for p in PACKAGE.rglob("*.py")}
 
 
+#: A statement in a string literal: what a module that talks to a database holds.
+SQL = re.compile(r"\b(SELECT\b.+?\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+(\s+AS\s+\w+)?\s+SET|DELETE\s+FROM|"
+                 r"CREATE\s+(OR\s+REPLACE\s+)?(TEMP\s+)?(TABLE|VIEW)|ALTER\s+TABLE|DROP\s+(TABLE|VIEW)|PRAGMA|"
+                 r"BEGIN\s+TRANSACTION|COMMIT|ROLLBACK)\b", re.S)
+#: Modules outside storage/ allowed SQL, each with the reason.
+SQL_EXCEPTIONS = {
+    # The llm tool's logs.db is an input format (the user's SQLite file, read-only), not our database:
+    # its format reads its own files.
+    "parsers/llm_logs.py",
+}
+
+
+def holds_sql(module: Path) -> bool:
+    """Whether any string literal of a file (f-string parts included) is a SQL statement."""
+    return any(isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL.search(node.value)
+               for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))))
+
+
 def test_only_the_cli_and_its_docs_import_click():
     users = {name for name, names in MODULES.items() if any(n == "click" or n.startswith("click.") for n in names)}
     assert users == {"cli.py", "docs.py"}
+
+
+def test_only_storage_imports_duckdb():
+    users = {name for name, names in MODULES.items() if any(n == "duckdb" or n.startswith("duckdb.") for n in names)}
+    assert users and all(name.startswith("storage/") for name in users), sorted(users)
+
+
+def test_only_storage_holds_sql():
+    holders = {p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py") if holds_sql(p)}
+    assert {name for name in holders if not name.startswith("storage/")} == SQL_EXCEPTIONS
+    assert {"storage/migrations.py", "storage/reads.py"} <= holders  # the check sees SQL where it is
 
 
 def test_costs_rendering_and_queries_do_not_import_each_other():

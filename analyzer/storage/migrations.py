@@ -1,7 +1,8 @@
 """The database schema, grown by ordered migrations, each recorded in ``_migrations`` once applied.
 
-Never edit a migration that has shipped: add the next one. ``docs``/README print the schema by
-running these against an in-memory database.
+Never edit a migration that has shipped: add the next one, and bring the table's declaration in
+:mod:`.tables` up to date (the README's schema section is generated from it; the tests run these
+migrations against an in-memory database and check that the two agree).
 """
 
 from __future__ import annotations

@@ -1,0 +1,84 @@
+"""The reads the report, ``templates`` and ``prices`` need: the database's figures as frames and dicts.
+
+Each read returns what :mod:`analyzer.api` hands to the cost model or a renderer, unchanged;
+what the figures mean is decided there and in :mod:`analyzer.costs`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .arrow import frame
+from .connection import Connection
+
+
+def request_costs(con: Connection) -> pl.DataFrame:
+    """Every request with its billed tokens, prices and cost (the ``request_costs`` view)."""
+    return frame(con, "SELECT * FROM request_costs")
+
+
+def template_labels(con: Connection) -> dict[str, str]:
+    """Each template's label."""
+    return dict(con.execute("SELECT template_id, label FROM templates").fetchall())
+
+
+def templates_info(con: Connection) -> dict[str, dict]:
+    """Per template: its versions, days from its latest version's first request to the logs' end, example pairs."""
+    rows = con.execute("""
+        WITH pairs AS (SELECT template_id, fewshot_turns / 2 AS n FROM requests),
+             latest AS (SELECT template_id, max(first_seen) AS since FROM template_versions GROUP BY ALL)
+        SELECT t.template_id, t.versions, date_diff('day', l.since, (SELECT max(ts) FROM requests)),
+               (SELECT median(n) FROM pairs p WHERE p.template_id = t.template_id)
+        FROM templates t JOIN latest l USING (template_id)""").fetchall()
+    return {tid: {"versions": versions, "latest_version_days": days, "fewshot_pairs": float(pairs or 0)}
+            for tid, versions, days, pairs in rows}
+
+
+def calibration(con: Connection) -> list[dict]:
+    """Counted against billed prompt tokens per model, most requests first, rounded for the report."""
+    return frame(con, """
+        SELECT model, exact_tokenizer, requests, round(exact_share, 4) AS exact_share,
+               round(median_error, 4) AS median_error, round(p95_abs_error, 4) AS p95_abs_error,
+               round(scale, 4) AS scale
+        FROM model_calibration ORDER BY requests DESC""").to_dicts()
+
+
+def template_rows(con: Connection, versions: bool = False) -> pl.DataFrame:
+    """Each template (with ``versions``, each version) with its requests, models, share of spend and anatomy.
+
+    ``static_cached_share`` is the mean share of the static prefix (system, few-shot, tools) that
+    the provider reported reading from its cache. Rows are in no particular order.
+    """
+    return frame(con, f"""
+        SELECT t.template_id, {'v.version, v.label, v.prompt_version,' if versions else 't.label, t.versions,'}
+               t.prompt_id, count(*) AS requests, string_agg(DISTINCT r.model, ', ') AS models,
+               round(sum(r.cost_usd / coalesce(r.sample_rate, 1.0))
+                     / sum(sum(r.cost_usd / coalesce(r.sample_rate, 1.0))) OVER (), 4) AS share_of_spend,
+               round(avg(system_tokens))::BIGINT AS system, round(avg(fewshot_tokens))::BIGINT AS fewshot,
+               round(avg(tools_tokens))::BIGINT AS tools, round(avg(history_tokens))::BIGINT AS history,
+               round(avg(input_tokens))::BIGINT AS input, round(avg(output_tokens))::BIGINT AS output,
+               -- Providers cache a prompt's prefix, and the static part comes first: cached tokens
+               -- go to it up to its size, the rest to the history behind it.
+               round(avg(least(coalesce(reported_cached_tokens, 0), system_tokens + fewshot_tokens + tools_tokens)
+                         / nullif(system_tokens + fewshot_tokens + tools_tokens, 0)), 4) AS static_cached_share,
+               min(r.ts)::DATE AS first_seen, max(r.ts)::DATE AS last_seen
+        FROM request_costs r JOIN templates t ON t.template_id = r.template_id
+             JOIN template_versions v ON v.version_id = r.version_id
+        GROUP BY ALL""")
+
+
+def models(con: Connection) -> list[str]:
+    """The models the requests were answered by, by name."""
+    return [row[0] for row in con.execute("SELECT DISTINCT model FROM requests ORDER BY 1").fetchall()]
+
+
+def prices_used(con: Connection, model: str | None = None) -> pl.DataFrame:
+    """The list prices the requests were costed at: one row per model, tier and rate, with the days it applied."""
+    return frame(con, """
+        SELECT p.model, p.tier, min(p.day) AS first_day, max(p.day) AS last_day, sum(n.requests)::BIGINT AS requests,
+               p.input, p.cached_input, p.cache_write, p.output, p.source
+        FROM prices p JOIN (SELECT model, ts::DATE AS day, coalesce(service_tier, 'standard') AS tier,
+                                   count(*) AS requests FROM requests GROUP BY ALL) n USING (model, day, tier)
+        WHERE $model = '' OR p.model = $model
+        GROUP BY p.model, p.tier, p.input, p.cached_input, p.cache_write, p.output, p.source
+        ORDER BY p.model, p.tier, first_day""", {"model": model or ""})
