@@ -58,9 +58,18 @@ TIER_CONTEXTS = {"standard": None, "batch": {"processing": "batch"}, "flex": {"s
                  "priority": {"service_tier": "priority"}}
 
 
+#: A Bedrock model or inference-profile id: an optional region group, then the model's vendor
+#: (``us.anthropic.claude-sonnet-4-20250514-v1:0``, ``amazon.nova-micro-v1:0``).
+_BEDROCK_ID = re.compile(r"^(?:(?:us|eu|apac|au|ca|jp|global|us-gov)\.)?(?:amazon|anthropic|meta|mistral|cohere|"
+                         r"ai21|deepseek|openai|qwen|writer|moonshot|moonshotai|zai|minimax|google|nvidia)\.[\w.:-]+$")
+
+
 def _price(usage: Usage, model: str, when: datetime, tier: str) -> tuple[Decimal, Decimal, str]:
-    # Provider inferred from the name (gpt-*, o*, claude*…); dated snapshots are matched exactly.
-    result = calc_price(usage, base_model_name(model), genai_request_timestamp=when, price_context=TIER_CONTEXTS[tier])
+    # Provider inferred from the name (gpt-*, o*, claude*…); dated snapshots are matched exactly. A
+    # Bedrock model id is priced at Bedrock's rates, which genai-prices keeps under its own provider.
+    provider = "aws" if _BEDROCK_ID.match(base_model_name(model)) else None
+    result = calc_price(usage, base_model_name(model), provider_id=provider, genai_request_timestamp=when,
+                        price_context=TIER_CONTEXTS[tier])
     scale = MILLION // PRICED_TOKENS
     return result.input_price * scale, result.output_price * scale, f"{result.provider.id}/{result.model.id}"
 

@@ -49,6 +49,11 @@ _PRIMED_BY_TWO = ("o1", "o3", "o4", "gpt-5")
 # messages, so "no overheads" and "11 less per request" cannot be told apart yet; the first is what
 # the size of the gap (two messages' 3+1 and the priming 3) says.
 _CONTENT_ONLY = ("gpt-4o-search-preview", "gpt-4o-mini-search-preview")
+# Gemini bills the texts only: the recorded text-only requests of the pydantic-ai traffic match the
+# content's count with no per-message, role or priming tokens, and a response schema, which steers
+# decoding rather than joining the prompt, adds nothing to promptTokenCount (13 structured-output
+# requests billed 7-26 tokens where their schemas alone are 41-202).
+_GEMINI = ("gemini", "gemma")
 _CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada")
 #: Encoding used for models tiktoken has no tokenizer for (Claude, Gemini, Llama…): the cookbook's
 #: own fallback. Counts for those models are estimates, flagged as such.
@@ -131,6 +136,7 @@ class Rules:
     reply_priming: int = REPLY_PRIMING
     per_role: bool = True  # the role's own tokens are billed
     per_tool_result: int = TOOL_RESULT
+    schema_in_prompt: bool = True  # a json_schema response format is billed as prompt tokens
 
 
 def rules_for_model(model: str) -> Rules:
@@ -140,6 +146,9 @@ def rules_for_model(model: str) -> Rules:
         return Rules(per_message=4, per_name=-1)
     if name.startswith(_CONTENT_ONLY):
         return Rules(per_message=0, per_name=0, reply_priming=0, per_role=False)
+    if name.startswith(_GEMINI):
+        return Rules(per_message=0, per_name=0, reply_priming=0, per_role=False, per_tool_result=0,
+                     schema_in_prompt=False)
     return Rules(reply_priming=REPLY_PRIMING - 1 if name.startswith(_PRIMED_BY_TWO) else REPLY_PRIMING)
 
 
@@ -210,7 +219,8 @@ class Counter:
         object (name, strict, description) 39 and 165. The model reads a form more compact than JSON
         for nested unions; two cases are too few to fit it.
         """
-        if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        if (not isinstance(response_format, dict) or response_format.get("type") != "json_schema"
+                or not self.rules.schema_in_prompt):
             return 0
         wrapper = response_format.get("json_schema") or {}
         schema = wrapper.get("schema", wrapper) if isinstance(wrapper, dict) else wrapper

@@ -64,6 +64,19 @@ RECORDS = {
     "openpipe": {"requestedAt": 1790006400000, "reqPayload": {"model": "gpt-4o", "messages": MSGS},
                  "respPayload": {**CHAT_RESPONSE, "id": "chatcmpl-mix8"}, "statusCode": 200, "cacheHit": False,
                  "durationMs": 300},
+    "gemini": {"timestamp": "2026-10-02T15:00:00Z",
+               "request": {"model": "gemini-2.5-flash", "contents": "Colour of the sky?",
+                           "config": {"system_instruction": "Answer in one word."}},
+               "response": {"candidates": [{"content": {"role": "model", "parts": [{"text": "Blue"}]}}],
+                            "modelVersion": "gemini-2.5-flash", "responseId": "gem-mix13",
+                            "usageMetadata": {"promptTokenCount": 11, "candidatesTokenCount": 1,
+                                              "thoughtsTokenCount": 20, "totalTokenCount": 32}}},
+    "bedrock": {"timestamp": "2026-10-02T17:00:00Z", "request_id": "bdrk-mix14",
+                "request": {"modelId": "us.amazon.nova-micro-v1:0", "system": [{"text": "Answer in one word."}],
+                            "messages": [{"role": "user", "content": [{"text": "Colour of the sky?"}]}]},
+                "response": {"output": {"message": {"role": "assistant", "content": [{"text": "Blue"}]}},
+                             "stopReason": "end_turn",
+                             "usage": {"inputTokens": 12, "outputTokens": 1, "cacheReadInputTokens": 0}}},
 }
 # Batch lines: each request line and its result line in the same file here, in no particular order.
 BATCH_LINES = [
@@ -95,6 +108,8 @@ EXPECTED = {
     "openai-batch": ("chatcmpl-mix10", "gpt-4o-2024-08-06", "2026-09-22 18:00:00", 26, None),
     # Anthropic batch results carry no time: the file's modification time dates them.
     "anthropic-batch": ("msg_mix11", "claude-sonnet-4-5-20250929", "2026-10-03 00:00:00", 1025, 1000),
+    "gemini": ("gem-mix13", "gemini-2.5-flash", "2026-10-02 15:00:00", 11, None),
+    "bedrock": ("bdrk-mix14", "us.amazon.nova-micro-v1:0", "2026-10-02 17:00:00", 12, 0),
     "llm-logs": ("llm:01mix12", "gpt-4o-mini", "2026-10-01 09:00:00", 26, None),
 }
 
@@ -113,7 +128,7 @@ def test_a_directory_mixing_every_format(tmp_path):
         assert f.records == f.stored + f.duplicates + f.rejected + f.pending
     # Each batch request is two lines: one stored, the other its duplicate.
     assert (result.total("records"), result.total("stored"), result.total("duplicates"), result.total("rejected"),
-            result.total("pending")) == (17, 12, 3, 2, 0)
+            result.total("pending")) == (19, 14, 3, 2, 0)
     with duckdb.connect(str(storage.db_path()), read_only=True) as con:
         rows = {r[0]: r[1:] for r in con.execute("""
             SELECT CASE WHEN file LIKE '%cassette.json' THEN 'vcr-cassette' ELSE format END, request_id, model,

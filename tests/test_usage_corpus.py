@@ -54,12 +54,10 @@ PARSED = {
     # reference is OpenAI's Responses extractor.
     "OpenRouter Responses": ("openai-responses", ("openai", "responses")),
     "Anthropic": ("anthropic-messages", ("anthropic", "default")),
+    "Gemini": ("gemini", ("google", "default")),
+    "Bedrock Converse": ("bedrock", ("aws", "default")),
 }
 NOT_PARSED = {
-    "Gemini": "Gemini generateContent `usageMetadata` (promptTokenCount, candidatesTokenCount, thoughtsTokenCount): "
-              "no Gemini parser yet",
-    "Bedrock Converse": "Bedrock Converse `usage` (inputTokens, cacheReadInputTokens, cacheWriteInputTokens): "
-                        "no Bedrock Converse parser yet",
     "Cohere": "Cohere `meta.billed_units` / `usage.tokens`: no Cohere parser yet",
     "OpenAI Embeddings": "embeddings `usage` (prompt_tokens, total_tokens, no completion): crossover reads "
                          "generation calls, not embeddings",
@@ -99,6 +97,11 @@ def classify(body: dict[str, Any]) -> str:
     return "other"
 
 
+def usage_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The usage object of a body: Gemini's ``usageMetadata``, everyone else's ``usage``."""
+    return body["usageMetadata"] if "usageMetadata" in body else body["usage"]
+
+
 def wrap(fmt: str, model: str, usage: dict[str, Any]) -> dict[str, Any]:
     """The smallest logged call of format ``fmt`` that carries ``usage`` as its response's usage."""
     if fmt == "openai-chat":
@@ -114,6 +117,16 @@ def wrap(fmt: str, model: str, usage: dict[str, Any]) -> dict[str, Any]:
                                          "content": [{"type": "output_text", "text": "ok", "annotations": []}]}],
                              "usage": usage},
                 "timestamp": 0}
+    if fmt == "gemini":
+        return {"request": {"model": model, "contents": "x"},
+                "response": {"candidates": [{"content": {"role": "model", "parts": [{"text": "ok"}]}}],
+                             "modelVersion": model, "usageMetadata": usage},
+                "timestamp": 0}
+    if fmt == "bedrock":
+        return {"request": {"modelId": model, "messages": [{"role": "user", "content": [{"text": "x"}]}]},
+                "response": {"output": {"message": {"role": "assistant", "content": [{"text": "ok"}]}},
+                             "stopReason": "end_turn", "usage": usage},
+                "timestamp": 0}
     assert fmt == "anthropic-messages"
     return {"request": {"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "x"}]},
             "response": {"id": "msg_x", "type": "message", "role": "assistant", "model": model,
@@ -124,11 +137,11 @@ def wrap(fmt: str, model: str, usage: dict[str, Any]) -> dict[str, Any]:
 def parse_body(entry: dict[str, Any]) -> Request:
     """The Request our parser makes of one corpus body, wrapped in its shape and detected like any record."""
     fmt, _ = PARSED[classify(entry["body"])]
-    data = wrap(fmt, entry.get("model") or "unknown-model", entry["body"]["usage"])
+    data = wrap(fmt, entry.get("model") or "unknown-model", usage_of(entry["body"]))
     found = parsers.detect(data)
     assert found is not None and found.name == fmt, f"{entry['body']['file']}: detected as {found and found.name}"
     [request] = list(found.parse(RawRecord(USAGES, 1, data), parsers.context()))
-    assert request.raw_usage is entry["body"]["usage"]
+    assert request.raw_usage is usage_of(entry["body"])
     return request
 
 
@@ -171,7 +184,7 @@ def compare(path: Path) -> dict[str, dict[str, Any]]:
         if theirs is None:
             row["unreferenced"].append(entry)
             continue
-        theirs = corrected(entry["body"]["usage"], theirs)
+        theirs = corrected(usage_of(entry["body"]), theirs)
         ours = {name: getattr(parse_body(entry), field) for field, name in FIELDS.items()}
         for name in ("cache_read_tokens", "cache_write_tokens", "output_reasoning_tokens"):
             row["nonzero"][name] = row["nonzero"].get(name, 0) + bool(theirs.get(name))
@@ -235,7 +248,7 @@ def test_openai_compatible_hidden_reasoning_is_output(usages):
     """Gemini's OpenAI-compatible endpoint leaves thinking out of ``completion_tokens``. It counts it only in
     ``total_tokens``, so prompt + completion < total. Thinking is billed as output. genai-prices' chat
     extractors take ``completion_tokens`` as it is and undercount; openai_chat adds the gap as reasoning."""
-    bodies = [e for e in load(usages) if classify(e["body"]) in PARSED and "prompt_tokens" in e["body"]["usage"]
+    bodies = [e for e in load(usages) if classify(e["body"]) in PARSED and "prompt_tokens" in usage_of(e["body"])
               and e["body"]["usage"].get("total_tokens", 0)
               > e["body"]["usage"]["prompt_tokens"] + e["body"]["usage"]["completion_tokens"]]
     assert bodies and all("gemini" in e["model"] for e in bodies)

@@ -21,6 +21,8 @@ from ..reading import Position, Reject
 from . import (
     anthropic_batch,
     anthropic_messages,
+    bedrock,
+    gemini,
     helicone,
     langfuse,
     litellm,
@@ -161,7 +163,7 @@ def shape(data: Any) -> str:
 # openai-chat would otherwise take for bare chat bodies. Langfuse before openai-responses, which
 # would take a lone GENERATION (`model` and `input`).
 BUILTINS = (llm_logs, vcr, openai_batch, anthropic_batch, otel_genai, helicone, openpipe, litellm, langfuse,
-            anthropic_messages, openai_responses, openai_chat)
+            bedrock, gemini, anthropic_messages, openai_responses, openai_chat)
 
 for _module in BUILTINS:
     _files = OwnFiles(_module.owns, _module.finds, _module.read) if hasattr(_module, "read") else None
