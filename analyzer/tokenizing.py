@@ -54,7 +54,10 @@ _CONTENT_ONLY = ("gpt-4o-search-preview", "gpt-4o-mini-search-preview")
 # decoding rather than joining the prompt, adds nothing to promptTokenCount (13 structured-output
 # requests billed 7-26 tokens where their schemas alone are 41-202).
 _GEMINI = ("gemini", "gemma")
-_CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada")
+_CL100K_PREFIXES = ("gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada", "davinci-002", "babbage-002")
+# Completion models (/v1/completions) read the prompt as it is: no messages, roles or priming.
+_COMPLETION_ONLY = ("gpt-3.5-turbo-instruct", "davinci-002", "babbage-002", "text-davinci", "text-curie",
+                    "text-babbage", "text-ada")
 #: Encoding used for models tiktoken has no tokenizer for (Claude, Gemini, Llama…): the cookbook's
 #: own fallback. Counts for those models are estimates, flagged as such.
 FALLBACK_ENCODING = "o200k_base"
@@ -110,11 +113,14 @@ def get_encoding(name: str) -> tiktoken.Encoding:
 
 
 def base_model_name(model: str) -> str:
-    """Strip provider prefixes and fine-tune wrappers: ``ft:gpt-4o-2024-08-06:org::id`` → ``gpt-4o-2024-08-06``."""
+    """Strip provider prefixes and fine-tune wrappers: ``ft:gpt-4o-2024-08-06:org::id`` → ``gpt-4o-2024-08-06``;
+    Azure's ``gpt-35-turbo`` → ``gpt-3.5-turbo``."""
     name = (model or "").strip().lower()
     if name.startswith("ft:"):
         name = name[3:].split(":", 1)[0]
-    return name.rsplit("/", 1)[-1]
+    name = name.rsplit("/", 1)[-1]
+    # Azure names models without the dot a deployment name cannot hold: gpt-35-turbo is gpt-3.5-turbo.
+    return "gpt-3.5" + name[6:] if name.startswith("gpt-35") else name
 
 
 def encoding_name_for_model(model: str) -> tuple[str, bool]:
@@ -144,7 +150,7 @@ def rules_for_model(model: str) -> Rules:
     name = base_model_name(model)
     if name.startswith("gpt-3.5-turbo-0301"):
         return Rules(per_message=4, per_name=-1)
-    if name.startswith(_CONTENT_ONLY):
+    if name.startswith(_CONTENT_ONLY + _COMPLETION_ONLY):
         return Rules(per_message=0, per_name=0, reply_priming=0, per_role=False)
     if name.startswith(_GEMINI):
         return Rules(per_message=0, per_name=0, reply_priming=0, per_role=False, per_tool_result=0,

@@ -77,6 +77,11 @@ RECORDS = {
                 "response": {"output": {"message": {"role": "assistant", "content": [{"text": "Blue"}]}},
                              "stopReason": "end_turn",
                              "usage": {"inputTokens": 12, "outputTokens": 1, "cacheReadInputTokens": 0}}},
+    "openai-completions": {"timestamp": "2026-10-02T18:00:00Z",
+                           "request": {"model": "gpt-3.5-turbo-instruct", "prompt": "Colour of the sky in one word:"},
+                           "response": {"id": "cmpl-mix15", "object": "text_completion", "model": "gpt-3.5-turbo-instruct",
+                                        "choices": [{"index": 0, "text": " Blue"}],
+                                        "usage": {"prompt_tokens": 8, "completion_tokens": 1, "total_tokens": 9}}},
 }
 # Batch lines: each request line and its result line in the same file here, in no particular order.
 BATCH_LINES = [
@@ -110,6 +115,7 @@ EXPECTED = {
     "anthropic-batch": ("msg_mix11", "claude-sonnet-4-5-20250929", "2026-10-03 00:00:00", 1025, 1000),
     "gemini": ("gem-mix13", "gemini-2.5-flash", "2026-10-02 15:00:00", 11, None),
     "bedrock": ("bdrk-mix14", "us.amazon.nova-micro-v1:0", "2026-10-02 17:00:00", 12, 0),
+    "openai-completions": ("cmpl-mix15", "gpt-3.5-turbo-instruct", "2026-10-02 18:00:00", 8, None),
     "llm-logs": ("llm:01mix12", "gpt-4o-mini", "2026-10-01 09:00:00", 26, None),
 }
 
@@ -128,7 +134,7 @@ def test_a_directory_mixing_every_format(tmp_path):
         assert f.records == f.stored + f.duplicates + f.rejected + f.pending
     # Each batch request is two lines: one stored, the other its duplicate.
     assert (result.total("records"), result.total("stored"), result.total("duplicates"), result.total("rejected"),
-            result.total("pending")) == (19, 14, 3, 2, 0)
+            result.total("pending")) == (20, 15, 3, 2, 0)
     with duckdb.connect(str(storage.db_path()), read_only=True) as con:
         rows = {r[0]: r[1:] for r in con.execute("""
             SELECT CASE WHEN file LIKE '%cassette.json' THEN 'vcr-cassette' ELSE format END, request_id, model,

@@ -34,7 +34,7 @@ def test_registry_lists_builtins_and_refuses_unknown_names():
     names = [f.name for f in parsers.formats()]
     assert names == ["llm-logs", "vcr-cassette", "openai-batch", "anthropic-batch", "otel-genai", "helicone",
                      "openpipe", "litellm", "langfuse", "bedrock", "gemini", "anthropic-messages", "openai-responses",
-                     "openai-chat"]
+                     "openai-chat", "openai-completions"]
     assert all(f.description for f in parsers.formats())
     with pytest.raises(UnknownFormat, match="known: llm-logs, vcr-cassette, openai-batch, anthropic-batch, otel-genai"):
         parsers.get("nope")

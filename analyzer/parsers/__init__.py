@@ -29,6 +29,7 @@ from . import (
     llm_logs,
     openai_batch,
     openai_chat,
+    openai_completions,
     openai_responses,
     openpipe,
     otel_genai,
@@ -161,9 +162,11 @@ def shape(data: Any) -> str:
 # whose input lines openai-chat would take for wrapped chat bodies (without their response); then
 # the formats whose records also have a `messages` list (LiteLLM payloads, Anthropic), which
 # openai-chat would otherwise take for bare chat bodies. Langfuse before openai-responses, which
-# would take a lone GENERATION (`model` and `input`).
+# would take a lone GENERATION (`model` and `input`). Bedrock's Converse bodies have `messages`
+# too; Gemini's `contents` no other format reads. Legacy completions last: only a `prompt` is left.
 BUILTINS = (llm_logs, vcr, openai_batch, anthropic_batch, otel_genai, helicone, openpipe, litellm, langfuse,
-            bedrock, gemini, anthropic_messages, openai_responses, openai_chat)
+            bedrock, gemini, anthropic_messages, openai_responses, openai_chat,
+            openai_completions)
 
 for _module in BUILTINS:
     _files = OwnFiles(_module.owns, _module.finds, _module.read) if hasattr(_module, "read") else None

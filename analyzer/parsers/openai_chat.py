@@ -59,14 +59,15 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
     messages = body.get("messages")
     if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
         raise BadRecord("`messages` is not a list of messages with a role")
-    model = (response or {}).get("model") or body.get("model")
+    # Azure names no model in the body: the URL names the deployment, the response the model.
+    model = (response or {}).get("model") or body.get("model") or deployment(exchange.url)
     if not model:
         raise BadRecord("no model in request or response")
     tools = list(body.get("tools") or [])
     tools += [{"type": "function", "function": f} for f in body.get("functions") or []]
     request = Request(
         model=str(model),
-        requested_model=body.get("model"),
+        requested_model=body.get("model") or deployment(exchange.url) or None,
         messages=messages,
         tools=[t for t in tools if isinstance(t, dict)],
         response_format=body.get("response_format") if isinstance(body.get("response_format"), dict) else None,
@@ -88,6 +89,13 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
         or content_id(body, response)
     )
     yield request
+
+
+def deployment(url: str | None) -> str:
+    """The deployment an Azure OpenAI URL names (``…/openai/deployments/{name}/chat/completions``), else ""."""
+    if not url or "/deployments/" not in url:
+        return ""
+    return url.split("/deployments/", 1)[1].split("/", 1)[0]
 
 
 def _read_response(request: Request, response: dict[str, Any]) -> None:

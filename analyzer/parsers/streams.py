@@ -15,6 +15,7 @@ from typing import Any
 
 from .common import Exchange, maybe_json
 
+_NOT_GIVEN = (None, "", 0)
 _FINAL = ("response.completed", "response.failed", "response.incomplete")
 
 
@@ -75,10 +76,15 @@ def chat_completion(body: Any) -> dict[str, Any] | None:
     choices: dict[int, dict[str, Any]] = {}
     for chunk in chunks:
         for key in ("id", "model", "created", "system_fingerprint", "service_tier"):
-            if result.get(key) is None and chunk.get(key) is not None:
-                result[key] = chunk[key]  # the same in every chunk; the first non-null is kept
-        if isinstance(chunk.get("usage"), dict):
-            result["usage"] = chunk["usage"]  # only the final chunk has it (§1); null elsewhere
+            # The same in every chunk; the first one given is kept. Azure's first chunk (its prompt
+            # filter results) has an empty id and model and `created` 0: those are not given.
+            if result.get(key) in _NOT_GIVEN and chunk.get(key) not in _NOT_GIVEN:
+                result[key] = chunk[key]
+        # Only the final chunk has usage (§1), null elsewhere; Groq puts it in `x_groq.usage`.
+        groq = chunk.get("x_groq") if isinstance(chunk.get("x_groq"), dict) else {}
+        usage = chunk.get("usage") if isinstance(chunk.get("usage"), dict) else groq.get("usage")
+        if isinstance(usage, dict):
+            result["usage"] = usage
         if chunk.get("error"):
             result["error"] = chunk["error"]  # a stream cut by an error: kept beside what came before
         for choice in chunk.get("choices") or []:
