@@ -143,8 +143,9 @@ def test_current_conventions_become_chat_messages_tools_and_output():
             {"id": "call_2", "type": "function", "function": {"name": "get_time", "arguments": "{}"}}]},
         {"role": "tool", "tool_call_id": "call_1", "content": '{"temp": "15C"}'},
         {"role": "tool", "tool_call_id": "call_2", "content": "10:00"},
+        # A medium is a file part, which the bill prices (no tiktoken rule does).
         {"role": "user", "content": [{"type": "text", "text": "And tomorrow?"},
-                                     {"type": "uri", "modality": "image", "uri": "https://x/cat.png"}]},
+                                     {"type": "file", "file": {"modality": "image", "uri": "https://x/cat.png"}}]},
     ]
     assert request.output == {"role": "assistant", "content": None, "tool_calls": [
         {"id": "call_3", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "SF", "day": 2}'}}]}
@@ -196,10 +197,11 @@ def test_a_truncated_messages_attribute_is_a_reject_with_the_reason():
         parse_all(span(chat(**{"gen_ai.input.messages": cut})))
 
 
-def test_usage_only_span_without_content_is_kept():
+def test_usage_only_span_without_content_is_rejected_with_the_reason():
+    # Its bill cannot be split into segments: stored, it would count as a request of reply priming only.
     attrs = {k: v for k, v in chat().items() if k not in ("gen_ai.input.messages", "gen_ai.output.messages")}
-    request = parse_one(span(attrs))
-    assert request.messages == [] and request.output is None and request.reported_prompt_tokens == 100
+    with pytest.raises(BadRecord, match="span carries no prompt .* turn on the instrumentation's message content"):
+        parse_all(span(attrs))
 
 
 # --- OpenLLMetry's flattened, indexed attributes ------------------------------------------------------------------
@@ -409,7 +411,8 @@ def test_an_export_yields_only_its_model_call_spans():
                   span_id="a6")  # no operation name, but a model and usage: a model call
     gemini = span(chat(**{"gen_ai.operation.name": "generate_content", "gen_ai.response.id": "g-1"}), span_id="a7")
     items = parse_all(export(http, tool, agent, embed, bare_model, span(chat(), span_id="a8"), legacy, gemini))
-    assert [i.request_id for i in items] == ["chatcmpl-123", f"{TRACE}:a6", "g-1"]
+    assert [getattr(i, "request_id", None) for i in items] == ["chatcmpl-123", None, "g-1"]
+    assert items[1].reason.startswith("span a6: span carries no prompt")  # a model call, but without content
 
 
 def test_a_bad_span_in_an_export_is_one_reject_and_the_rest_are_kept():

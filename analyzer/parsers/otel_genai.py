@@ -28,6 +28,7 @@ DESCRIPTION = ("OpenTelemetry GenAI spans in OTLP/JSON (an export with `resource
 _MODEL_OPS = {"chat", "text_completion", "generate_content"}
 _DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 _ERROR_CODES = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
+_MEDIA_PARTS = {"blob", "uri", "file"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
@@ -127,10 +128,16 @@ def _request(span: dict[str, Any], attrs: dict[str, Any], ctx: ReadContext) -> R
         messages += [m for message in _json_list(attrs, "gen_ai.input.messages") for m in _from_parts(message)]
     else:
         messages = [m for fields in _indexed(attrs, "gen_ai.prompt.") for m in _legacy_message(fields)]
+    if not messages:
+        # Usage alone cannot say what the prompt was made of: stored, it would be a request of 0
+        # counted tokens whose whole bill reads as the reply priming's. GenAI instrumentations leave
+        # content out unless told to keep it.
+        raise BadRecord("span carries no prompt (no gen_ai.input.messages, gen_ai.system_instructions or "
+                        "gen_ai.prompt.*): turn on the instrumentation's message content capture")
     trace_id, span_id = span.get("traceId"), span.get("spanId")
     request = Request(
         model=str(model), requested_model=attrs.get("gen_ai.request.model"), messages=messages,
-        tools=_tools(attrs), output=_output(attrs),
+        tools=_tools(attrs), output=_output(attrs), response_format=_response_format(attrs),
         timestamp=_time(span.get("startTimeUnixNano"), start, ctx),
         # Ids are hex, or base64 from some exporters (§8): kept as given, they only need to be stable.
         request_id=str(attrs.get("gen_ai.response.id") or (f"{trace_id}:{span_id}" if trace_id and span_id
@@ -238,6 +245,10 @@ def _from_parts(message: dict[str, Any]) -> list[dict[str, Any]]:
                 out.append({"role": role, "content": _content(parts), **extra})
                 parts = []
             out.append({"role": "tool", "tool_call_id": part.get("id"), "content": _text(part.get("response"))})
+        elif kind in _MEDIA_PARTS:
+            # blob (inline bytes), uri and file parts: no tiktoken rule prices them, the bill does.
+            parts.append({"type": "file", "file": {k: part[k] for k in ("mime_type", "modality", "uri", "file_id")
+                                                   if k in part}})
         elif kind != "reasoning" and isinstance(part, dict):  # replayed reasoning is no prompt anyone wrote
             parts.append(part)
     if parts or calls or not out:
@@ -295,8 +306,24 @@ def _legacy_message(fields: dict[str, Any]) -> list[dict[str, Any]]:
 def _tools(attrs: dict[str, Any]) -> list[dict[str, Any]]:
     if "gen_ai.tool.definitions" in attrs:  # flat {type, name, description, parameters}, or already nested
         return [{"type": "function", "function": t["function"]} if isinstance(t.get("function"), dict) else
-                {"type": "function", "function": {k: maybe_json(t[k]) for k in ("name", "description", "parameters") if k in t}}
-                for t in _json_list(attrs, "gen_ai.tool.definitions")]
+                {"type": "function", "function": _definition(t)} for t in _json_list(attrs, "gen_ai.tool.definitions")]
     return [{"type": "function", "function": {"name": f.get("name"), "description": f.get("description"),
                                               "parameters": maybe_json(f.get("parameters", f.get("input_schema"))) or {}}}
             for f in _indexed(attrs, "llm.request.functions.")]
+
+
+def _definition(tool: dict[str, Any]) -> dict[str, Any]:
+    """A flat tool definition as a Chat function; Anthropic instrumentations give ``input_schema`` for ``parameters``."""
+    function = {k: maybe_json(tool[k]) for k in ("name", "description") if k in tool}
+    schema = tool.get("parameters", tool.get("input_schema"))
+    if schema is not None:
+        function["parameters"] = maybe_json(schema)
+    return function
+
+
+def _response_format(attrs: dict[str, Any]) -> dict[str, Any] | None:
+    """The structured-output schema a span records (``gen_ai.request.structured_output_schema``), as Chat's."""
+    schema = maybe_json(attrs.get("gen_ai.request.structured_output_schema"))
+    if isinstance(schema, dict):
+        return {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
+    return None
