@@ -48,6 +48,7 @@ class Request:
     service_tier: str | None = None  # standard | batch | flex | priority, when the log shows it
     prompt_id: str | None = None  # a provider-managed prompt template (Responses prompt.id, Langfuse promptName…)
     prompt_version: str | None = None
+    tool_choice: str | None = None  # auto | any | tool | none, as Anthropic names them, when the request set one
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,21 @@ class Rules:
     per_role: bool = True  # the role's own tokens are billed
     per_tool_result: int = TOOL_RESULT
     schema_in_prompt: bool = True  # a json_schema response format is billed as prompt tokens
+    tool_system: tuple[int, int] = (0, 0)  # the provider's tool-use system prompt: (tool_choice auto/none, any/tool)
+
+
+# Anthropic adds a system prompt of its own to a request with tools (docs.anthropic.com, "Tool use
+# pricing and tokens"): its size depends on the model and on tool_choice. Claude 3's are published
+# per model; the later models share one size. The recorded custom-tool requests of the pydantic-ai
+# traffic on Claude 4 / 4.5 models bill 295-367 tokens beyond the rest of their count.
+_CLAUDE_TOOL_SYSTEM = (("claude-3-opus", (530, 281)), ("claude-3-sonnet", (159, 235)), ("claude-3-haiku", (264, 340)),
+                       ("claude-3-5-haiku", (264, 340)))
+_CLAUDE_TOOL_SYSTEM_LATER = (346, 313)
+
+
+def _claude_tool_system(name: str) -> tuple[int, int]:
+    model = name[name.index("claude"):]
+    return next((sizes for prefix, sizes in _CLAUDE_TOOL_SYSTEM if model.startswith(prefix)), _CLAUDE_TOOL_SYSTEM_LATER)
 
 
 def rules_for_model(model: str) -> Rules:
@@ -168,6 +183,8 @@ def rules_for_model(model: str) -> Rules:
         return Rules(per_message=4, per_name=-1)
     if name.startswith(_CONTENT_ONLY + _COMPLETION_ONLY):
         return Rules(per_message=0, per_name=0, reply_priming=0, per_role=False)
+    if "claude" in name:  # claude-…, and Bedrock's (us.)anthropic.claude-…
+        return Rules(tool_system=_claude_tool_system(name))
     if name.startswith(_GEMINI):
         return Rules(per_message=0, per_name=0, reply_priming=0, per_role=False, per_tool_result=0,
                      schema_in_prompt=False)
@@ -221,17 +238,21 @@ class Counter:
             n += self.text(str(legacy.get("name") or ""), cache=cache) + self.text(str(legacy.get("arguments") or ""), cache=cache)
         return n
 
-    def tools(self, tools: list[dict[str, Any]], *, system_message: bool = True) -> int:
+    def tools(self, tools: list[dict[str, Any]], *, system_message: bool = True, tool_choice: str | None = None) -> int:
         """Tokens of a tool list: its rendered ``namespace functions`` block and the heading around it.
 
         ``system_message``: whether the request has a system or developer message for the block to
         join (the cookbook's example has one); without one the block costs the overhead of a message
-        of its own, 4 tokens more.
+        of its own, 4 tokens more. With function tools, the provider's own tool-use system prompt
+        (:class:`Rules`), whose size ``tool_choice`` (any/tool forces a call) decides.
         """
         text = render_functions(tools)
         if not text:
             return 0
-        return self.text(text, cache=True) + TOOLS_IN_SYSTEM + (0 if system_message else TOOLS_OWN_MESSAGE)
+        system = 0
+        if any(t.get("type") == "function" for t in tools if isinstance(t, dict)):
+            system = self.rules.tool_system[tool_choice in ("any", "tool")]
+        return self.text(text, cache=True) + TOOLS_IN_SYSTEM + (0 if system_message else TOOLS_OWN_MESSAGE) + system
 
     def response_format(self, response_format: dict[str, Any] | None) -> int:
         """Tokens of a ``json_schema`` response format: its schema as compact JSON (an estimate).

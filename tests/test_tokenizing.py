@@ -130,3 +130,18 @@ def test_the_cache_is_bounded(monkeypatch):
     counter = Counter("gpt-4o")
     counts = [counter.text(f"text number {i}", cache=True) for i in range(25)]
     assert len(counter._cache) <= 10 and counts == [Counter("gpt-4o").text(f"text number {i}") for i in range(25)]
+
+
+def test_claude_tool_use_system_prompt_is_counted_by_model_and_tool_choice():
+    # docs.anthropic.com "Tool use pricing and tokens": Claude 3 Haiku adds 264 tokens (auto) or 340
+    # (any/tool) to a request with tools; later models 346 or 313. None for a request without tools.
+    tools = [{"type": "function", "function": {"name": "route", "parameters": {"type": "object", "properties": {}}}}]
+    haiku3, sonnet4 = Counter("claude-3-haiku-20240307"), Counter("claude-sonnet-4-20250514")
+    bedrock = Counter("us.anthropic.claude-sonnet-4-20250514-v1:0")
+    base = Counter("gpt-4o").tools(tools)  # the same rendering, without a provider prompt
+    assert haiku3.tools(tools, tool_choice="auto") - base == 264
+    assert haiku3.tools(tools, tool_choice="any") - base == 340
+    assert sonnet4.tools(tools) - base == 346
+    assert sonnet4.tools(tools, tool_choice="tool") - base == 313
+    assert bedrock.tools(tools, tool_choice="any") - base == 313
+    assert sonnet4.tools([]) == 0

@@ -97,6 +97,7 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
         session_id=wrapper.get("session_id"),
         sample_rate=sample_rate(wrapper),
         latency_ms=number(wrapper.get("latency_ms") or wrapper.get("durationMs")),
+        tool_choice=_tool_choice(body.get("tool_choice")),
     )
     if response is not None and "error" in response:  # {"type": "error", "error": {"type", "message"}}
         error = response["error"]
@@ -193,6 +194,12 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     function = {"name": tool.get("name"), "parameters": tool.get("input_schema") or {}}
     function.update({key: tool[key] for key in ("description", "input_examples") if key in tool})
     return {"type": "function", "function": function}
+
+
+def _tool_choice(choice: Any) -> str | None:
+    """``{"type": "auto"|"any"|"tool"|"none"}`` as its type."""
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    return kind if kind in ("auto", "any", "tool", "none") else None
 
 
 def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:

@@ -91,6 +91,8 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Any]:
         session_id=wrapper.get("session_id"),
         sample_rate=sample_rate(wrapper),
         latency_ms=number(wrapper.get("latency_ms") or ((response or {}).get("metrics") or {}).get("latencyMs")),
+        # toolChoice is {"auto": {}}, {"any": {}} or {"tool": {"name": …}}: the key is the choice.
+        tool_choice=next((k for k in ("auto", "any", "tool") if k in (tool_config.get("toolChoice") or {})), None),
     )
     if response is not None:
         _read_response(request, response)
