@@ -101,6 +101,16 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     """Return the named encoding built from the shipped rank files (never downloads)."""
     if name not in EXPECTED_SHA256:
         raise KeyError(f"no shipped encoding {name!r}; shipped: {', '.join(sorted(EXPECTED_SHA256))}")
+    encoding = _build(name)
+    # The encoder keeps the Python dict of ranks only to be pickled; its Rust core has its own copy.
+    # Dropped, it frees about 40 MB in every process that counts (ingest runs one per core), and
+    # an Encoding of ours is never pickled: a worker process builds its own.
+    encoding._mergeable_ranks = {}
+    _release_freed_memory()
+    return encoding
+
+
+def _build(name: str) -> tiktoken.Encoding:
     ranks = _load_ranks(name)
     # Borrow tiktoken's own constructor (pattern and special tokens) with our ranks, so that a
     # tiktoken upgrade that changes either is followed, and nothing is fetched.
@@ -110,14 +120,7 @@ def get_encoding(name: str) -> tiktoken.Encoding:
         spec = getattr(openai_public, name)()
     finally:
         openai_public.load_tiktoken_bpe = original
-    encoding = tiktoken.Encoding(**spec)
-    # The encoder keeps the Python dict of ranks only to be pickled; its Rust core has its own copy.
-    # Dropped, it frees about 40 MB in every process that counts (ingest runs one per core), and
-    # an Encoding of ours is never pickled: a worker process builds its own.
-    encoding._mergeable_ranks = {}
-    del ranks, spec
-    _release_freed_memory()
-    return encoding
+    return tiktoken.Encoding(**spec)
 
 
 def _release_freed_memory() -> None:
