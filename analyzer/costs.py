@@ -15,6 +15,7 @@ import polars as pl
 
 from . import options, sensitivity
 from . import volume as volumes
+from .figures import MONTHS, USD, USD_PER_REQUEST, rounded
 from .scenario import Scenario
 
 DAYS_PER_MONTH = 30.4
@@ -171,26 +172,26 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         "monthly_requests": round(typical_monthly, 1),
         "models": models,
         "tokens_per_request": tokens,
-        "current_cost_per_request": _money(current, 8),
-        "finetuned_cost_per_request": _money(main.cost_per_request, 8),
-        "current_monthly_cost": _money(current * typical_monthly if current is not None else None, 4),
-        "finetuned_monthly_cost": _money(main.cost_per_request * typical_monthly
-                                         if main.cost_per_request is not None else None, 4),
-        "monthly_savings": _money((current - main.cost_per_request) * typical_monthly
-                                  if main.cost_per_request is not None and current is not None else None, 4),
-        "upfront_cost": _money(main.upfront, 4),
-        "maintenance_monthly": _money(main.upkeep, 4),
-        "breakeven_months": _round(main.breakeven_months, 2),
+        "current_cost_per_request": rounded(current, USD_PER_REQUEST),
+        "finetuned_cost_per_request": rounded(main.cost_per_request, USD_PER_REQUEST),
+        "current_monthly_cost": rounded(current * typical_monthly if current is not None else None, USD),
+        "finetuned_monthly_cost": rounded(main.cost_per_request * typical_monthly
+                                          if main.cost_per_request is not None else None, USD),
+        "monthly_savings": rounded((current - main.cost_per_request) * typical_monthly
+                                   if main.cost_per_request is not None and current is not None else None, USD),
+        "upfront_cost": rounded(main.upfront, USD),
+        "maintenance_monthly": rounded(main.upkeep, USD),
+        "breakeven_months": rounded(main.breakeven_months, MONTHS),
         "breakeven_requests": main.breakeven_requests,
-        "breakeven_range_months": [_round(spread.low, 2), _round(spread.high, 2)],
-        "net_savings_horizon": _money(main.net_savings_horizon, 4),
+        "breakeven_range_months": [rounded(spread.low, MONTHS), rounded(spread.high, MONTHS)],
+        "net_savings_horizon": rounded(main.net_savings_horizon, USD),
         "target_model": target,
         "finetune_prices": main.prices,
-        "training_cost": _money(main.training_cost, 4),
+        "training_cost": rounded(main.training_cost, USD),
         "examples_available": group.filter((pl.col("status") == "ok") & (pl.col("output_kind") != "none"))[
             "input_hash"].n_unique(),
         "output_kind": task,
-        "caching_monthly_savings": _money(caching_option.monthly_savings, 4),
+        "caching_monthly_savings": rounded(caching_option.monthly_savings, USD),
         "volume": {"mean_daily": round(seen.mean_daily, 2), "weekday_mean": round(seen.weekday_mean, 2),
                    "weekend_mean": round(seen.weekend_mean, 2), "growth_per_month": round(growth, 4),
                    "growth_note": seen.growth_note if s["traffic.growth"] is None else "set by the scenario",
@@ -211,10 +212,10 @@ def _best(every: list[options.Option]) -> dict[str, Any]:
     ranked = sorted((o for o in every if o.net_savings_horizon is not None), key=lambda o: -o.net_savings_horizon)
     if not ranked or ranked[0].net_savings_horizon <= 0:
         return {"option": "keep", "label": "keep the prompt as it is", "net_savings_horizon": 0.0,
-                "ahead_by": round(-ranked[0].net_savings_horizon, 4) if ranked else None}
+                "ahead_by": rounded(-ranked[0].net_savings_horizon, USD) if ranked else None}
     runner_up = ranked[1].net_savings_horizon if len(ranked) > 1 and ranked[1].net_savings_horizon > 0 else 0.0
-    return {"option": ranked[0].key, "label": ranked[0].label, "net_savings_horizon": round(ranked[0].net_savings_horizon, 4),
-            "ahead_by": round(ranked[0].net_savings_horizon - runner_up, 4)}
+    return {"option": ranked[0].key, "label": ranked[0].label,
+            "net_savings_horizon": rounded(ranked[0].net_savings_horizon, USD), "ahead_by": rounded(ranked[0].net_savings_horizon - runner_up, USD)}
 
 
 def breakeven_months(upfront: float, monthly_savings: float | None, maintenance: float) -> float | None:
@@ -322,7 +323,7 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
 
 def _overall(templates: list[dict[str, Any]]) -> dict[str, Any]:
     def total(key: str) -> float:
-        return round(sum(t[key] or 0 for t in templates), 4)
+        return rounded(sum(t[key] or 0 for t in templates), USD)
 
     go = [t for t in templates if t["decision"] == GO]
     return {
@@ -330,14 +331,6 @@ def _overall(templates: list[dict[str, Any]]) -> dict[str, Any]:
         "requests": sum(t["requests"] for t in templates),
         "decisions": {d: sum(t["decision"] == d for t in templates) for d in (GO, EVALUATE, NO_GO)},
         "current_monthly_cost": total("current_monthly_cost"),
-        "monthly_savings_go": round(sum(t["monthly_savings"] - t["maintenance_monthly"] for t in go), 4),
-        "upfront_cost_go": round(sum(t["upfront_cost"] for t in go), 4),
+        "monthly_savings_go": rounded(sum(t["monthly_savings"] - t["maintenance_monthly"] for t in go), USD),
+        "upfront_cost_go": rounded(sum(t["upfront_cost"] for t in go), USD),
     }
-
-
-def _money(value: float | None, digits: int) -> float | None:
-    return round(value, digits) if value is not None else None
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return round(value, digits) if value is not None else None

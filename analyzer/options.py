@@ -31,6 +31,7 @@ from typing import Any
 
 import polars as pl
 
+from .figures import MONTHS, USD, USD_PER_REQUEST, rounded
 from .pricing import finetune_prices
 from .scenario import Scenario
 
@@ -65,15 +66,13 @@ class Option:
 
     def as_dict(self) -> dict[str, Any]:
         """The option as the report's JSON, money rounded to the cent's hundredth."""
-        def money(v: float | None, digits: int = 4) -> float | None:
-            return round(v, digits) if v is not None else None
-
         return {"option": self.key, "label": self.label, "model": self.model,
-                "cost_per_request": money(self.cost_per_request, 8), "monthly_cost": money(self.monthly_cost),
-                "monthly_savings": money(self.monthly_savings), "upfront_cost": money(self.upfront),
-                "maintenance_monthly": money(self.upkeep), "training_cost": money(self.training_cost),
-                "breakeven_months": money(self.breakeven_months, 2), "breakeven_requests": self.breakeven_requests,
-                "net_savings_horizon": money(self.net_savings_horizon), "note": self.note}
+                "cost_per_request": rounded(self.cost_per_request, USD_PER_REQUEST),
+                "monthly_cost": rounded(self.monthly_cost, USD), "monthly_savings": rounded(self.monthly_savings, USD),
+                "upfront_cost": rounded(self.upfront, USD), "maintenance_monthly": rounded(self.upkeep, USD),
+                "training_cost": rounded(self.training_cost, USD),
+                "breakeven_months": rounded(self.breakeven_months, MONTHS), "breakeven_requests": self.breakeven_requests,
+                "net_savings_horizon": rounded(self.net_savings_horizon, USD), "note": self.note}
 
 
 def wmean(group: pl.DataFrame, column: str | pl.Expr) -> float | None:

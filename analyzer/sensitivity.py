@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .figures import MONTHS, rounded
+
 #: (assumption, what its low and high values are, the low and high factors)
 ASSUMPTIONS = (
     ("volume", "volume ×0.5 / ×1.5", 0.5, 1.5),
@@ -37,8 +39,9 @@ class Sensitivity:
 
     def as_dict(self) -> dict:
         """For the report's JSON."""
-        return {"breakeven_months": {name: [_r(a), _r(b)] for name, (a, b) in self.cases.items()},
-                "range_months": [_r(self.low), _r(self.high)], "most_sensitive": self.most_sensitive,
+        return {"breakeven_months": {name: [rounded(a, MONTHS), rounded(b, MONTHS)]
+                                     for name, (a, b) in self.cases.items()},
+                "range_months": [rounded(self.low, MONTHS), rounded(self.high, MONTHS)], "most_sensitive": self.most_sensitive,
                 "described": {name: text for name, text, _, _ in ASSUMPTIONS}}
 
 
@@ -59,7 +62,3 @@ def analyse(breakeven: BreakEven) -> Sensitivity:
     ranked = sorted(cases, key=lambda name: swing(cases[name]), reverse=True)
     most = ranked[0] if ranked and swing(cases[ranked[0]]) > 0 else None
     return Sensitivity(cases, low, high, most)
-
-
-def _r(value: float | None) -> float | None:
-    return round(value, 2) if value is not None else None
