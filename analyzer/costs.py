@@ -144,20 +144,18 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         alternatives.append(options.lora(group, s, current))
     every = [main] + [options.payback(o, current, monthly, horizon) for o in alternatives]
 
-    def breakeven_with(name: str, factor: float) -> float | None:
-        changed, volume_factor, upfront_factor = s, 1.0, 1.0
-        if name == "volume":
-            volume_factor = factor
-        elif name == "upfront":
-            upfront_factor = factor
-        elif name == "finetuned_prices" and main.prices.get("input") is not None:
-            changed = s.with_value("finetune.input_price", main.prices["input"] * factor).with_value(
-                "finetune.output_price", main.prices["output"] * factor)
-        elif name == "kept_system_prompt":
-            changed = s.with_value("finetune.system_prompt_tokens", s["finetune.system_prompt_tokens"] * factor)
-        elif name == "examples":
-            changed = s.with_value("finetune.examples", s["finetune.examples"] * factor)
+    # A fine-tuned price the scenario leaves unset is the one the option used (the data file's).
+    used = {f"finetune.{name}_price": price for name, price in main.prices.items()}
+
+    def breakeven_with(assumption: sensitivity.Assumption, factor: float) -> float | None:
+        changed = s
+        values = [used.get(key, s[key]) for key in assumption.keys]
+        if None not in values:  # an unknown price stays unknown however it is scaled
+            for key, value in zip(assumption.keys, values):
+                changed = changed.with_value(key, value * factor)
+        upfront_factor = factor if assumption.name == sensitivity.UPFRONT else 1.0
         option = options.finetune(group, changed, current, target, upfront_factor=upfront_factor)
+        volume_factor = factor if assumption.name == sensitivity.VOLUME else 1.0
         return options.payback(option, current, monthly, horizon, volume_factor).breakeven_months
 
     spread = sensitivity.analyse(breakeven_with)
@@ -272,7 +270,7 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
     spread = t["sensitivity"]
     if months is not None and after < now:
         low, high = spread["range_months"]
-        most = spread["described"].get(spread["most_sensitive"] or "", "none")
+        most = sensitivity.described(spread["most_sensitive"])
         reasons.append(f"break-even ranges {low:.1f}–{'never' if high is None else f'{high:.1f}'} months as each "
                        f"assumption moves; most sensitive to {most}")
     if examples < min_examples / 5:

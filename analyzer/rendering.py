@@ -27,6 +27,7 @@ from rich.table import Table
 
 from .costs import EVALUATE, GO, NO_GO, Projection
 from .extracting import FileResult
+from .sensitivity import factors
 
 WIDE = 160  # width used when stdout is not a terminal (pipes, CI, tests): rich would pick 80
 
@@ -291,8 +292,7 @@ def _footer(p: Projection) -> str:
     return (f"Tokens are means per request (counted with tiktoken); costs at each request's list price (genai-prices) "
             f"and fine-tuning prices from data/finetune_prices.toml. Fine-tuned prompt keeps "
             f"{ft['system_prompt_tokens']} system tokens, no examples. Break-even range: earliest and latest as each "
-            f"assumption moves (volume ×0.5/×1.5, fine-tuned prices ×0.7/×1.3, upfront ×0.5/×2, kept system prompt and "
-            f"training examples ×0.5/×2). "
+            f"assumption moves ({factors()}). "
             f"Scenario: {p.scenario.get('file') or 'defaults'}.")
 
 
