@@ -7,7 +7,7 @@ section is the specification; each rule below names the figure it produces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -130,19 +130,9 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
     current = options.wmean(group, "cost")  # None when no request of the template has a price
     horizon = s["traffic.horizon_months"]
     target = s["finetune.target_model"] or models[0]
-    static = tokens["system"] + tokens["fewshot"] + tokens["tools"]
-
-    main = options.payback(options.finetune(group, s, current, target), current, monthly, horizon)
-    alternatives = [options.caching(group, s, current, static)]
-    smaller = options.smaller_model(target, s)
-    if smaller:
-        alternatives.append(options.finetune(group, s, current, smaller, key="finetune_smaller"))
-    trimmed = options.trim_fewshot(group, s, current, tokens["fewshot"], info.get("fewshot_pairs"))
-    if trimmed:
-        alternatives.append(trimmed)
-    if "lora" in s.given:
-        alternatives.append(options.lora(group, s, current))
-    every = [main] + [options.payback(o, current, monthly, horizon) for o in alternatives]
+    basis = options.Basis(group, s, current, target, tokens, info.get("fewshot_pairs"))
+    every = [options.payback(o, current, monthly, horizon) for o in options.offered(basis)]
+    main = options.find(every, options.MAIN)
 
     # A fine-tuned price the scenario leaves unset is the one the option used (the data file's).
     used = {f"finetune.{name}_price": price for name, price in main.prices.items()}
@@ -153,15 +143,16 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         if None not in values:  # an unknown price stays unknown however it is scaled
             for key, value in zip(assumption.keys, values):
                 changed = changed.with_value(key, value * factor)
-        upfront_factor = factor if assumption.name == sensitivity.UPFRONT else 1.0
-        option = options.finetune(group, changed, current, target, upfront_factor=upfront_factor)
+        option = options.KINDS[options.MAIN].price(replace(basis, scenario=changed))
+        if assumption.name == sensitivity.UPFRONT:
+            option.upfront *= factor
         volume_factor = factor if assumption.name == sensitivity.VOLUME else 1.0
         return options.payback(option, current, monthly, horizon, volume_factor).breakeven_months
 
     spread = sensitivity.analyse(breakeven_with)
     kinds = group["output_kind"].value_counts().sort(["count", "output_kind"], descending=[True, False])
     task = {"kind": kinds["output_kind"][0], "share": float(kinds["count"][0] / len(group))}
-    caching_option = every[1]
+    caching = options.find(every, "caching")
     result = {
         "template_id": group["template_id"][0],
         "label": label,
@@ -189,7 +180,7 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         "examples_available": group.filter((pl.col("status") == "ok") & (pl.col("output_kind") != "none"))[
             "input_hash"].n_unique(),
         "output_kind": task,
-        "caching_monthly_savings": rounded(caching_option.monthly_savings, USD),
+        "caching_monthly_savings": rounded(caching.monthly_savings if caching else None, USD),
         "volume": {"mean_daily": round(seen.mean_daily, 2), "weekday_mean": round(seen.weekday_mean, 2),
                    "weekend_mean": round(seen.weekend_mean, 2), "growth_per_month": round(growth, 4),
                    "growth_note": seen.growth_note if s["traffic.growth"] is None else "set by the scenario",
@@ -298,13 +289,14 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
     elif versions == 2:
         reasons.append("the prompt changed once in the window (two versions, linked)")
     best = t["best_option"]
-    if best["option"] in ("caching", "trim_fewshot") and after < now:
+    kind = options.KINDS.get(best["option"])  # None when the best is to keep the prompt
+    if kind is not None and not kind.trains and after < now:
         lower(EVALUATE, f"{best['label']} nets ${best['net_savings_horizon']:,.0f} over {horizon} months, "
                         f"${best['ahead_by']:,.0f} more than the next option, with no training")
-    elif best["option"] == "finetune_smaller":
+    elif kind is not None and kind.named_when_best:
         reasons.append(f"{best['label']} would net more: ${best['net_savings_horizon']:,.0f} over {horizon} months, "
                        "if its outputs match in the quality evaluation")
-    cheaper = [o for o in t["options"] if o["option"] in ("caching", "trim_fewshot") and best["option"] != o["option"]
+    cheaper = [o for o in t["options"] if not options.KINDS[o["option"]].trains and best["option"] != o["option"]
                and o["net_savings_horizon"] is not None and t["net_savings_horizon"] is not None
                and o["net_savings_horizon"] > max(t["net_savings_horizon"], 0)]
     for o in cheaper:  # not the best, but worth trying before any training
