@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -66,15 +66,23 @@ class Option:
     breakeven_requests: int | None = None
     net_savings_horizon: float | None = None
 
+    def reported(self) -> Option:
+        """A copy with its figures rounded as the report states them (money to the cent's hundredth)."""
+        return replace(self, cost_per_request=rounded(self.cost_per_request, USD_PER_REQUEST),
+                       monthly_cost=rounded(self.monthly_cost, USD), monthly_savings=rounded(self.monthly_savings, USD),
+                       upfront=rounded(self.upfront, USD), upkeep=rounded(self.upkeep, USD),
+                       training_cost=rounded(self.training_cost, USD),
+                       breakeven_months=rounded(self.breakeven_months, MONTHS),
+                       net_savings_horizon=rounded(self.net_savings_horizon, USD))
+
     def as_dict(self) -> dict[str, Any]:
-        """The option as the report's JSON, money rounded to the cent's hundredth."""
+        """The option as the report's JSON."""
         return {"option": self.key, "label": self.label, "model": self.model,
-                "cost_per_request": rounded(self.cost_per_request, USD_PER_REQUEST),
-                "monthly_cost": rounded(self.monthly_cost, USD), "monthly_savings": rounded(self.monthly_savings, USD),
-                "upfront_cost": rounded(self.upfront, USD), "maintenance_monthly": rounded(self.upkeep, USD),
-                "training_cost": rounded(self.training_cost, USD),
-                "breakeven_months": rounded(self.breakeven_months, MONTHS), "breakeven_requests": self.breakeven_requests,
-                "net_savings_horizon": rounded(self.net_savings_horizon, USD), "note": self.note}
+                "cost_per_request": self.cost_per_request, "monthly_cost": self.monthly_cost,
+                "monthly_savings": self.monthly_savings, "upfront_cost": self.upfront,
+                "maintenance_monthly": self.upkeep, "training_cost": self.training_cost,
+                "breakeven_months": self.breakeven_months, "breakeven_requests": self.breakeven_requests,
+                "net_savings_horizon": self.net_savings_horizon, "note": self.note}
 
 
 def wmean(group: pl.DataFrame, column: str | pl.Expr) -> float | None:
@@ -219,7 +227,6 @@ def payback(option: Option, current: float | None, volume: Callable[[int], float
     option.net_savings_horizon = sum(saving * volume(m) * volume_factor - option.upkeep
                                      for m in range(1, horizon + 1)) - option.upfront
     return option
-
 
 
 @dataclass(frozen=True)

@@ -172,17 +172,17 @@ def test_a_prompt_still_changing_is_evaluated_not_fine_tuned(tmp_path):
     assert any("the prompt changed 2 times in the window" in r for r in t["reasons"]) and t["decision"] != "GO"
 
 
-def test_sensitivity_wording_comes_from_its_declaration():
-    assert factors() == ("volume ×0.5/×1.5, fine-tuned prices ×0.7/×1.3, upfront ×0.5/×2, "
-                         "kept system prompt and training examples ×0.5/×2")
-    assert [a.described for a in ASSUMPTIONS][:2] == ["volume ×0.5 / ×1.5", "fine-tuned prices ×0.7 / ×1.3"]
-    assert {VOLUME, UPFRONT} <= {a.name for a in ASSUMPTIONS if not a.keys}
-    assert all(a.keys for a in ASSUMPTIONS if a.name not in {VOLUME, UPFRONT})  # the rest scale scenario values
-
-
 def test_options_come_from_the_registry_in_its_order(tmp_path):
     traffic(tmp_path, per_day=500)
     t = report(tmp_path, "[lora]\n", list_input=20.0)
     assert [o["option"] for o in t["options"]] == list(KINDS)  # every kind offered here, in registry order
     assert t["caching_monthly_savings"] == next(o for o in t["options"] if o["option"] == "caching")["monthly_savings"]
     assert KINDS[MAIN].trains and {k for k, kind in KINDS.items() if not kind.trains} == {"caching", "trim_fewshot"}
+
+
+def test_sensitivity_wording_comes_from_its_declaration():
+    assert factors() == ("volume ×0.5/×1.5, fine-tuned prices ×0.7/×1.3, upfront ×0.5/×2, "
+                         "kept system prompt and training examples ×0.5/×2")
+    assert [a.described for a in ASSUMPTIONS][:2] == ["volume ×0.5 / ×1.5", "fine-tuned prices ×0.7 / ×1.3"]
+    assert {VOLUME, UPFRONT} <= {a.name for a in ASSUMPTIONS if not a.keys}
+    assert all(a.keys for a in ASSUMPTIONS if a.name not in {VOLUME, UPFRONT})  # the rest scale scenario values
