@@ -20,6 +20,7 @@ from . import costs, parsers, pricing, queries, scenario as scenarios, storage
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData
 from .ingesting import IngestResult, Ingestor, OnBytes, OnFile
 from .models import RawRecord
+from .projection import Projection
 from .segmenting import segment
 from .tokenizing import Counter
 
@@ -45,7 +46,7 @@ def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None 
         con.close()
 
 
-def report(db: str | None = None, scenario: str | None = None) -> costs.Projection:
+def report(db: str | None = None, scenario: str | None = None) -> Projection:
     """Project fine-tuning per template over what the database holds.
 
     Raises:
@@ -67,7 +68,7 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
             on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None,
-            on_bytes: OnBytes | None = None) -> tuple[IngestResult, costs.Projection]:
+            on_bytes: OnBytes | None = None) -> tuple[IngestResult, Projection]:
     """Ingest, then report."""
     scenarios.load(scenario)  # a bad scenario fails before minutes of reading
     result = ingest(paths, db, format_name, on_file, jobs, timezone, on_bytes)

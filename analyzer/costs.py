@@ -1,13 +1,13 @@
 """The economics per template: cost now and fine-tuned, upfront, upkeep, break-even, net, decision.
 
 Pure: a frame of requests with their billed tokens and list prices (the ``request_costs`` view)
-and a :class:`~analyzer.scenario.Scenario` in, a :class:`Projection` out. DESIGN.md's "economics"
+and a :class:`~analyzer.scenario.Scenario` in, a :class:`~analyzer.projection.Projection` out. DESIGN.md's "economics"
 section is the specification; each rule below names the figure it produces.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +15,16 @@ import polars as pl
 
 from . import options, sensitivity
 from . import volume as volumes
+from .figures import MONTHS, USD, USD_PER_REQUEST, rounded
+from .models import SEGMENT_KINDS
+from .projection import Best, OutputKind, Overall, Projection, TemplateProjection, Volume, Window
 from .scenario import Scenario
 
 DAYS_PER_MONTH = 30.4
 MILLION = 1e6
 LONG_OUTPUT_TOKENS = 500  # mean output above this is long free text, where fine-tuning helps least
-SEGMENT_COLUMNS = {"system": "system_tokens", "fewshot": "fewshot_tokens", "tools": "tools_tokens",
-                   "history": "history_tokens", "input": "input_tokens", "output": "output_tokens"}
+#: The column of the requests table that holds each segment kind's tokens.
+SEGMENT_COLUMNS = {kind: f"{kind}_tokens" for kind in SEGMENT_KINDS}
 
 #: The saved query that reproduces each figure measured from the logs (the rest is arithmetic on
 #: these and the scenario). tests/test_report_queries.py runs each one against the report.
@@ -32,24 +35,8 @@ FIGURE_QUERIES = {
 }
 
 GO, EVALUATE, NO_GO = "GO", "EVALUATE", "NO-GO"
+KEEP = "keep"  # the best option when none nets anything
 TASK_WORDS = {"label": "short labels", "json": "JSON objects", "tool_call": "tool calls"}
-
-
-@dataclass
-class Projection:
-    """The report's content: the window, the scenario used, each template and the total."""
-
-    window: dict[str, Any]
-    scenario: dict[str, Any]
-    templates: list[dict[str, Any]]
-    overall: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
-    calibration: list[dict[str, Any]] = field(default_factory=list)  # counted vs billed, per model
-
-    def as_dict(self) -> dict[str, Any]:
-        """The contract's JSON object."""
-        return {"window": self.window, "scenario": self.scenario, "templates": self.templates,
-                "overall": self.overall, "calibration": self.calibration, "warnings": self.warnings}
 
 
 def _with_scenario_prices(requests: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
@@ -70,11 +57,11 @@ def _with_scenario_prices(requests: pl.DataFrame, scenario: Scenario) -> pl.Data
     )
 
 
-def window_of(requests: pl.DataFrame) -> dict[str, Any]:
+def window_of(requests: pl.DataFrame) -> Window:
     """First and last request and the calendar days between them, both included."""
     start: datetime = requests["ts"].min()
     end: datetime = requests["ts"].max()
-    return {"start": start.isoformat() + "Z", "end": end.isoformat() + "Z", "days": (end.date() - start.date()).days + 1}
+    return Window(start.isoformat() + "Z", end.isoformat() + "Z", (end.date() - start.date()).days + 1)
 
 
 def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
@@ -98,8 +85,8 @@ def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
         _template(group, labels.get(tid, tid), (start, end), scenario, info.get(tid, {}))
         for (tid,), group in requests.group_by("template_id", maintain_order=True)
     ]
-    templates.sort(key=lambda t: -(t["current_monthly_cost"] or 0))
-    return Projection(window, scenario.as_dict(), templates, _overall(templates), warnings, calibration or [])
+    templates.sort(key=lambda t: -(t.current_monthly_cost or 0))
+    return Projection(window, scenario, templates, _overall(templates), warnings, calibration or [])
 
 
 def _price_warnings(requests: pl.DataFrame) -> list[str]:
@@ -115,7 +102,7 @@ def _price_warnings(requests: pl.DataFrame) -> list[str]:
     return out
 
 
-def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info: dict[str, Any]) -> dict[str, Any]:
+def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info: dict[str, Any]) -> TemplateProjection:
     # Most requests first; a tie goes to the name first in order, so the same logs give the same report.
     models = group["model"].value_counts().sort(["count", "model"], descending=[True, False])["model"].to_list()
     seen = volumes.volume(group.select("ts", "weight"), *window)
@@ -129,92 +116,77 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
     current = options.wmean(group, "cost")  # None when no request of the template has a price
     horizon = s["traffic.horizon_months"]
     target = s["finetune.target_model"] or models[0]
-    static = tokens["system"] + tokens["fewshot"] + tokens["tools"]
+    basis = options.Basis(group, s, current, target, tokens, info.get("fewshot_pairs"))
+    every = [options.payback(o, current, monthly, horizon) for o in options.offered(basis)]
+    main = options.find(every, options.MAIN)
+    # A fine-tuned price the scenario leaves unset is the one the option used (the data file's).
+    used = {f"finetune.{name}_price": price for name, price in main.prices.items()}
 
-    main = options.payback(options.finetune(group, s, current, target), current, monthly, horizon)
-    alternatives = [options.caching(group, s, current, static)]
-    smaller = options.smaller_model(target, s)
-    if smaller:
-        alternatives.append(options.finetune(group, s, current, smaller, key="finetune_smaller"))
-    trimmed = options.trim_fewshot(group, s, current, tokens["fewshot"], info.get("fewshot_pairs"))
-    if trimmed:
-        alternatives.append(trimmed)
-    if "lora" in s.given:
-        alternatives.append(options.lora(group, s, current))
-    every = [main] + [options.payback(o, current, monthly, horizon) for o in alternatives]
-
-    def breakeven_with(name: str, factor: float) -> float | None:
-        changed, volume_factor, upfront_factor = s, 1.0, 1.0
-        if name == "volume":
-            volume_factor = factor
-        elif name == "upfront":
-            upfront_factor = factor
-        elif name == "finetuned_prices" and main.prices.get("input") is not None:
-            changed = s.with_value("finetune.input_price", main.prices["input"] * factor).with_value(
-                "finetune.output_price", main.prices["output"] * factor)
-        elif name == "kept_system_prompt":
-            changed = s.with_value("finetune.system_prompt_tokens", s["finetune.system_prompt_tokens"] * factor)
-        elif name == "examples":
-            changed = s.with_value("finetune.examples", s["finetune.examples"] * factor)
-        option = options.finetune(group, changed, current, target, upfront_factor=upfront_factor)
+    def breakeven_with(assumption: sensitivity.Assumption, factor: float) -> float | None:
+        changed = s
+        values = [used.get(key, s[key]) for key in assumption.keys]
+        if None not in values:  # an unknown price stays unknown however it is scaled
+            for key, value in zip(assumption.keys, values):
+                changed = changed.with_value(key, value * factor)
+        option = options.KINDS[options.MAIN].price(replace(basis, scenario=changed))
+        if assumption.name == sensitivity.UPFRONT:
+            option.upfront *= factor
+        volume_factor = factor if assumption.name == sensitivity.VOLUME else 1.0
         return options.payback(option, current, monthly, horizon, volume_factor).breakeven_months
 
     spread = sensitivity.analyse(breakeven_with)
     kinds = group["output_kind"].value_counts().sort(["count", "output_kind"], descending=[True, False])
-    task = {"kind": kinds["output_kind"][0], "share": float(kinds["count"][0] / len(group))}
-    caching_option = every[1]
-    result = {
-        "template_id": group["template_id"][0],
-        "label": label,
-        "requests": len(group),
-        "daily_requests": round(seen.typical_daily, 2),
-        "monthly_requests": round(typical_monthly, 1),
-        "models": models,
-        "tokens_per_request": tokens,
-        "current_cost_per_request": _money(current, 8),
-        "finetuned_cost_per_request": _money(main.cost_per_request, 8),
-        "current_monthly_cost": _money(current * typical_monthly if current is not None else None, 4),
-        "finetuned_monthly_cost": _money(main.cost_per_request * typical_monthly
-                                         if main.cost_per_request is not None else None, 4),
-        "monthly_savings": _money((current - main.cost_per_request) * typical_monthly
-                                  if main.cost_per_request is not None and current is not None else None, 4),
-        "upfront_cost": _money(main.upfront, 4),
-        "maintenance_monthly": _money(main.upkeep, 4),
-        "breakeven_months": _round(main.breakeven_months, 2),
-        "breakeven_requests": main.breakeven_requests,
-        "breakeven_range_months": [_round(spread.low, 2), _round(spread.high, 2)],
-        "net_savings_horizon": _money(main.net_savings_horizon, 4),
-        "target_model": target,
-        "finetune_prices": main.prices,
-        "training_cost": _money(main.training_cost, 4),
-        "examples_available": group.filter((pl.col("status") == "ok") & (pl.col("output_kind") != "none"))[
+    caching = options.find(every, "caching")
+    t = TemplateProjection(
+        template_id=group["template_id"][0],
+        label=label,
+        requests=len(group),
+        daily_requests=round(seen.typical_daily, 2),
+        monthly_requests=round(typical_monthly, 1),
+        models=models,
+        tokens_per_request=tokens,
+        current_cost_per_request=rounded(current, USD_PER_REQUEST),
+        finetuned_cost_per_request=rounded(main.cost_per_request, USD_PER_REQUEST),
+        current_monthly_cost=rounded(current * typical_monthly if current is not None else None, USD),
+        finetuned_monthly_cost=rounded(main.cost_per_request * typical_monthly
+                                       if main.cost_per_request is not None else None, USD),
+        monthly_savings=rounded((current - main.cost_per_request) * typical_monthly
+                                if main.cost_per_request is not None and current is not None else None, USD),
+        upfront_cost=rounded(main.upfront, USD),
+        maintenance_monthly=rounded(main.upkeep, USD),
+        breakeven_months=rounded(main.breakeven_months, MONTHS),
+        breakeven_requests=main.breakeven_requests,
+        breakeven_range_months=[rounded(spread.low, MONTHS), rounded(spread.high, MONTHS)],
+        net_savings_horizon=rounded(main.net_savings_horizon, USD),
+        target_model=target,
+        finetune_prices=main.prices,
+        training_cost=rounded(main.training_cost, USD),
+        examples_available=group.filter((pl.col("status") == "ok") & (pl.col("output_kind") != "none"))[
             "input_hash"].n_unique(),
-        "output_kind": task,
-        "caching_monthly_savings": _money(caching_option.monthly_savings, 4),
-        "volume": {"mean_daily": round(seen.mean_daily, 2), "weekday_mean": round(seen.weekday_mean, 2),
-                   "weekend_mean": round(seen.weekend_mean, 2), "growth_per_month": round(growth, 4),
-                   "growth_note": seen.growth_note if s["traffic.growth"] is None else "set by the scenario",
-                   "projection": [round(monthly(m), 1) for m in range(1, horizon + 1)]},
-        "versions": info.get("versions", 1),
-        "latest_version_days": info.get("latest_version_days"),
-        "options": [o.as_dict() for o in every],
-        "sensitivity": spread.as_dict(),
-    }
-    result["best_option"] = _best(every)
-    result["queries"] = dict(FIGURE_QUERIES)
-    result["decision"], result["reasons"] = decide(result, s)
-    return result
+        output_kind=OutputKind(kinds["output_kind"][0], float(kinds["count"][0] / len(group))),
+        caching_monthly_savings=rounded(caching.monthly_savings if caching else None, USD),
+        volume=Volume(round(seen.mean_daily, 2), round(seen.weekday_mean, 2), round(seen.weekend_mean, 2),
+                      round(growth, 4), seen.growth_note if s["traffic.growth"] is None else "set by the scenario",
+                      [round(monthly(m), 1) for m in range(1, horizon + 1)]),
+        versions=info.get("versions", 1),
+        latest_version_days=info.get("latest_version_days"),
+        options=[o.reported() for o in every],
+        sensitivity=spread,
+        best_option=_best(every),
+        queries=dict(FIGURE_QUERIES),
+    )
+    decision, reasons = decide(t, s)
+    return replace(t, decision=decision, reasons=reasons)
 
 
-def _best(every: list[options.Option]) -> dict[str, Any]:
+def _best(every: list[options.Option]) -> Best:
     """The option with the most net savings over the horizon, and by how much it beats the next."""
     ranked = sorted((o for o in every if o.net_savings_horizon is not None), key=lambda o: -o.net_savings_horizon)
     if not ranked or ranked[0].net_savings_horizon <= 0:
-        return {"option": "keep", "label": "keep the prompt as it is", "net_savings_horizon": 0.0,
-                "ahead_by": round(-ranked[0].net_savings_horizon, 4) if ranked else None}
+        return Best(KEEP, "keep the prompt as it is", 0.0, rounded(-ranked[0].net_savings_horizon, USD) if ranked else None)
     runner_up = ranked[1].net_savings_horizon if len(ranked) > 1 and ranked[1].net_savings_horizon > 0 else 0.0
-    return {"option": ranked[0].key, "label": ranked[0].label, "net_savings_horizon": round(ranked[0].net_savings_horizon, 4),
-            "ahead_by": round(ranked[0].net_savings_horizon - runner_up, 4)}
+    return Best(ranked[0].key, ranked[0].label, rounded(ranked[0].net_savings_horizon, USD),
+                rounded(ranked[0].net_savings_horizon - runner_up, USD))
 
 
 def breakeven_months(upfront: float, monthly_savings: float | None, maintenance: float) -> float | None:
@@ -224,7 +196,7 @@ def breakeven_months(upfront: float, monthly_savings: float | None, maintenance:
     return upfront / (monthly_savings - maintenance)
 
 
-def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
+def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[str]]:
     """GO, EVALUATE or NO-GO for one template, with every reason that produced it.
 
     NO-GO when there is no price to fine-tune at, when the fine-tuned call costs as much as today's,
@@ -236,7 +208,7 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
     reasons: list[str] = []
     verdict = GO
     horizon, max_months = s["traffic.horizon_months"], s["decision.max_breakeven_months"]
-    months, examples = t["breakeven_months"], t["examples_available"]
+    months, examples = t.breakeven_months, t.examples_available
     min_examples = s["decision.min_examples"]
 
     def lower(to: str, reason: str) -> None:
@@ -245,33 +217,32 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
         if [GO, EVALUATE, NO_GO].index(to) > [GO, EVALUATE, NO_GO].index(verdict):
             verdict = to
 
-    if t["current_cost_per_request"] is None:
-        lower(NO_GO, f"no list price for {', '.join(t['models'])}: set [prices.\"MODEL\"] in the scenario")
+    if t.current_cost_per_request is None:
+        lower(NO_GO, f"no list price for {', '.join(t.models)}: set [prices.\"MODEL\"] in the scenario")
         return verdict, reasons
-    if t["finetuned_cost_per_request"] is None:
-        lower(NO_GO, f"no fine-tuning price for {t['target_model']}: set [finetune] input_price and output_price")
+    if t.finetuned_cost_per_request is None:
+        lower(NO_GO, f"no fine-tuning price for {t.target_model}: set [finetune] input_price and output_price")
         return verdict, reasons
-    if t["finetune_prices"]["training"] is None:
-        lower(EVALUATE, f"no per-token training price for {t['target_model']}: training is left out of the upfront "
+    if t.finetune_prices["training"] is None:
+        lower(EVALUATE, f"no per-token training price for {t.target_model}: training is left out of the upfront "
                         "and upkeep; set [finetune] training_price")
-    now, after = t["current_cost_per_request"], t["finetuned_cost_per_request"]
+    now, after = t.current_cost_per_request, t.finetuned_cost_per_request
     if after >= now:
         lower(NO_GO, f"a fine-tuned call would cost ${after:.6f} against ${now:.6f} now: the static prompt it removes "
-                     f"({t['tokens_per_request']['system'] + t['tokens_per_request']['fewshot']:,.0f} tokens) does not pay for "
+                     f"({t.tokens_per_request['system'] + t.tokens_per_request['fewshot']:,.0f} tokens) does not pay for "
                      "the fine-tuned model's higher price")
     elif months is None:
-        lower(NO_GO, f"savings of ${t['monthly_savings']:,.2f}/month do not cover upkeep of ${t['maintenance_monthly']:,.2f}/month")
+        lower(NO_GO, f"savings of ${t.monthly_savings:,.2f}/month do not cover upkeep of ${t.maintenance_monthly:,.2f}/month")
     elif months > horizon:
         lower(NO_GO, f"breaks even after {months:.1f} months, beyond the {horizon}-month horizon")
     elif months > max_months:
         lower(EVALUATE, f"breaks even after {months:.1f} months, slower than the {max_months:g} wanted")
     else:
-        reasons.append(f"breaks even after {months:.1f} months ({t['breakeven_requests']:,} requests); "
-                       f"nets ${t['net_savings_horizon']:,.0f} over {horizon} months")
-    spread = t["sensitivity"]
+        reasons.append(f"breaks even after {months:.1f} months ({t.breakeven_requests:,} requests); "
+                       f"nets ${t.net_savings_horizon:,.0f} over {horizon} months")
     if months is not None and after < now:
-        low, high = spread["range_months"]
-        most = spread["described"].get(spread["most_sensitive"] or "", "none")
+        low, high = t.breakeven_range_months
+        most = sensitivity.described(t.sensitivity.most_sensitive)
         reasons.append(f"break-even ranges {low:.1f}–{'never' if high is None else f'{high:.1f}'} months as each "
                        f"assumption moves; most sensitive to {most}")
     if examples < min_examples / 5:
@@ -280,17 +251,17 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
         lower(EVALUATE, f"{examples} distinct examples in the logs, fewer than the {min_examples} wanted: label more")
     else:
         reasons.append(f"{examples:,} distinct successful examples in the logs to train on")
-    if t["daily_requests"] < s["decision.min_daily_requests"]:
-        lower(EVALUATE, f"{t['daily_requests']:,.0f} requests/day, below the {s['decision.min_daily_requests']:,.0f} where fine-tuning usually pays")
+    if t.daily_requests < s["decision.min_daily_requests"]:
+        lower(EVALUATE, f"{t.daily_requests:,.0f} requests/day, below the {s['decision.min_daily_requests']:,.0f} where fine-tuning usually pays")
     else:
-        reasons.append(f"{t['daily_requests']:,.0f} requests/day")
-    kind, share = t["output_kind"]["kind"], t["output_kind"]["share"]
-    if t["tokens_per_request"]["output"] > LONG_OUTPUT_TOKENS or kind == "text":
-        lower(EVALUATE, f"outputs are free text ({t['tokens_per_request']['output']:.0f} tokens on average): "
+        reasons.append(f"{t.daily_requests:,.0f} requests/day")
+    task, share = t.output_kind.kind, t.output_kind.share
+    if t.tokens_per_request["output"] > LONG_OUTPUT_TOKENS or task == "text":
+        lower(EVALUATE, f"outputs are free text ({t.tokens_per_request['output']:.0f} tokens on average): "
                         "fine-tuning is surest on format and style, less so on open-ended writing")
-    elif kind in ("label", "json", "tool_call"):
-        reasons.append(f"{share:.0%} of outputs are {TASK_WORDS[kind]}: a task fine-tuning learns well")
-    versions, fresh = t["versions"], t["latest_version_days"]
+    elif task in TASK_WORDS:
+        reasons.append(f"{share:.0%} of outputs are {TASK_WORDS[task]}: a task fine-tuning learns well")
+    versions, fresh = t.versions, t.latest_version_days
     if versions >= 3:
         lower(EVALUATE, f"the prompt changed {versions - 1} times in the window: fine-tuning freezes a prompt "
                         "that is still moving")
@@ -298,21 +269,22 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
         lower(EVALUATE, f"the current prompt version is only {fresh} days old: wait until it settles")
     elif versions == 2:
         reasons.append("the prompt changed once in the window (two versions, linked)")
-    best = t["best_option"]
-    if best["option"] in ("caching", "trim_fewshot") and after < now:
-        lower(EVALUATE, f"{best['label']} nets ${best['net_savings_horizon']:,.0f} over {horizon} months, "
-                        f"${best['ahead_by']:,.0f} more than the next option, with no training")
-    elif best["option"] == "finetune_smaller":
-        reasons.append(f"{best['label']} would net more: ${best['net_savings_horizon']:,.0f} over {horizon} months, "
+    best = t.best_option
+    kind = options.KINDS.get(best.option)  # None when the best is to keep the prompt
+    if kind is not None and not kind.trains and after < now:
+        lower(EVALUATE, f"{best.label} nets ${best.net_savings_horizon:,.0f} over {horizon} months, "
+                        f"${best.ahead_by:,.0f} more than the next option, with no training")
+    elif kind is not None and kind.named_when_best:
+        reasons.append(f"{best.label} would net more: ${best.net_savings_horizon:,.0f} over {horizon} months, "
                        "if its outputs match in the quality evaluation")
-    cheaper = [o for o in t["options"] if o["option"] in ("caching", "trim_fewshot") and best["option"] != o["option"]
-               and o["net_savings_horizon"] is not None and t["net_savings_horizon"] is not None
-               and o["net_savings_horizon"] > max(t["net_savings_horizon"], 0)]
+    cheaper = [o for o in t.options if not options.KINDS[o.key].trains and best.option != o.key
+               and o.net_savings_horizon is not None and t.net_savings_horizon is not None
+               and o.net_savings_horizon > max(t.net_savings_horizon, 0)]
     for o in cheaper:  # not the best, but worth trying before any training
-        reasons.append(f"{o['label']} alone nets ${o['net_savings_horizon']:,.0f} over {horizon} months, more than "
-                       f"fine-tuning {t['target_model']}, with no training: try it first")
-    if t["monthly_savings"] and (t["caching_monthly_savings"] or 0) >= 0.5 * t["monthly_savings"] > 0:
-        lower(EVALUATE, f"prompt caching of the static prefix alone would save ${t['caching_monthly_savings']:,.2f}/month, "
+        reasons.append(f"{o.label} alone nets ${o.net_savings_horizon:,.0f} over {horizon} months, more than "
+                       f"fine-tuning {t.target_model}, with no training: try it first")
+    if t.monthly_savings and (t.caching_monthly_savings or 0) >= 0.5 * t.monthly_savings > 0:
+        lower(EVALUATE, f"prompt caching of the static prefix alone would save ${t.caching_monthly_savings:,.2f}/month, "
                         "most of what fine-tuning saves, with no training")
     if verdict == GO:
         reasons.append("GO means: run a quality evaluation; the fine-tuned model must match today's outputs on a "
@@ -320,24 +292,13 @@ def decide(t: dict[str, Any], s: Scenario) -> tuple[str, list[str]]:
     return verdict, reasons
 
 
-def _overall(templates: list[dict[str, Any]]) -> dict[str, Any]:
-    def total(key: str) -> float:
-        return round(sum(t[key] or 0 for t in templates), 4)
-
-    go = [t for t in templates if t["decision"] == GO]
-    return {
-        "templates": len(templates),
-        "requests": sum(t["requests"] for t in templates),
-        "decisions": {d: sum(t["decision"] == d for t in templates) for d in (GO, EVALUATE, NO_GO)},
-        "current_monthly_cost": total("current_monthly_cost"),
-        "monthly_savings_go": round(sum(t["monthly_savings"] - t["maintenance_monthly"] for t in go), 4),
-        "upfront_cost_go": round(sum(t["upfront_cost"] for t in go), 4),
-    }
-
-
-def _money(value: float | None, digits: int) -> float | None:
-    return round(value, digits) if value is not None else None
-
-
-def _round(value: float | None, digits: int) -> float | None:
-    return round(value, digits) if value is not None else None
+def _overall(templates: list[TemplateProjection]) -> Overall:
+    go = [t for t in templates if t.decision == GO]
+    return Overall(
+        templates=len(templates),
+        requests=sum(t.requests for t in templates),
+        decisions={d: sum(t.decision == d for t in templates) for d in (GO, EVALUATE, NO_GO)},
+        current_monthly_cost=rounded(sum(t.current_monthly_cost or 0 for t in templates), USD),
+        monthly_savings_go=rounded(sum(t.monthly_savings - t.maintenance_monthly for t in go), USD),
+        upfront_cost_go=rounded(sum(t.upfront_cost for t in go), USD),
+    )

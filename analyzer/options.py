@@ -18,19 +18,22 @@ their volume ``weight`` and scenario prices) and the scenario:
   section: training GPU-hours at an hourly price; serving per token, or a dedicated GPU per month.
   It changes the model, not only the price: the quality evaluation decides.
 
-:func:`payback` turns a saving per request into break-even (months and requests) and net savings
-over the horizon against a month-by-month volume, so growth counts.
+:data:`KINDS` is their registry, in report order, which costs, the decision and the renderers
+iterate: adding an option is its pricing function and one line there. :func:`payback` turns a
+saving per request into break-even (months and requests) and net savings over the horizon against
+a month-by-month volume, so growth counts.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
 
+from .figures import MONTHS, USD, USD_PER_REQUEST, rounded
 from .pricing import finetune_prices
 from .scenario import Scenario
 
@@ -63,17 +66,23 @@ class Option:
     breakeven_requests: int | None = None
     net_savings_horizon: float | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """The option as the report's JSON, money rounded to the cent's hundredth."""
-        def money(v: float | None, digits: int = 4) -> float | None:
-            return round(v, digits) if v is not None else None
+    def reported(self) -> Option:
+        """A copy with its figures rounded as the report states them (money to the cent's hundredth)."""
+        return replace(self, cost_per_request=rounded(self.cost_per_request, USD_PER_REQUEST),
+                       monthly_cost=rounded(self.monthly_cost, USD), monthly_savings=rounded(self.monthly_savings, USD),
+                       upfront=rounded(self.upfront, USD), upkeep=rounded(self.upkeep, USD),
+                       training_cost=rounded(self.training_cost, USD),
+                       breakeven_months=rounded(self.breakeven_months, MONTHS),
+                       net_savings_horizon=rounded(self.net_savings_horizon, USD))
 
+    def as_dict(self) -> dict[str, Any]:
+        """The option as the report's JSON."""
         return {"option": self.key, "label": self.label, "model": self.model,
-                "cost_per_request": money(self.cost_per_request, 8), "monthly_cost": money(self.monthly_cost),
-                "monthly_savings": money(self.monthly_savings), "upfront_cost": money(self.upfront),
-                "maintenance_monthly": money(self.upkeep), "training_cost": money(self.training_cost),
-                "breakeven_months": money(self.breakeven_months, 2), "breakeven_requests": self.breakeven_requests,
-                "net_savings_horizon": money(self.net_savings_horizon), "note": self.note}
+                "cost_per_request": self.cost_per_request, "monthly_cost": self.monthly_cost,
+                "monthly_savings": self.monthly_savings, "upfront_cost": self.upfront,
+                "maintenance_monthly": self.upkeep, "training_cost": self.training_cost,
+                "breakeven_months": self.breakeven_months, "breakeven_requests": self.breakeven_requests,
+                "net_savings_horizon": self.net_savings_horizon, "note": self.note}
 
 
 def wmean(group: pl.DataFrame, column: str | pl.Expr) -> float | None:
@@ -89,8 +98,7 @@ def labour(s: Scenario) -> float:
         + s["upfront.fixed"]
 
 
-def finetune(group: pl.DataFrame, s: Scenario, current: float | None, target: str, key: str = "finetune",
-             upfront_factor: float = 1.0) -> Option:
+def finetune(group: pl.DataFrame, s: Scenario, current: float | None, target: str, key: str = "finetune") -> Option:
     """Fine-tune ``target``: the shorter prompt at its fine-tuned prices, training and labour upfront, retraining upkeep.
 
     Scenario prices (``[finetune] input_price`` …) apply to the template's own target only.
@@ -115,7 +123,7 @@ def finetune(group: pl.DataFrame, s: Scenario, current: float | None, target: st
                            + pl.col("output_tokens")) or 0.0
     training = (s["finetune.examples"] * example_tokens * s["finetune.epochs"] * prices["training"] / MILLION
                 if prices["training"] is not None else 0.0)
-    upfront = (training + labour(s)) * upfront_factor
+    upfront = training + labour(s)
     every = s["maintenance.retrain_every_months"]  # 0: never retrained
     retraining = (training + s["maintenance.retrain_hours"] * s["upfront.hourly_rate"]) / every if every else 0.0
     label = f"fine-tune {target}" if own else f"fine-tune the smaller {target}"
@@ -219,3 +227,58 @@ def payback(option: Option, current: float | None, volume: Callable[[int], float
     option.net_savings_horizon = sum(saving * volume(m) * volume_factor - option.upkeep
                                      for m in range(1, horizon + 1)) - option.upfront
     return option
+
+
+@dataclass(frozen=True)
+class Basis:
+    """What every option is priced from: one template's requests, the scenario and its figures today."""
+
+    group: pl.DataFrame
+    scenario: Scenario
+    current: float | None  # today's cost per request; None when unpriced
+    target: str  # the model the template would be fine-tuned on
+    tokens: dict[str, float]  # mean tokens per request, by segment kind
+    fewshot_pairs: float | None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of option: its key in the report, how it is priced, and what the decision makes of it."""
+
+    key: str
+    price: Callable[[Basis], Option | None]  # None: not offered for this template
+    #: False: it saves by changing the prompt alone, so the decision weighs it against any training.
+    trains: bool = True
+    #: When it nets the most, the decision names it as the better fine-tune to evaluate.
+    named_when_best: bool = False
+
+
+def _static(b: Basis) -> float:
+    return b.tokens["system"] + b.tokens["fewshot"] + b.tokens["tools"]
+
+
+def _smaller(b: Basis) -> Option | None:
+    smaller = smaller_model(b.target, b.scenario)
+    return finetune(b.group, b.scenario, b.current, smaller, key="finetune_smaller") if smaller else None
+
+
+#: Every kind, in the order the report lists them. The first is fine-tuning itself, which the decision is about.
+KINDS: dict[str, Kind] = {k.key: k for k in (
+    Kind("finetune", lambda b: finetune(b.group, b.scenario, b.current, b.target)),
+    Kind("caching", lambda b: caching(b.group, b.scenario, b.current, _static(b)), trains=False),
+    Kind("finetune_smaller", _smaller, named_when_best=True),
+    Kind("trim_fewshot", lambda b: trim_fewshot(b.group, b.scenario, b.current, b.tokens["fewshot"], b.fewshot_pairs),
+         trains=False),
+    Kind("lora", lambda b: lora(b.group, b.scenario, b.current) if "lora" in b.scenario.given else None),
+)}
+MAIN = "finetune"
+
+
+def offered(b: Basis) -> list[Option]:
+    """The options open to one template, priced, in report order (before :func:`payback`)."""
+    return [option for kind in KINDS.values() if (option := kind.price(b)) is not None]
+
+
+def find(every: list[Option], key: str) -> Option | None:
+    """The option of kind ``key`` among ``every``; None when it was not offered."""
+    return next((o for o in every if o.key == key), None)

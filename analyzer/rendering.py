@@ -25,8 +25,12 @@ from rich.padding import Padding
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .costs import EVALUATE, GO, NO_GO, Projection
+from .costs import EVALUATE, GO, KEEP, NO_GO
 from .extracting import FileResult
+from .models import SEGMENT_KINDS
+from .options import MAX_MONTHS
+from .projection import Projection, TemplateProjection
+from .sensitivity import factors
 
 WIDE = 160  # width used when stdout is not a terminal (pipes, CI, tests): rich would pick 80
 
@@ -160,47 +164,48 @@ def _usd(value: float | None, per_request: bool = False) -> str:
     return f"-{text}" if value < 0 and text.strip("$0.,") else text
 
 
-def _months(t: dict[str, Any]) -> str:
-    if t["breakeven_months"] is None:
+def _months(t: TemplateProjection) -> str:
+    if t.breakeven_months is None:
         return "never"
     # The range: the earliest and latest break-even as each assumption moves (see sensitivity).
-    low, high = t["breakeven_range_months"]
-    return f"{t['breakeven_months']:.1f} ({low:.1f}–{'never' if high is None else f'{high:.1f}'})"
+    low, high = t.breakeven_range_months
+    return f"{t.breakeven_months:.1f} ({low:.1f}–{'never' if high is None else f'{high:.1f}'})"
 
 
-def _option_rows(t: dict[str, Any]) -> list[dict[str, str]]:
+def _option_rows(t: TemplateProjection) -> list[dict[str, str]]:
     """The options side by side: what each costs, saves and nets."""
     return [{
-        "option": o["label"],
-        "$/request": _usd(o["cost_per_request"], True),
-        "saves $/mo": _usd(o["monthly_savings"]),
-        "upfront": _usd(o["upfront_cost"]),
-        "upkeep/mo": _usd(o["maintenance_monthly"]),
-        "break-even": ("never" if o["breakeven_months"] is None
-                       else f"{o['breakeven_months']:.1f} mo" if o["breakeven_months"] <= 120 else "> 10 years"),
-        "net": _usd(o["net_savings_horizon"]),
-    } for o in t["options"]]
+        "option": o.label,
+        "$/request": _usd(o.cost_per_request, True),
+        "saves $/mo": _usd(o.monthly_savings),
+        "upfront": _usd(o.upfront),
+        "upkeep/mo": _usd(o.upkeep),
+        "break-even": ("never" if o.breakeven_months is None
+                       else f"{o.breakeven_months:.1f} mo" if o.breakeven_months <= MAX_MONTHS
+                       else f"> {MAX_MONTHS // 12} years"),
+        "net": _usd(o.net_savings_horizon),
+    } for o in t.options]
 
 
-def _details(t: dict[str, Any], horizon: int) -> list[str]:
+def _details(t: TemplateProjection, horizon: int) -> list[str]:
     """The lines under a template: volume, the best option, where the figures come from."""
-    v = t["volume"]
-    best = t["best_option"]
-    lines = [f"volume: {t['daily_requests']:,.0f}/day (weekdays {v['weekday_mean']:,.0f}, weekends "
-             f"{v['weekend_mean']:,.0f}), growth {v['growth_per_month']:+.1%}/month ({v['growth_note']})"]
-    if best["option"] == "keep":
+    v = t.volume
+    best = t.best_option
+    lines = [f"volume: {t.daily_requests:,.0f}/day (weekdays {v.weekday_mean:,.0f}, weekends "
+             f"{v.weekend_mean:,.0f}), growth {v.growth_per_month:+.1%}/month ({v.growth_note})"]
+    if best.option == KEEP:
         lines.append(f"best over {horizon} months: keep the prompt as it is (every option nets less than nothing)")
     else:
-        lines.append(f"best over {horizon} months: {best['label']}, netting {_usd(best['net_savings_horizon'])}, "
-                     f"{_usd(best['ahead_by'])} ahead of the next")
-    queries = sorted(set(t["queries"].values()))
+        lines.append(f"best over {horizon} months: {best.label}, netting {_usd(best.net_savings_horizon)}, "
+                     f"{_usd(best.ahead_by)} ahead of the next")
+    queries = sorted(set(t.queries.values()))
     lines.append("reproduce the measured figures: " + ", ".join(f"crossover query {q}" for q in queries))
     return lines
 
 
-def _anatomy(t: dict[str, Any]) -> str:
-    k = t["tokens_per_request"]
-    return " / ".join(f"{k[name]:,.0f}" for name in ("system", "fewshot", "tools", "history", "input", "output"))
+def _anatomy(t: TemplateProjection) -> str:
+    k = t.tokens_per_request
+    return " / ".join(f"{k[name]:,.0f}" for name in SEGMENT_KINDS)
 
 
 def _short(text: str, width: int) -> str:
@@ -209,24 +214,24 @@ def _short(text: str, width: int) -> str:
 
 def _report_rows(p: Projection) -> list[dict[str, str]]:
     return [{
-        "template": f"{t['template_id']} {_short(t['label'], 22)}",
-        "model": _short(t["models"][0], 17) + (f" +{len(t['models']) - 1}" if len(t["models"]) > 1 else ""),
-        "req/day": f"{t['daily_requests']:,.0f}",
-        "now $/mo": _usd(t["current_monthly_cost"]),
-        "FT $/mo": _usd(t["finetuned_monthly_cost"]),
-        "upfront": _usd(t["upfront_cost"]),
-        "upkeep/mo": _usd(t["maintenance_monthly"]),
+        "template": f"{t.template_id} {_short(t.label, 22)}",
+        "model": _short(t.models[0], 17) + (f" +{len(t.models) - 1}" if len(t.models) > 1 else ""),
+        "req/day": f"{t.daily_requests:,.0f}",
+        "now $/mo": _usd(t.current_monthly_cost),
+        "FT $/mo": _usd(t.finetuned_monthly_cost),
+        "upfront": _usd(t.upfront_cost),
+        "upkeep/mo": _usd(t.maintenance_monthly),
         "break-even months": _months(t),
-        f"net {p.scenario['traffic']['horizon_months']} mo": _usd(t["net_savings_horizon"]),
-        "decision": t["decision"],
+        f"net {p.scenario['traffic.horizon_months']} mo": _usd(t.net_savings_horizon),
+        "decision": t.decision,
     } for t in p.templates]
 
 
 def _header(p: Projection) -> str:
     w, o = p.window, p.overall
-    d = o["decisions"]
-    return (f"{o['requests']:,} requests, {o['templates']} templates, {w['start'][:10]} to {w['end'][:10]} "
-            f"({w['days']} days). Now ${o['current_monthly_cost']:,.0f}/month. "
+    d = o.decisions
+    return (f"{o.requests:,} requests, {o.templates} templates, {w.start[:10]} to {w.end[:10]} "
+            f"({w.days} days). Now ${o.current_monthly_cost:,.0f}/month. "
             f"{d[GO]} GO, {d[EVALUATE]} EVALUATE, {d[NO_GO]} NO-GO.")
 
 
@@ -250,11 +255,11 @@ def report_table(p: Projection) -> str:
         console.print(_header(p))
         console.print(table)
         for t in p.templates:
-            console.print(f"{t['decision']:8} {t['template_id']}  {t['label']}")
-            console.print(f"         tokens per request, system / fewshot / tools / history / input / output: {_anatomy(t)}")
-            console.print(f"         {_usd(t['current_cost_per_request'], True)} per request now, "
-                          f"{_usd(t['finetuned_cost_per_request'], True)} fine-tuned on {t['target_model']}")
-            for reason in t["reasons"]:
+            console.print(f"{t.decision:8} {t.template_id}  {t.label}")
+            console.print(f"         tokens per request, {' / '.join(SEGMENT_KINDS)}: {_anatomy(t)}")
+            console.print(f"         {_usd(t.current_cost_per_request, True)} per request now, "
+                          f"{_usd(t.finetuned_cost_per_request, True)} fine-tuned on {t.target_model}")
+            for reason in t.reasons:
                 console.print(f"         - {reason}")
             options = Table(box=box.SIMPLE, pad_edge=False, padding=(0, 1))
             for name in _option_rows(t)[0]:
@@ -262,7 +267,7 @@ def report_table(p: Projection) -> str:
             for row in _option_rows(t):
                 options.add_row(*row.values())
             console.print(Padding(options, (0, 0, 0, 9)))
-            for line in _details(t, p.scenario["traffic"]["horizon_months"]):
+            for line in _details(t, p.scenario["traffic.horizon_months"]):
                 console.print(f"         {line}")
         for line in _calibration_lines(p):
             console.print(line)
@@ -287,13 +292,11 @@ def _calibration_lines(p: Projection) -> list[str]:
 
 
 def _footer(p: Projection) -> str:
-    ft = p.scenario["finetune"]
     return (f"Tokens are means per request (counted with tiktoken); costs at each request's list price (genai-prices) "
             f"and fine-tuning prices from data/finetune_prices.toml. Fine-tuned prompt keeps "
-            f"{ft['system_prompt_tokens']} system tokens, no examples. Break-even range: earliest and latest as each "
-            f"assumption moves (volume ×0.5/×1.5, fine-tuned prices ×0.7/×1.3, upfront ×0.5/×2, kept system prompt and "
-            f"training examples ×0.5/×2). "
-            f"Scenario: {p.scenario.get('file') or 'defaults'}.")
+            f"{p.scenario['finetune.system_prompt_tokens']} system tokens, no examples. Break-even range: earliest and "
+            f"latest as each assumption moves ({factors()}). "
+            f"Scenario: {p.scenario.path or 'defaults'}.")
 
 
 def report_markdown(p: Projection) -> str:
@@ -305,12 +308,12 @@ def report_markdown(p: Projection) -> str:
         lines.append("|" + "|".join("---" for _ in rows[0]) + "|")
         lines += ["| " + " | ".join(v.replace("|", "\\|") for v in row.values()) + " |" for row in rows]
     for t in p.templates:
-        lines += ["", f"## {t['decision']}: {t['label']} (`{t['template_id']}`)", ""]
-        lines += [f"- {reason}" for reason in t["reasons"]]
+        lines += ["", f"## {t.decision}: {t.label} (`{t.template_id}`)", ""]
+        lines += [f"- {reason}" for reason in t.reasons]
         rows = _option_rows(t)
         lines += ["", "| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
         lines += ["| " + " | ".join(row.values()) + " |" for row in rows]
-        lines += [""] + [f"{line}  " for line in _details(t, p.scenario["traffic"]["horizon_months"])]
+        lines += [""] + [f"{line}  " for line in _details(t, p.scenario["traffic.horizon_months"])]
     calibration = _calibration_lines(p)
     if calibration:
         lines += ["", "## " + calibration[0].rstrip(":"), ""] + [f"- {line.strip()}" for line in calibration[1:]]
@@ -327,15 +330,15 @@ def report_html(p: Projection) -> str:
     body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
     sections = []
     for t in p.templates:
-        reasons = "".join(f"<li>{escape(r)}</li>" for r in t["reasons"])
+        reasons = "".join(f"<li>{escape(r)}</li>" for r in t.reasons)
         rows = _option_rows(t)
         options = ("<table><thead><tr>" + "".join(f"<th>{escape(n)}</th>" for n in rows[0]) + "</tr></thead><tbody>"
                    + "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
                    + "</tbody></table>")
-        details = "".join(f"<p>{escape(line)}</p>" for line in _details(t, p.scenario["traffic"]["horizon_months"]))
-        sections.append(f'<section class="{t["decision"].lower()}"><h2>{escape(t["decision"])}: {escape(t["label"])} '
-                        f'<code>{escape(t["template_id"])}</code></h2><p>Tokens per request, system / fewshot / tools / '
-                        f"history / input / output: {escape(_anatomy(t))}</p><ul>{reasons}</ul>{options}{details}"
+        details = "".join(f"<p>{escape(line)}</p>" for line in _details(t, p.scenario["traffic.horizon_months"]))
+        sections.append(f'<section class="{t.decision.lower()}"><h2>{escape(t.decision)}: {escape(t.label)} '
+                        f'<code>{escape(t.template_id)}</code></h2><p>Tokens per request, {" / ".join(SEGMENT_KINDS)}: '
+                        f"{escape(_anatomy(t))}</p><ul>{reasons}</ul>{options}{details}"
                         "</section>")
     warnings = "".join(f"<li>{escape(w)}</li>" for w in p.warnings)
     calibration = _calibration_lines(p)

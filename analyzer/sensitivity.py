@@ -1,11 +1,11 @@
 """How far break-even moves when each assumption moves: a range, and the assumption it hangs on.
 
-Each assumption is set to a low and a high value, one at a time, the others left as they are:
-volume ×0.5 and ×1.5, fine-tuned prices ×0.7 and ×1.3, upfront ×0.5 and ×2, the kept system
-prompt at half and twice its tokens, the training examples at half and twice their number. The
-range is the earliest and latest break-even among them; the assumption the decision is most
-sensitive to is the one whose two values move break-even furthest apart (a "never" is furthest).
-Limit: one at a time, so two assumptions going wrong together can do worse than the range says.
+Each assumption of :data:`ASSUMPTIONS` is set to its low and its high factor, one at a time, the
+others left as they are. The range is the earliest and latest break-even among them; the
+assumption the decision is most sensitive to is the one whose two values move break-even furthest
+apart (a "never" is furthest). The report's words about the factors are made from the same
+declaration. Limit: one at a time, so two assumptions going wrong together can do worse than the
+range says.
 """
 
 from __future__ import annotations
@@ -13,17 +13,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-#: (assumption, what its low and high values are, the low and high factors)
+from .figures import MONTHS, rounded
+
+#: The two assumptions the arithmetic scales itself: the volume each month, and the upfront cost.
+VOLUME, UPFRONT = "volume", "upfront"
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """One assumption break-even hangs on, the factors it is moved by, and what they multiply."""
+
+    name: str  # its key in the report
+    words: str  # how the report names it
+    low: float
+    high: float
+    #: The scenario values the factor multiplies; none for VOLUME and UPFRONT.
+    keys: tuple[str, ...] = ()
+
+    @property
+    def described(self) -> str:
+        """Its words and factors, as the report states them."""
+        return f"{self.words} ×{self.low:g} / ×{self.high:g}"
+
+
 ASSUMPTIONS = (
-    ("volume", "volume ×0.5 / ×1.5", 0.5, 1.5),
-    ("finetuned_prices", "fine-tuned prices ×0.7 / ×1.3", 0.7, 1.3),
-    ("upfront", "upfront ×0.5 / ×2", 0.5, 2.0),
-    ("kept_system_prompt", "kept system prompt ×0.5 / ×2", 0.5, 2.0),
-    ("examples", "training examples ×0.5 / ×2", 0.5, 2.0),
+    Assumption(VOLUME, "volume", 0.5, 1.5),
+    Assumption("finetuned_prices", "fine-tuned prices", 0.7, 1.3, ("finetune.input_price", "finetune.output_price")),
+    Assumption(UPFRONT, "upfront", 0.5, 2.0),
+    Assumption("kept_system_prompt", "kept system prompt", 0.5, 2.0, ("finetune.system_prompt_tokens",)),
+    Assumption("examples", "training examples", 0.5, 2.0, ("finetune.examples",)),
 )
 
 #: Break-even in months (None: never) with one assumption scaled by a factor.
-BreakEven = Callable[[str, float], float | None]
+BreakEven = Callable[[Assumption, float], float | None]
 
 
 @dataclass(frozen=True)
@@ -37,14 +59,31 @@ class Sensitivity:
 
     def as_dict(self) -> dict:
         """For the report's JSON."""
-        return {"breakeven_months": {name: [_r(a), _r(b)] for name, (a, b) in self.cases.items()},
-                "range_months": [_r(self.low), _r(self.high)], "most_sensitive": self.most_sensitive,
-                "described": {name: text for name, text, _, _ in ASSUMPTIONS}}
+        return {"breakeven_months": {name: [rounded(a, MONTHS), rounded(b, MONTHS)] for name, (a, b) in self.cases.items()},
+                "range_months": [rounded(self.low, MONTHS), rounded(self.high, MONTHS)],
+                "most_sensitive": self.most_sensitive, "described": {a.name: a.described for a in ASSUMPTIONS}}
+
+
+def described(name: str | None) -> str:
+    """The words and factors of the assumption ``name``; "none" when there is none."""
+    return next((a.described for a in ASSUMPTIONS if a.name == name), "none")
+
+
+def factors() -> str:
+    """Every assumption's factors in a line; neighbours that scale scenario values alike are named together."""
+    groups: list[list[Assumption]] = []
+    for a in ASSUMPTIONS:
+        last = groups[-1][-1] if groups else None
+        if last is not None and a.keys and last.keys and (a.low, a.high) == (last.low, last.high):
+            groups[-1].append(a)
+        else:
+            groups.append([a])
+    return ", ".join(" and ".join(a.words for a in group) + f" ×{group[0].low:g}/×{group[0].high:g}" for group in groups)
 
 
 def analyse(breakeven: BreakEven) -> Sensitivity:
     """Run every assumption at its low and high value through ``breakeven``."""
-    cases = {name: (breakeven(name, low), breakeven(name, high)) for name, _, low, high in ASSUMPTIONS}
+    cases = {a.name: (breakeven(a, a.low), breakeven(a, a.high)) for a in ASSUMPTIONS}
     values = [v for pair in cases.values() for v in pair]
     known = [v for v in values if v is not None]
     low = min(known) if known else None
@@ -59,7 +98,3 @@ def analyse(breakeven: BreakEven) -> Sensitivity:
     ranked = sorted(cases, key=lambda name: swing(cases[name]), reverse=True)
     most = ranked[0] if ranked and swing(cases[ranked[0]]) > 0 else None
     return Sensitivity(cases, low, high, most)
-
-
-def _r(value: float | None) -> float | None:
-    return round(value, 2) if value is not None else None

@@ -8,7 +8,7 @@ import duckdb
 
 from analyzer import api, storage
 from analyzer.examples import without_examples
-from analyzer.models import Request
+from analyzer.models import PROMPT_KINDS, Request
 from analyzer.segmenting import segment
 from analyzer.tokenizing import Counter
 
@@ -94,10 +94,9 @@ def test_estimated_counts_are_calibrated_to_the_bill_and_shown_in_the_report(tmp
     assert claude["exact_tokenizer"] is False and claude["scale"] == round(billed / counted, 4)
     assert rows["gpt-4o"]["scale"] == 1.0 and rows["gpt-4o"]["exact_share"] == 1.0
     projection = api.report()
-    template = next(t for t in projection.templates if t["models"][0].startswith("claude"))
+    template = next(t for t in projection.templates if t.models[0].startswith("claude"))
     # Scaled segments add up to what was billed on average.
-    assert round(sum(template["tokens_per_request"][k] for k in ("system", "fewshot", "tools", "history", "input")),
-                 1) == round(billed / 6, 1)
+    assert round(sum(template.tokens_per_request[k] for k in PROMPT_KINDS), 1) == round(billed / 6, 1)
     assert [c["model"] for c in projection.as_dict()["calibration"]][0] == "claude-sonnet-4-5-20250929"
     out = invoke(["report"]).output
     assert "Counted vs billed prompt tokens (crossover query counted_vs_reported)" in out

@@ -242,7 +242,7 @@ def test_a_database_from_an_older_version_is_upgraded_on_first_read(tmp_path):
         r[0] for r in con.execute("DESCRIBE requests").fetchall()}
     con.close()
     api.ingest([tmp_path / "a.jsonl"], tmp_path / "old.duckdb")
-    assert api.report(tmp_path / "old.duckdb").overall["requests"] == 3
+    assert api.report(tmp_path / "old.duckdb").overall.requests == 3
 
 
 def test_progress_callback_sees_every_file_with_its_count(tmp_path):

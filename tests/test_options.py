@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from analyzer.options import Option, payback
-from analyzer.sensitivity import analyse
+from analyzer.options import KINDS, MAIN, Option, payback
+from analyzer.sensitivity import ASSUMPTIONS, UPFRONT, VOLUME, analyse, factors
 from analyzer.tokenizing import Counter
 
 from .conftest import chat_line, invoke, write_jsonl
@@ -151,8 +151,8 @@ def test_payback_month_by_month():
 
 
 def test_sensitivity_ranks_a_never_as_the_widest_swing():
-    def breakeven(name, factor):
-        return {"volume": None if factor < 1 else 3.0, "upfront": 2.0 * factor}.get(name, 4.0)
+    def breakeven(assumption, factor):
+        return {"volume": None if factor < 1 else 3.0, "upfront": 2.0 * factor}.get(assumption.name, 4.0)
 
     s = analyse(breakeven)
     assert s.most_sensitive == "volume" and s.low == 1.0 and s.high is None
@@ -170,3 +170,19 @@ def test_a_prompt_still_changing_is_evaluated_not_fine_tuned(tmp_path):
     t = report(tmp_path)
     assert t["versions"] == 3
     assert any("the prompt changed 2 times in the window" in r for r in t["reasons"]) and t["decision"] != "GO"
+
+
+def test_options_come_from_the_registry_in_its_order(tmp_path):
+    traffic(tmp_path, per_day=500)
+    t = report(tmp_path, "[lora]\n", list_input=20.0)
+    assert [o["option"] for o in t["options"]] == list(KINDS)  # every kind offered here, in registry order
+    assert t["caching_monthly_savings"] == next(o for o in t["options"] if o["option"] == "caching")["monthly_savings"]
+    assert KINDS[MAIN].trains and {k for k, kind in KINDS.items() if not kind.trains} == {"caching", "trim_fewshot"}
+
+
+def test_sensitivity_wording_comes_from_its_declaration():
+    assert factors() == ("volume ×0.5/×1.5, fine-tuned prices ×0.7/×1.3, upfront ×0.5/×2, "
+                         "kept system prompt and training examples ×0.5/×2")
+    assert [a.described for a in ASSUMPTIONS][:2] == ["volume ×0.5 / ×1.5", "fine-tuned prices ×0.7 / ×1.3"]
+    assert {VOLUME, UPFRONT} <= {a.name for a in ASSUMPTIONS if not a.keys}
+    assert all(a.keys for a in ASSUMPTIONS if a.name not in {VOLUME, UPFRONT})  # the rest scale scenario values

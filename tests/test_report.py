@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
-from analyzer import scenario as scenarios
+from analyzer import api, costs, scenario as scenarios
+from analyzer.models import SEGMENT_KINDS
+from analyzer.storage import tables
 from analyzer.errors import ScenarioError
 
 from .conftest import chat_line, invoke, write_jsonl
@@ -156,3 +161,44 @@ def test_cache_reads_and_writes_are_priced_apart(tmp_path):
                                 "--format", "json", "--quiet"]).output)
     # 1,500 uncached × $2 + 1,000 cached × $0.5 + 500 written × $4 + 100 out × $10, per 1M tokens.
     assert report["templates"][0]["current_cost_per_request"] == pytest.approx((3000 + 500 + 2000 + 1000) / 1e6)
+
+
+def test_the_json_report_is_the_typed_projection_serialised(tmp_path):
+    published_traffic(tmp_path, days=3, per_day=2)
+    invoke(["ingest", str(tmp_path / "logs"), "--quiet"])
+    projection = api.report()
+    assert json.loads(invoke(["report", "--format", "json"]).output) == json.loads(json.dumps(projection.as_dict()))
+    [t] = projection.templates
+    assert CONTRACT_TEMPLATE_KEYS <= {f.name for f in fields(t)}  # the contract's names are the fields' names
+    assert list(t.tokens_per_request) == list(SEGMENT_KINDS)
+    assert t.options[0].key == "finetune" and t.options[0].cost_per_request == t.finetuned_cost_per_request
+    assert projection.overall.requests == t.requests == 6
+
+
+def test_costs_read_only_columns_the_view_declares():
+    """Every column costs and options name is one of request_costs' (declared in storage/tables.py) or their own."""
+    view = tables.VIEWS["request_costs"]
+    declared = {c.name for c in (*tables.TABLES[view.base].columns, *view.columns)}
+    own = {"cost", "weight"}  # added by costs: cost at scenario prices, the volume weight
+    named = set()
+    for module in ("costs.py", "options.py"):
+        tree = ast.parse((Path(costs.__file__).parent / module).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):  # pl.col("x") and wmean(group, "x")
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", getattr(node.func, "id", None))
+                arg = {"col": 0, "wmean": 1}.get(name)
+                if arg is not None and len(node.args) > arg and isinstance(node.args[arg], ast.Constant):
+                    named.add(node.args[arg].value)
+    assert named and named - own <= declared, sorted(named - own - declared)
+    assert set(costs.SEGMENT_COLUMNS.values()) <= declared
+
+
+def test_a_fine_tuned_price_half_given_is_no_price(tmp_path):
+    """An input price without an output price (and none in the data file) is NO-GO, not a crash in the sensitivity."""
+    published_traffic(tmp_path, days=2, per_day=5)
+    (tmp_path / "s.toml").write_text('[finetune]\ntarget_model = "no-such-model"\ninput_price = 1.0\n')
+    report = json.loads(invoke(["analyze", str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"),
+                                "--format", "json", "--quiet"]).output)
+    [t] = report["templates"]
+    assert t["decision"] == "NO-GO" and t["sensitivity"]["range_months"] == [None, None]
+    assert any("no fine-tuning price for no-such-model" in r for r in t["reasons"])

@@ -1,0 +1,138 @@
+"""The report's typed value: each template's projection, the overall totals, and their JSON.
+
+Built by :mod:`.costs`, read by the decision and the renderers as attributes. Figures are held
+as the report states them (rounded once, by :mod:`.figures`, when built), so that the decision
+reasons on the same numbers the report prints. ``as_dict`` is the contract's JSON: its key names
+are the field names, in field order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .options import Option
+from .scenario import Scenario
+from .sensitivity import Sensitivity
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class _Serialised:
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's JSON object: every field by its name, in order."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Window(_Serialised):
+    """First and last request (ISO, UTC) and the calendar days between them, both included."""
+
+    start: str
+    end: str
+    days: int
+
+
+@dataclass(frozen=True)
+class OutputKind(_Serialised):
+    """The template's most frequent kind of output, and its share of the requests."""
+
+    kind: str
+    share: float
+
+
+@dataclass(frozen=True)
+class Volume(_Serialised):
+    """The template's requests a day, their weekly pattern, growth, and each month of the horizon."""
+
+    mean_daily: float
+    weekday_mean: float
+    weekend_mean: float
+    growth_per_month: float
+    growth_note: str
+    projection: list[float]
+
+
+@dataclass(frozen=True)
+class Best(_Serialised):
+    """The option netting most over the horizon ("keep" when none nets anything), and its lead on the next."""
+
+    option: str
+    label: str
+    net_savings_horizon: float
+    ahead_by: float | None
+
+
+@dataclass(frozen=True)
+class TemplateProjection(_Serialised):
+    """One template: its volume and tokens, cost now and fine-tuned, break-even, options and decision."""
+
+    template_id: str
+    label: str
+    requests: int
+    daily_requests: float
+    monthly_requests: float
+    models: list[str]  # most used first
+    tokens_per_request: dict[str, float]  # by segment kind (models.SEGMENT_KINDS)
+    current_cost_per_request: float | None  # None: no request has a price
+    finetuned_cost_per_request: float | None
+    current_monthly_cost: float | None
+    finetuned_monthly_cost: float | None
+    monthly_savings: float | None
+    upfront_cost: float
+    maintenance_monthly: float
+    breakeven_months: float | None  # None: never
+    breakeven_requests: int | None
+    breakeven_range_months: list[float | None]  # earliest and latest as each assumption moves
+    net_savings_horizon: float | None
+    target_model: str
+    finetune_prices: dict[str, Any]  # training, input, output (USD per 1M tokens) and their source
+    training_cost: float
+    examples_available: int
+    output_kind: OutputKind
+    caching_monthly_savings: float | None
+    volume: Volume
+    versions: int
+    latest_version_days: int | None
+    options: list[Option]  # in registry order (options.KINDS), rounded
+    sensitivity: Sensitivity
+    best_option: Best
+    queries: dict[str, str]  # figure → the saved query that reproduces it
+    decision: str = ""
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Overall(_Serialised):
+    """All templates together: their requests, decisions, spend, and what the GO ones would save."""
+
+    templates: int
+    requests: int
+    decisions: dict[str, int]
+    current_monthly_cost: float
+    monthly_savings_go: float
+    upfront_cost_go: float
+
+
+@dataclass
+class Projection:
+    """The report's content: the window, the scenario used, each template and the total."""
+
+    window: Window
+    scenario: Scenario
+    templates: list[TemplateProjection]
+    overall: Overall
+    warnings: list[str] = field(default_factory=list)
+    calibration: list[dict[str, Any]] = field(default_factory=list)  # counted vs billed, per model
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's JSON object."""
+        return {"window": self.window.as_dict(), "scenario": self.scenario.as_dict(),
+                "templates": [t.as_dict() for t in self.templates], "overall": self.overall.as_dict(),
+                "calibration": self.calibration, "warnings": self.warnings}
