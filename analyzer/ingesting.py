@@ -42,6 +42,9 @@ from .storage import Rows
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
 
+#: The content hash recorded for a file that could not be read: it is not read again until it can be.
+UNREADABLE = "unreadable"
+
 #: Called as each file is finished: (its result, files finished so far, files in all).
 OnFile = Callable[[FileResult, int, int], None]
 #: Called as each piece of a file is written: (bytes read so far, bytes to read in all).
@@ -122,8 +125,11 @@ class Ingestor:
                     finished(FileResult(name, skipped=True))
                     continue
                 size, content_hash, prefix_hash = _fingerprint(path, before.size if before else None)
-            except OSError as exc:  # vanished or unreadable since it was listed
-                finished(self._unreadable(name, f"cannot read file: {exc.strerror or exc}"))
+            except OSError as exc:  # vanished, unreadable, or a symlink to nothing
+                if before is not None and before.content_hash == UNREADABLE:
+                    finished(FileResult(name, skipped=True))  # recorded once, not again on every run
+                else:
+                    finished(self._unreadable(name, _unreadable_reason(path, exc)))
                 continue
             if before and before.content_hash == content_hash:
                 storage.set_file_mtime(self.con, name, _settled(stat.st_mtime_ns))
@@ -245,11 +251,16 @@ class Ingestor:
         result.duplicates += duplicates
 
     def _unreadable(self, name: str, reason: str) -> FileResult:
+        """A file that cannot be read: one reject, and a ``files`` row that says so, so that the next
+        run does not add the same reject again (it reads the file once it can)."""
         result = FileResult(name, records=1, rejected=1, examples=[(0, reason)])
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         rows = Rows()
         rows.tables["rejects"].append({"file": name, "line": 0, "reason": reason, "excerpt": "", "rejected_at": now})
-        self._write(rows.frames(), result)
+        with storage.transaction(self.con):
+            storage.forget_file(self.con, name)
+            self._write(rows.frames(), result)
+            storage.record_file(self.con, name, 0, UNREADABLE, "", [1, 0, 0, 1, 0], 0, None, None)
         return result
 
 
@@ -339,6 +350,12 @@ SETTLED_NS = 2_000_000_000
 def _settled(mtime_ns: int | None) -> int | None:
     """A modification time old enough to recognise the file by, else None (hash it next time)."""
     return mtime_ns if mtime_ns is not None and time.time_ns() - mtime_ns >= SETTLED_NS else None
+
+
+def _unreadable_reason(path: Path, exc: OSError) -> str:
+    if path.is_symlink() and not path.exists():
+        return f"cannot read file: a symlink to {os.readlink(path)}, which does not exist"
+    return f"cannot read file: {exc.strerror or exc}"
 
 
 def _fingerprint(path: Path, prefix: int | None = None, limit: int | None = None) -> tuple[int, str, str | None]:

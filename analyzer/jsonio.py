@@ -53,3 +53,23 @@ def _without_surrogates(value: Any) -> Any:
     if isinstance(value, dict):
         return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
     return value
+
+
+_DECODER = json.JSONDecoder()
+
+
+def decode_at(text: str, index: int) -> tuple[Any, int]:
+    """The JSON value that starts at ``text[index]`` and the index after it (a document read piece by piece).
+
+    Same policy as :func:`loads`: too deep is a ``ValueError``, lone surrogates become U+FFFD.
+
+    Raises:
+        ValueError: no complete JSON value starts there (``json.JSONDecodeError``), or one nested too deeply.
+    """
+    try:
+        value, end = _DECODER.raw_decode(text, index)
+        if "\\" in text[index:end] and _SURROGATE_ESCAPE.search(text, index, end):
+            value = _without_surrogates(value)
+        return value, end
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
