@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from . import costs, parsers, pricing, queries, scenario as scenarios, storage
-from .errors import AnalyzerError, BadRecord, InputNotFound, NoData
+from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished
 from .ingesting import IngestResult, Ingestor, OnBytes, OnFile
 from .models import RawRecord
 from .segmenting import segment
@@ -38,11 +38,12 @@ def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None 
     are read in ``timezone`` (an IANA name or ``+HH:MM``; UTC by default).
     """
     paths = list(paths)
-    con = storage.connect(db)
-    try:
-        return Ingestor(con, format_name, jobs, timezone).ingest(paths, on_file, on_bytes)
-    finally:
-        con.close()
+    with storage.private_files():  # the database and its log are created 0600: they hold prompts
+        con = storage.connect(db)
+        try:
+            return Ingestor(con, format_name, jobs, timezone).ingest(paths, on_file, on_bytes)
+        finally:
+            con.close()
 
 
 def report(db: str | None = None, scenario: str | None = None) -> costs.Projection:
@@ -54,6 +55,10 @@ def report(db: str | None = None, scenario: str | None = None) -> costs.Projecti
     chosen = scenarios.load(scenario)
     con = storage.connect(db, read_only=True)
     try:
+        if storage.get_meta(con, "final_pass") != "done":
+            raise RunUnfinished(f"{storage.db_path(db)}: the last ingest did not finish (stopped before its final "
+                                "pass: templates, few-shot and prices are not derived); run `crossover ingest PATH` "
+                                "again to complete it")
         requests = storage.request_costs(con)
         labels = storage.template_labels(con)
         info = storage.templates_info(con)
