@@ -85,9 +85,10 @@ def list_queries() -> list[queries.SavedQuery]:
 
 
 def query(name: str, db: str | None = None, params: dict[str, str] | None = None) -> tuple[queries.SavedQuery, pl.DataFrame]:
-    """Run a saved query (by name) or a ``.sql`` file on a read-only connection."""
+    """Run a saved query (by name) or a ``.sql`` file on a read-only connection that reaches nothing
+    but the database (no files, no extensions: see ``storage.connect``'s ``sandboxed``)."""
     saved = queries.find(name)
-    con = storage.connect(db, read_only=True)
+    con = storage.connect(db, read_only=True, sandboxed=True)
     try:
         return saved, queries.run(con, saved, params)
     finally:

@@ -113,3 +113,26 @@ def test_a_lock_released_in_time_is_waited_for(tmp_path, log, monkeypatch):
         assert time.monotonic() - started < 25
     finally:
         holder.wait()
+
+
+@pytest.mark.parametrize("sql", [
+    "COPY (SELECT * FROM requests) TO '{tmp}/out.csv'",
+    "EXPORT DATABASE '{tmp}/exported'",
+    "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM glob('/root/*')",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "ATTACH '{tmp}/other.duckdb' AS other",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SET enable_external_access = true",
+])
+def test_query_files_reach_nothing_but_the_database(tmp_path, log, sql):
+    invoke(["ingest", str(log)])
+    (tmp_path / "evil.sql").write_text(sql.format(tmp=tmp_path))
+    result = invoke(["query", "evil.sql"], code=2)
+    assert result.output.startswith("Error: query evil failed: ") and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "exported").exists()
+    assert "root:" not in result.output
+    # and the database still answers on the same kind of connection
+    (tmp_path / "fine.sql").write_text("SELECT count(*) AS n FROM requests")
+    assert '"n": 3' in invoke(["query", "fine.sql", "--format", "json"]).output

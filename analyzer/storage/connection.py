@@ -28,8 +28,12 @@ def db_path(given: str | os.PathLike | None = None) -> Path:
     return Path(given or os.environ.get("CROSSOVER_DB") or DEFAULT_DB)
 
 
-def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> Connection:
+def connect(path: str | os.PathLike | None = None, read_only: bool = False, sandboxed: bool = False) -> Connection:
     """Open the database; a writable one is created if needed and migrated.
+
+    ``sandboxed`` (with ``read_only``: the connection that runs saved queries and query files, SQL
+    crossover did not write) reaches nothing but the database: no file read or written, no
+    extension installed or loaded, and the configuration locked so the SQL cannot undo that.
 
     A read-only connection never writes: a database from an older crossover is upgraded by the
     next ``ingest``, not by a read. Either kind opens only crossover's own databases (the ``meta``
@@ -43,7 +47,7 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> C
     resolved = db_path(path)
     if read_only and not resolved.exists():
         raise DatabaseMissing(f"{resolved}: no database yet; run `crossover ingest PATH` first")
-    con = _open(resolved, read_only)
+    con = _open(resolved, read_only, SANDBOX if sandboxed else None)
     try:
         kind = _kind(con)
         if kind == "foreign":
@@ -110,6 +114,10 @@ MEMORY_LIMIT = "256MB"
 #: file given as --db would otherwise make DuckDB fetch its sqlite extension).
 BASE_CONFIG = {"memory_limit": MEMORY_LIMIT, "autoinstall_known_extensions": False,
                "autoload_known_extensions": False}
+#: What a connection running SQL crossover did not write adds: ``COPY … TO``, ``EXPORT DATABASE``,
+#: ``read_text``/``glob``/``read_csv`` of any path, ``ATTACH``, ``INSTALL`` and ``LOAD`` are refused,
+#: and ``SET`` cannot turn any of it back on.
+SANDBOX = {"enable_external_access": False, "allow_community_extensions": False, "lock_configuration": True}
 #: How long to wait for another process's lock on the database (a running ingest) before giving up.
 LOCK_TIMEOUT = float(os.environ.get("CROSSOVER_LOCK_TIMEOUT", "60"))
 LOCK_POLL = 0.25
