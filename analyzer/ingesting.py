@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -190,7 +191,8 @@ class Ingestor:
         # Spawned, not forked: a fork of a process running polars' and DuckDB's thread pools can
         # inherit a held lock and hang.
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(self.format_name, self.timezone_name, self.reference))
+                                   initializer=_start_worker,
+                                   initargs=(self.format_name, self.timezone_name, self.reference, os.getpid(), str(spool)))
         try:
             # Every piece of every file is a task; results are written file by file, piece by piece,
             # in order, each file in one transaction, as one process would.
@@ -269,9 +271,27 @@ class Ingestor:
 _WORKER_READER: FileReader | None = None
 
 
-def _start_worker(format_name: str | None, timezone_name: str | None, reference: bool) -> None:
+def _start_worker(format_name: str | None, timezone_name: str | None, reference: bool, parent: int | None = None,
+                  spool: str | None = None) -> None:
     global _WORKER_READER
     _WORKER_READER = FileReader(format_name, timezone_name, reference)
+    if parent is not None:
+        threading.Thread(target=_die_with, args=(parent, spool), daemon=True, name="crossover-parent-watch").start()
+
+
+#: How often a worker checks that the process that started it is still there.
+PARENT_POLL = 0.5
+
+
+def _die_with(parent: int, spool: str | None) -> None:
+    """End this worker when its parent is gone (killed, even with SIGKILL, which runs no cleanup):
+    a worker holds a file's rows, some hundred MB, and nobody would ever collect its result. The
+    spool folder the parent could not remove goes with it."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    if spool:
+        shutil.rmtree(spool, ignore_errors=True)
+    os._exit(1)
 
 
 def _read_in_worker(path: str, result: FileResult, spool: str, end: int | None

@@ -34,7 +34,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--keep", type=Path, default=None)
     args = parser.parse_args()
-    crossover = shutil.which("crossover") or "crossover"
+    crossover = shutil.which("crossover") or str(Path(sys.executable).with_name("crossover"))
     tally = {"files": 0, "exit0": 0, "exit2": 0, "crashes": 0, "hangs": 0, "report_crashes": 0}
     tmp = Path(tempfile.mkdtemp(prefix="crossover-fuzz-"))
 

@@ -104,3 +104,60 @@ def test_a_large_document_cut_short_keeps_what_came_before(tmp_path, monkeypatch
     assert "rejected" in result.output
     found = rejects(tmp_path / "crossover.duckdb")
     assert len(found) == 1 and "the rest of the document is not read" in found[0][2]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc to find the workers")
+def test_workers_die_with_their_parent(tmp_path):
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for part in range(2):  # over PARALLEL_MIN_BYTES in two files: read by two worker processes
+        body = "\n".join(json.dumps(chat_line(messages=[{"role": "user", "content": f"q{part}-{i} " + "x" * 400}],
+                                              id=f"c{part}-{i}")) for i in range(9000))
+        (logs / f"{part}.jsonl").write_text(body + "\n")
+    crossover = shutil.which("crossover") or os.path.join(os.path.dirname(sys.executable), "crossover")
+    parent = subprocess.Popen([crossover, "ingest", str(logs), "--db", str(tmp_path / "p.duckdb"), "--jobs", "2",
+                               "--quiet"], env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_children(parent.pid)) < 2:
+            time.sleep(0.1)
+        workers = _children(parent.pid)
+        assert workers, "no worker started"
+        time.sleep(1)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.2)
+        assert not any(_alive(w) for w in workers)
+        assert not list(tmp_path.glob("crossover-spool-*"))
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
