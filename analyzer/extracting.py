@@ -20,6 +20,7 @@ from .deriving import Derivation
 from .errors import BadRecord
 from .models import BatchPart, RawRecord, Request
 from .parsers.common import zone_named
+from .redacting import redact
 from .segmenting import Memo, Segmented, segment, template_label
 from .storage import Rows
 from .tokenizing import Counter
@@ -178,9 +179,10 @@ class FileReader:
         result.formats.add(format_name)
         rows.tables["batch_parts"].append({
             "provider": part.provider, "half": part.half, "custom_id": part.custom_id, "file": result.path,
-            "line": record.line, "file_time": self._ctx.file_time, "data": json.dumps(part.data), "joined": False})
+            "line": record.line, "file_time": self._ctx.file_time, "data": redact(json.dumps(part.data)), "joined": False})
 
     def reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
+        reason, excerpt = redact(reason), redact(excerpt)  # a rejected line's header may hold a key
         result.records += 1
         result.rejected += 1
         if len(result.examples) < MAX_EXAMPLES:
@@ -223,13 +225,13 @@ class FileReader:
             if key not in self._seen_segments:
                 self._seen_segments.add(key)
                 rows.tables["segments"].append({"hash": static.hash, "encoding": counter.encoding_name,
-                                                "kind": static.kind, "tokens": static.tokens, "text": static.text})
+                                                "kind": static.kind, "tokens": static.tokens, "text": redact(static.text)})
         if seg.version_id not in rows._versions:
             rows._versions.add(seg.version_id)
             ts = request.timestamp.astimezone(timezone.utc).replace(tzinfo=None)
             rows.tables["template_versions"].append({
                 "version_id": seg.version_id, "template_id": seg.template_id, "version": 0,
-                "label": template_label(seg.system_text, request), "system_hash": _hash_of(seg, "system"),
+                "label": redact(template_label(seg.system_text, request)), "system_hash": _hash_of(seg, "system"),
                 "tools_hash": _hash_of(seg, "tools"), "prompt_id": request.prompt_id,
                 "prompt_version": request.prompt_version, "requests": 0, "first_seen": ts, "last_seen": ts})
 
@@ -281,7 +283,13 @@ def _check_columns(row: dict) -> None:
             raise BadRecord(f"{name} is {type(value).__name__}, not text")
     user = row["user_id"]
     if user is not None and type(user) is not str:
-        row["user_id"] = json.dumps(user, sort_keys=True, separators=(",", ":"), default=str)
+        user = json.dumps(user, sort_keys=True, separators=(",", ":"), default=str)
+    # The logged texts that may carry a key ("Incorrect API key provided: sk-…"); most are None.
+    row["user_id"] = redact(user)
+    if row["error"] is not None:
+        row["error"] = redact(row["error"])
+    if row["raw_usage"] is not None:
+        row["raw_usage"] = redact(row["raw_usage"])
 
 
 def _short(value: object) -> str:
