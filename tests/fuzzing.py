@@ -10,6 +10,7 @@ them through ``crossover ingest``; ``bench/fuzz_ingest.py`` runs many more as se
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from pathlib import Path
@@ -78,7 +79,8 @@ def records(draw) -> tuple[str, Any]:
     for _ in range(draw(st.integers(0, 3))):
         places = _paths(record)
         path = places[draw(st.integers(0, len(places) - 1))]
-        record = _set(record, path, draw(values), draw(st.booleans()))
+        # A copy: a list or dict of HOSTILE put in the record must not be changed by the next mutation.
+        record = _set(record, path, copy.deepcopy(draw(values)), draw(st.booleans()))
     return name, record
 
 
