@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from . import costs, parsers, pricing, queries, scenario as scenarios, storage
-from .errors import AnalyzerError, BadRecord, InputNotFound, NoData
+from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished
 from .ingesting import IngestResult, Ingestor, OnBytes, OnFile
 from .models import RawRecord
 from .projection import Projection
@@ -39,11 +39,12 @@ def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None 
     are read in ``timezone`` (an IANA name or ``+HH:MM``; UTC by default).
     """
     paths = list(paths)
-    con = storage.connect(db)
-    try:
-        return Ingestor(con, format_name, jobs, timezone).ingest(paths, on_file, on_bytes)
-    finally:
-        con.close()
+    with storage.private_files():  # the database and its log are created 0600: they hold prompts
+        con = storage.connect(db)
+        try:
+            return Ingestor(con, format_name, jobs, timezone).ingest(paths, on_file, on_bytes)
+        finally:
+            con.close()
 
 
 def report(db: str | None = None, scenario: str | None = None) -> Projection:
@@ -55,6 +56,10 @@ def report(db: str | None = None, scenario: str | None = None) -> Projection:
     chosen = scenarios.load(scenario)
     con = storage.connect(db, read_only=True)
     try:
+        if storage.get_meta(con, "final_pass") != "done":
+            raise RunUnfinished(f"{storage.db_path(db)}: the last ingest did not finish (stopped before its final "
+                                "pass: templates, few-shot and prices are not derived); run `crossover ingest PATH` "
+                                "again to complete it")
         requests = storage.request_costs(con)
         labels = storage.template_labels(con)
         info = storage.templates_info(con)
@@ -81,9 +86,10 @@ def list_queries() -> list[queries.SavedQuery]:
 
 
 def query(name: str, db: str | None = None, params: dict[str, str] | None = None) -> tuple[queries.SavedQuery, pl.DataFrame]:
-    """Run a saved query (by name) or a ``.sql`` file on a read-only connection."""
+    """Run a saved query (by name) or a ``.sql`` file on a read-only connection that reaches nothing
+    but the database (no files, no extensions: see ``storage.connect``'s ``sandboxed``)."""
     saved = queries.find(name)
-    con = storage.connect(db, read_only=True)
+    con = storage.connect(db, read_only=True, sandboxed=True)
     try:
         return saved, queries.run(con, saved, params)
     finally:

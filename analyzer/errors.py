@@ -35,6 +35,10 @@ class DatabaseUnusable(AnalyzerError):
     """The database file cannot be opened: not a DuckDB file, locked by another process, unwritable."""
 
 
+class RunUnfinished(AnalyzerError):
+    """The last ingest stopped before its final pass committed: what the report needs is not derived yet."""
+
+
 class QueryNotFound(AnalyzerError):
     """``crossover query NAME`` names no saved query and no readable SQL file."""
 

@@ -12,7 +12,7 @@ import gc
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from . import parsers, reading
@@ -20,6 +20,7 @@ from .deriving import Derivation
 from .errors import BadRecord
 from .models import BatchPart, RawRecord, Request
 from .parsers.common import zone_named
+from .redacting import redact
 from .segmenting import Memo, Segmented, segment, template_label
 from .storage import Rows
 from .tokenizing import Counter
@@ -27,6 +28,18 @@ from .tokenizing import Counter
 BATCH_REQUESTS = 2000  # requests and rejects held before they are handed on; bounds memory on any file
 SEEN_LIMIT = 20_000  # middle runs remembered as written; forgetting one only writes it again
 MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go to the rejects table
+#: Requests logged before this are taken for a broken clock or a misread field, not a log: one
+#: record dated 1970 or 9999 would stretch the report's window to millions of days.
+EARLIEST = datetime(2020, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)  # how far past the run's start a request may be dated (clock skew, zones)
+INT32_MAX = 2**31 - 1  # the INTEGER columns (tables.POLARS_TYPES: Int32)
+#: Usage as logged, each stored in an INTEGER column: checked before the batch is built, where a value
+#: out of range would fail the whole batch, not the one record.
+_REPORTED = ("reported_prompt_tokens", "reported_cached_tokens", "reported_cache_write_tokens",
+             "reported_output_tokens", "reported_reasoning_tokens")
+#: Text columns filled from what was logged (the rest are hashes and names crossover makes).
+_TEXTS = ("request_id", "model", "requested_model", "status", "error", "session_id", "prompt_id", "prompt_version",
+          "service_tier")
 
 @dataclass
 class FileResult:
@@ -61,6 +74,7 @@ class FileReader:
         self._derivation = Derivation()
         self._seen_segments: set[tuple[str, str]] = set()
         self._seen_middles: set[str] = set()
+        self._latest = datetime.now(timezone.utc) + FUTURE_SLACK
 
     def counter(self, model: str) -> Counter:
         """The (caching) token counter for a model."""
@@ -102,6 +116,22 @@ class FileReader:
         ``fmt`` reads the record without detection, ``as_format`` is the format name its requests are
         stored under, and ``service_tier`` the tier they were billed at (joined batch requests).
         """
+        # The one boundary every record passes: whatever goes wrong in detection, parsing, segmenting or
+        # building its rows (a parser's bug, a value no column can hold, nesting too deep to walk), the
+        # record becomes a reject with the reason and the run goes on. What it had added is taken back
+        # first, so a record is wholly rows or wholly one reject, and the accounting still adds up.
+        mark = self._mark(rows, result)
+        try:
+            self._add_record(record, rows, result, fmt, as_format, service_tier)
+        except BadRecord as exc:
+            self._rollback(mark, rows, result)
+            self.reject(rows, result, record.line, exc.reason, _excerpt(record.data))
+        except Exception as exc:  # noqa: BLE001 - the boundary: no record may stop the run
+            self._rollback(mark, rows, result)
+            self.reject(rows, result, record.line, f"cannot read record ({_failure(exc)})", _excerpt(record.data))
+
+    def _add_record(self, record: RawRecord, rows: Rows, result: FileResult, fmt: parsers.LogFormat | None,
+                    as_format: str | None, service_tier: str | None) -> None:
         if fmt is None:
             # A forced format still has to recognise the record; a detected one already has.
             fmt = parsers.detect(record.data, self._ctx) if self.forced is None else self.forced
@@ -109,18 +139,39 @@ class FileReader:
                 self.reject(rows, result, record.line, f"unknown record shape ({parsers.shape(record.data)})",
                              _excerpt(record.data))
                 return
-        try:
-            for item in fmt.parse(record, self._ctx):
-                if isinstance(item, BadRecord):
-                    self.reject(rows, result, record.line, item.reason, _excerpt(record.data))
-                elif isinstance(item, BatchPart):
-                    self._stage(item, fmt.name, record, rows, result)
-                else:
-                    item.service_tier = service_tier or item.service_tier
-                    item.format = as_format or item.format
-                    self._add(item, fmt.name, record, rows, result)
-        except BadRecord as exc:
-            self.reject(rows, result, record.line, exc.reason, _excerpt(record.data))
+        for item in fmt.parse(record, self._ctx):
+            if isinstance(item, BadRecord):
+                self.reject(rows, result, record.line, item.reason, _excerpt(record.data))
+            elif isinstance(item, BatchPart):
+                self._stage(item, fmt.name, record, rows, result)
+            else:
+                item.service_tier = service_tier or item.service_tier
+                item.format = as_format or item.format
+                self._add(item, fmt.name, record, rows, result)
+
+    @staticmethod
+    def _mark(rows: Rows, result: FileResult) -> tuple:
+        return ({name: len(table) for name, table in rows.tables.items()},
+                (result.records, result.rejected, result.pending, len(result.examples), set(result.formats)))
+
+    def _rollback(self, mark: tuple, rows: Rows, result: FileResult) -> None:
+        """Take back what a failed record added: its rows, its counts, and the keys marked as written."""
+        lengths, (records, rejected, pending, examples, formats) = mark
+        for name, table in rows.tables.items():
+            added = table[lengths[name]:]
+            if not added:
+                continue
+            del table[lengths[name]:]
+            for row in added:  # a key marked as written whose row is gone would never be written
+                if name == "segments":
+                    self._seen_segments.discard((row["hash"], row["encoding"]))
+                elif name == "middle_turns":
+                    self._seen_middles.discard(row["middle_id"])
+                elif name == "template_versions":
+                    rows._versions.discard(row["version_id"])
+        result.records, result.rejected, result.pending = records, rejected, pending
+        del result.examples[examples:]
+        result.formats = formats
 
     def _stage(self, part: BatchPart, format_name: str, record: RawRecord, rows: Rows, result: FileResult) -> None:
         result.records += 1
@@ -128,9 +179,10 @@ class FileReader:
         result.formats.add(format_name)
         rows.tables["batch_parts"].append({
             "provider": part.provider, "half": part.half, "custom_id": part.custom_id, "file": result.path,
-            "line": record.line, "file_time": self._ctx.file_time, "data": json.dumps(part.data), "joined": False})
+            "line": record.line, "file_time": self._ctx.file_time, "data": redact(json.dumps(part.data)), "joined": False})
 
     def reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
+        reason, excerpt = redact(reason), redact(excerpt)  # a rejected line's header may hold a key
         result.records += 1
         result.rejected += 1
         if len(result.examples) < MAX_EXAMPLES:
@@ -141,6 +193,10 @@ class FileReader:
     def _add(self, request: Request, format_name: str, record: RawRecord, rows: Rows, result: FileResult) -> None:
         if request.timestamp is None:
             self.reject(rows, result, record.line, "no timestamp in record, wrapper or response", _excerpt(record.data))
+            return
+        if not EARLIEST <= request.timestamp <= self._latest:
+            self.reject(rows, result, record.line, f"implausible time {request.timestamp.isoformat()}: not between "
+                        f"{EARLIEST.date()} and a day after this run started", _excerpt(record.data))
             return
         counter = self.counter(request.model)
         if self.reference:
@@ -153,7 +209,9 @@ class FileReader:
         result.records += 1
         format_name = request.format or format_name
         result.formats.add(format_name)
-        rows.tables["requests"].append(_request_row(request, seg, counter, format_name, result.path, record.line))
+        row = _request_row(request, seg, counter, format_name, result.path, record.line)
+        _check_columns(row)
+        rows.tables["requests"].append(row)
         if seg.middle_id is not None and seg.middle_id not in self._seen_middles:
             if len(self._seen_middles) >= SEEN_LIMIT:
                 self._seen_middles.clear()  # a run written again is skipped by its key on insert
@@ -167,13 +225,13 @@ class FileReader:
             if key not in self._seen_segments:
                 self._seen_segments.add(key)
                 rows.tables["segments"].append({"hash": static.hash, "encoding": counter.encoding_name,
-                                                "kind": static.kind, "tokens": static.tokens, "text": static.text})
+                                                "kind": static.kind, "tokens": static.tokens, "text": redact(static.text)})
         if seg.version_id not in rows._versions:
             rows._versions.add(seg.version_id)
             ts = request.timestamp.astimezone(timezone.utc).replace(tzinfo=None)
             rows.tables["template_versions"].append({
                 "version_id": seg.version_id, "template_id": seg.template_id, "version": 0,
-                "label": template_label(seg.system_text, request), "system_hash": _hash_of(seg, "system"),
+                "label": redact(template_label(seg.system_text, request)), "system_hash": _hash_of(seg, "system"),
                 "tools_hash": _hash_of(seg, "tools"), "prompt_id": request.prompt_id,
                 "prompt_version": request.prompt_version, "requests": 0, "first_seen": ts, "last_seen": ts})
 
@@ -208,6 +266,44 @@ def _request_row(request: Request, seg: Segmented, counter: Counter, format_name
     }
 
 
+def _check_columns(row: dict) -> None:
+    """Check the logged values of a request's row against its columns, or raise BadRecord.
+
+    A few scalar fields per request, so the cost is small; the counted tokens come from the
+    tokenizer and need no check. A ``user`` logged as an object or a number is kept as its JSON text.
+    """
+    for name in _REPORTED:
+        value = row[name]
+        if value is not None and not (type(value) is int and 0 <= value <= INT32_MAX):
+            raise BadRecord(f"usage {name.removeprefix('reported_')} {_short(value)} is not a count "
+                            f"(0 to {INT32_MAX})")
+    for name in _TEXTS:
+        value = row[name]
+        if value is not None and type(value) is not str:
+            raise BadRecord(f"{name} is {type(value).__name__}, not text")
+    user = row["user_id"]
+    if user is not None and type(user) is not str:
+        user = json.dumps(user, sort_keys=True, separators=(",", ":"), default=str)
+    # The logged texts that may carry a key ("Incorrect API key provided: sk-…"); most are None.
+    row["user_id"] = redact(user)
+    if row["error"] is not None:
+        row["error"] = redact(row["error"])
+    if row["raw_usage"] is not None:
+        row["raw_usage"] = redact(row["raw_usage"])
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _failure(exc: BaseException) -> str:
+    """An unexpected exception as a reject reason: its type and first line, bounded."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    return text[:200]
+
+
 def _modified(path: Path) -> datetime | None:
     """A file's modification time, UTC: what dates batch results, which carry no time of their own."""
     try:
@@ -217,4 +313,7 @@ def _modified(path: Path) -> datetime | None:
 
 
 def _excerpt(data: object) -> str:
-    return json.dumps(data, default=str)[: reading.EXCERPT_CHARS]
+    try:
+        return json.dumps(data, default=str)[: reading.EXCERPT_CHARS]
+    except (RecursionError, ValueError, TypeError):  # too deep, or a float json cannot write
+        return f"({type(data).__name__} that cannot be shown)"

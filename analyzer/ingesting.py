@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -41,6 +42,9 @@ from .storage import Rows
 #: costs more than it saves, and the files are read in this process.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 
+
+#: The content hash recorded for a file that could not be read: it is not read again until it can be.
+UNREADABLE = "unreadable"
 
 #: Called as each file is finished: (its result, files finished so far, files in all).
 OnFile = Callable[[FileResult, int, int], None]
@@ -122,8 +126,11 @@ class Ingestor:
                     finished(FileResult(name, skipped=True))
                     continue
                 size, content_hash, prefix_hash = _fingerprint(path, before.size if before else None)
-            except OSError as exc:  # vanished or unreadable since it was listed
-                finished(self._unreadable(name, f"cannot read file: {exc.strerror or exc}"))
+            except OSError as exc:  # vanished, unreadable, or a symlink to nothing
+                if before is not None and before.content_hash == UNREADABLE:
+                    finished(FileResult(name, skipped=True))  # recorded once, not again on every run
+                else:
+                    finished(self._unreadable(name, _unreadable_reason(path, exc)))
                 continue
             if before and before.content_hash == content_hash:
                 storage.set_file_mtime(self.con, name, _settled(stat.st_mtime_ns))
@@ -184,7 +191,8 @@ class Ingestor:
         # Spawned, not forked: a fork of a process running polars' and DuckDB's thread pools can
         # inherit a held lock and hang.
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker, initargs=(self.format_name, self.timezone_name, self.reference))
+                                   initializer=_start_worker,
+                                   initargs=(self.format_name, self.timezone_name, self.reference, os.getpid(), str(spool)))
         try:
             # Every piece of every file is a task; results are written file by file, piece by piece,
             # in order, each file in one transaction, as one process would.
@@ -245,11 +253,16 @@ class Ingestor:
         result.duplicates += duplicates
 
     def _unreadable(self, name: str, reason: str) -> FileResult:
+        """A file that cannot be read: one reject, and a ``files`` row that says so, so that the next
+        run does not add the same reject again (it reads the file once it can)."""
         result = FileResult(name, records=1, rejected=1, examples=[(0, reason)])
         now = datetime.now(timezone.utc).replace(tzinfo=None)
         rows = Rows()
         rows.tables["rejects"].append({"file": name, "line": 0, "reason": reason, "excerpt": "", "rejected_at": now})
-        self._write(rows.frames(), result)
+        with storage.transaction(self.con):
+            storage.forget_file(self.con, name)
+            self._write(rows.frames(), result)
+            storage.record_file(self.con, name, 0, UNREADABLE, "", [1, 0, 0, 1, 0], 0, None, None)
         return result
 
 
@@ -258,9 +271,27 @@ class Ingestor:
 _WORKER_READER: FileReader | None = None
 
 
-def _start_worker(format_name: str | None, timezone_name: str | None, reference: bool) -> None:
+def _start_worker(format_name: str | None, timezone_name: str | None, reference: bool, parent: int | None = None,
+                  spool: str | None = None) -> None:
     global _WORKER_READER
     _WORKER_READER = FileReader(format_name, timezone_name, reference)
+    if parent is not None:
+        threading.Thread(target=_die_with, args=(parent, spool), daemon=True, name="crossover-parent-watch").start()
+
+
+#: How often a worker checks that the process that started it is still there.
+PARENT_POLL = 0.5
+
+
+def _die_with(parent: int, spool: str | None) -> None:
+    """End this worker when its parent is gone (killed, even with SIGKILL, which runs no cleanup):
+    a worker holds a file's rows, some hundred MB, and nobody would ever collect its result. The
+    spool folder the parent could not remove goes with it."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    if spool:
+        shutil.rmtree(spool, ignore_errors=True)
+    os._exit(1)
 
 
 def _read_in_worker(path: str, result: FileResult, spool: str, end: int | None
@@ -339,6 +370,12 @@ SETTLED_NS = 2_000_000_000
 def _settled(mtime_ns: int | None) -> int | None:
     """A modification time old enough to recognise the file by, else None (hash it next time)."""
     return mtime_ns if mtime_ns is not None and time.time_ns() - mtime_ns >= SETTLED_NS else None
+
+
+def _unreadable_reason(path: Path, exc: OSError) -> str:
+    if path.is_symlink() and not path.exists():
+        return f"cannot read file: a symlink to {os.readlink(path)}, which does not exist"
+    return f"cannot read file: {exc.strerror or exc}"
 
 
 def _fingerprint(path: Path, prefix: int | None = None, limit: int | None = None) -> tuple[int, str, str | None]:

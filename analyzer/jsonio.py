@@ -3,11 +3,17 @@
 orjson parses log lines about twice as fast as ``json``, but refuses what ``json`` accepts (NaN and
 Infinity, integers beyond 64 bits, lone surrogate escapes). Those lines are rare, so they are handed
 to ``json``, and a record reads the same whichever decoder took it.
+
+On that rare path two things no column or tokenizer can take are settled here, once: nesting too
+deep to walk (over about a thousand levels) is a ``ValueError`` like any malformed JSON, and a lone
+surrogate escape (``"\\ud800"``, half of a pair a logger cut) becomes U+FFFD, the replacement
+character, so the text can still be stored and counted (one character off, not a lost request).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -23,4 +29,47 @@ def loads(data: bytes | str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
-        return json.loads(data)
+        pass
+    try:
+        value = json.loads(data)
+        escaped = _SURROGATE_ESCAPE if isinstance(data, str) else _SURROGATE_ESCAPE_BYTES
+        return _without_surrogates(value) if escaped.search(data) else value
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+#: A surrogate escape in the JSON text: only then can the decoded value hold a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\[uU][dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    """``value`` with each lone surrogate in its strings (keys included) replaced by U+FFFD."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
+_DECODER = json.JSONDecoder()
+
+
+def decode_at(text: str, index: int) -> tuple[Any, int]:
+    """The JSON value that starts at ``text[index]`` and the index after it (a document read piece by piece).
+
+    Same policy as :func:`loads`: too deep is a ``ValueError``, lone surrogates become U+FFFD.
+
+    Raises:
+        ValueError: no complete JSON value starts there (``json.JSONDecodeError``), or one nested too deeply.
+    """
+    try:
+        value, end = _DECODER.raw_decode(text, index)
+        if "\\" in text[index:end] and _SURROGATE_ESCAPE.search(text, index, end):
+            value = _without_surrogates(value)
+        return value, end
+    except RecursionError:
+        raise ValueError("nested too deeply") from None

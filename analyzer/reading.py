@@ -12,15 +12,18 @@ is told which files such formats claim when it walks a directory.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import os
+import re
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputNotFound
-from .jsonio import loads
+from .jsonio import decode_at, loads
 from .models import RawRecord
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -60,11 +63,18 @@ def find_files(paths: Iterable[str | os.PathLike], claimed: Callable[[Path], boo
     for given in paths:
         path = Path(given)
         if not path.exists():
+            if path.is_symlink():
+                raise InputNotFound(f"{given}: a symlink to {os.readlink(path)}, which does not exist")
             raise InputNotFound(f"{given}: no such file or directory")
+        if not path.is_dir() and not path.is_file():
+            # A FIFO would block the run on its first read and a device never ends: refused unopened.
+            raise InputNotFound(f"{given}: not a regular file ({_kind(path)}); give log files or directories")
         if not os.access(path, os.R_OK):
             raise InputNotFound(f"{given}: permission denied")
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and (is_log_file(p) or claimed(p))))
+            # A dangling symlink with a log's name is listed too: reading it fails once, and that is recorded.
+            found.extend(sorted(p for p in path.rglob("*") if (p.is_file() and (is_log_file(p) or claimed(p)))
+                                or (is_log_file(p) and p.is_symlink() and not p.exists())))
         else:
             found.append(path)  # named directly: read whatever its suffix, the user asked for it
     if not found:
@@ -73,6 +83,15 @@ def find_files(paths: Iterable[str | os.PathLike], claimed: Callable[[Path], boo
     return found
 
 
+
+
+def _kind(path: Path) -> str:
+    mode = path.stat().st_mode
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def _open(path: Path):
@@ -164,7 +183,14 @@ def read_file(path: Path, position: Position | None = None, end: int | None = No
                         position.line, position.offset = len(whole), None if gzipped else len(head)
                         yield from whole
                         return
+                elif re.match(rb"\s*\[", head):  # too large to hold whole: its records one at a time
+                    del head
+                    stream.seek(0)
+                    yield from _array_records(name, stream, position)
+                    position.offset = None if gzipped else stream.tell()
+                    return
                 stream.seek(0)
+            stream = _cr_lines(stream)
             _seek(stream, position, gzipped)
             while True:
                 if end is not None and stream.tell() >= end:
@@ -192,6 +218,57 @@ def read_file(path: Path, position: Position | None = None, end: int | None = No
         yield Reject(name, position.line + 1, f"cannot read file: {exc.strerror or exc}")
 
 
+def _cr_lines(stream):
+    """The stream itself, or for a file whose lines end in CR alone (old Mac tools, some exporters)
+    a view of it whose lines end in LF: otherwise it reads as one unfinished line, left for later forever."""
+    try:
+        head = stream.read(1 << 16)
+    except (EOFError, gzip.BadGzipFile, zlib.error):
+        head = b""  # a gzip stream cut short: read line by line up to the cut, as always
+    stream.seek(0)
+    return _CRLines(stream) if b"\r" in head and b"\n" not in head else stream
+
+
+class _CRLines:
+    """A binary stream read line by line where CR ends a line; offsets are the file's own (CR and LF
+    are one byte each), so a position found here resumes the same file later."""
+
+    def __init__(self, raw) -> None:
+        self._raw = raw
+        self._buf = bytearray()
+        self._scanned = 0  # bytes of the buffer known to hold no CR
+        self._pos = raw.tell()
+
+    def readline(self, limit: int = -1) -> bytes:
+        while True:
+            cr = self._buf.find(b"\r", self._scanned)
+            if cr >= 0 and (limit < 0 or cr < limit):
+                return self._take(cr + 1, b"\n")
+            self._scanned = len(self._buf)
+            if 0 <= limit <= len(self._buf):
+                return self._take(limit)
+            chunk = self._raw.read(1 << 16)
+            if not chunk:
+                return self._take(len(self._buf))
+            self._buf += chunk
+
+    def _take(self, n: int, end: bytes | None = None) -> bytes:
+        line = bytes(self._buf[:n])
+        del self._buf[:n]
+        self._scanned = 0
+        self._pos += len(line)
+        return line[:-1] + end if end is not None else line
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int) -> None:
+        self._raw.seek(offset)
+        self._buf.clear()
+        self._scanned = 0
+        self._pos = offset
+
+
 def _seek(stream, position: Position, gzipped: bool) -> None:
     if not gzipped and position.offset:
         stream.seek(position.offset)  # a piece of a file, or the tail of one read before
@@ -205,6 +282,79 @@ def _seek(stream, position: Position, gzipped: bool) -> None:
 def _advance(position: Position, stream, gzipped: bool) -> None:
     position.line += 1
     position.offset = None if gzipped else stream.tell()
+
+
+#: How much more of a large document is read when the record being decoded is not complete yet; doubled
+#: on each try, so a record of any size up to :data:`MAX_LINE_BYTES` is decoded a few times at most.
+DOCUMENT_READ = 1 << 20
+
+
+def _array_records(name: str, stream, position: Position) -> Iterator[RawRecord | Reject]:
+    """The records of a ``.json`` document too large to hold whole, a JSON array, read as a stream.
+
+    Memory holds one record and the piece read past it, never the document. A record that is
+    malformed or longer than :data:`MAX_LINE_BYTES` is a reject and ends the reading: past it there
+    is no telling where the next record starts.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    text, at, eof, want = "", 0, False, DOCUMENT_READ
+
+    def read_more() -> None:
+        nonlocal text, at, eof, want
+        data = stream.read(want)
+        want = min(want * 2, MAX_LINE_BYTES)
+        eof = not data
+        text = text[at:] + decoder.decode(data, final=eof)  # what was decoded is dropped
+        at = 0
+
+    def skip_space() -> str:
+        nonlocal at
+        while True:
+            while at < len(text) and text[at] in " \t\r\n":
+                at += 1
+            if at < len(text) or eof:
+                return text[at] if at < len(text) else ""
+            read_more()
+
+    try:
+        read_more()
+        skip_space()
+        at += 1  # the "[" the caller saw
+        if skip_space() == "]":
+            return
+        while True:
+            line = position.line + 1
+            skip_space()
+            try:
+                value, end = decode_at(text, at)
+                if end == len(text) and not eof:
+                    raise ValueError("may go on")  # a number cut by the read: read on to be sure
+            except ValueError as exc:
+                if eof or len(text) - at > MAX_LINE_BYTES:
+                    reason = (f"record longer than {MAX_LINE_BYTES} bytes" if not eof
+                              else f"malformed JSON: {exc}")
+                    yield Reject(name, line, f"{reason}; the rest of the document is not read",
+                                 text[at:at + EXCERPT_CHARS])
+                    position.line = line
+                    return
+                read_more()
+                continue
+            at, want = end, DOCUMENT_READ
+            position.line = line
+            yield RawRecord(name, line, value)
+            follows = skip_space()
+            if follows == ",":
+                at += 1
+            elif follows == "]":
+                return
+            else:
+                yield Reject(name, line + 1, "malformed JSON: expected , or ] between records; "
+                             "the rest of the document is not read", text[at:at + EXCERPT_CHARS])
+                position.line = line + 1
+                return
+    except UnicodeDecodeError:
+        position.line += 1
+        yield Reject(name, position.line, "not UTF-8 text; the rest of the document is not read")
 
 
 def _whole_document(name: str, data: bytes) -> list[RawRecord | Reject] | None:

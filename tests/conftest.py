@@ -17,6 +17,10 @@ CORPUS = Path(os.environ.get("CROSSOVER_CORPUS", REPO.parent / "shared" / "corpu
 SAMPLE_LOGS = REPO / "sample_logs"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-examples", type=int, default=400, help="examples in the long fuzz run (-m fuzz)")
+
+
 @pytest.fixture(autouse=True)
 def hermetic(tmp_path, monkeypatch):
     """Run in a temporary directory; ./crossover.duckdb and $CROSSOVER_DB point inside it."""

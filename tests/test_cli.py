@@ -74,7 +74,9 @@ def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path):
         assert out.startswith("Error: ") and "cannot open the database" in out and out.count("\n") == 1
 
 
-def test_a_database_locked_by_another_process_is_a_user_error(tmp_path):
+def test_a_database_locked_by_another_process_is_a_user_error(tmp_path, monkeypatch):
+    from analyzer.storage import connection
+    monkeypatch.setattr(connection, "LOCK_TIMEOUT", 0.5)  # waited for that long, then a user error
     small_logs(tmp_path)
     invoke(["ingest", "logs", "--quiet"])
     holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
@@ -83,7 +85,7 @@ def test_a_database_locked_by_another_process_is_a_user_error(tmp_path):
     try:
         assert holder.stdout.readline().strip() == "ready"
         out = invoke(["ingest", "logs"], code=2).output
-        assert "cannot open the database" in out and "lock" in out.lower()
+        assert "still locked by process" in out and "after 0.5s" in out
     finally:
         holder.kill()
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analyzer import api, examples, extracting, ingesting, storage
+from analyzer.errors import DatabaseUnusable
 from analyzer.storage import arrow, migrations
 
 from .conftest import chat_line, write_jsonl
@@ -229,14 +230,19 @@ def test_parallel_workers_store_exactly_what_one_process_does(tmp_path, monkeypa
     assert seen[0] == seen[1] and len(seen[0][1]) == 4 * 15 + 5 + 12
 
 
-def test_a_database_from_an_older_version_is_upgraded_on_first_read(tmp_path):
+def test_a_database_from_an_older_version_is_upgraded_by_ingest_never_by_a_read(tmp_path):
     old = duckdb.connect(str(tmp_path / "old.duckdb"))
     old.execute("CREATE TABLE _migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)")
     for name, fn in migrations.MIGRATIONS[:2]:  # what the first release shipped
         fn(old)
         old.execute("INSERT INTO _migrations VALUES (?, now()::TIMESTAMP)", [name])
     old.close()
+    before = (tmp_path / "old.duckdb").read_bytes()
     write_jsonl(tmp_path / "a.jsonl", classifier_lines(3))
+    with pytest.raises(DatabaseUnusable, match="written by an older crossover; run `crossover ingest PATH` to upgrade"):
+        storage.connect(tmp_path / "old.duckdb", read_only=True)
+    assert (tmp_path / "old.duckdb").read_bytes() == before  # the read wrote nothing
+    api.ingest([tmp_path / "a.jsonl"], tmp_path / "old.duckdb")
     con = storage.connect(tmp_path / "old.duckdb", read_only=True)
     assert migrations.pending(con) == [] and "reported_cache_write_tokens" in {
         r[0] for r in con.execute("DESCRIBE requests").fetchall()}

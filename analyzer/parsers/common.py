@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
@@ -56,21 +57,36 @@ def zone_named(name: str) -> tzinfo:
 
 
 def parse_time(value: Any, naive_zone: tzinfo = timezone.utc) -> datetime | None:
-    """A UTC datetime from epoch s/ms/ns (number or digits), ISO 8601 or RFC 1123.
+    """A UTC datetime from epoch s/ms/µs/ns (number or digits), ISO 8601 or RFC 1123.
 
-    A time without a zone is a time in ``naive_zone`` (a read's ``--timezone``).
+    A time without a zone is a time in ``naive_zone`` (a read's ``--timezone``). None for what is no
+    time, and for what cannot be one: NaN, infinities, numbers past the year 9999 or before year 1
+    (whether a time is plausible for a log is the reader's question, not this one's).
     """
+    try:
+        return _parse_time(value, naive_zone)
+    except (OverflowError, ValueError, OSError):  # out of datetime's range, or of the platform's
+        return None
+
+
+def _parse_time(value: Any, naive_zone: tzinfo) -> datetime | None:
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+    if isinstance(value, str) and len(value) < 64 and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
         value = float(value)
     if isinstance(value, int | float):
         seconds = float(value)
-        # Epoch magnitudes tell the unit apart: s ~1e9, ms ~1e12, µs ~1e15, ns ~1e18.
-        while seconds > 1e11:
+        if not math.isfinite(seconds):
+            return None
+        # Epoch magnitudes tell the unit apart: s ~1e9, ms ~1e12, µs ~1e15, ns ~1e18; past ns, no unit.
+        for _ in range(3):
+            if seconds <= 1e11:
+                break
             seconds /= 1000.0
+        if seconds > 1e11:
+            return None
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
     text = value.strip()
     if _NAIVE_ISO.match(text):
@@ -188,7 +204,7 @@ def as_int(value: Any) -> int | None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinity
         raise BadRecord(f"usage field is not a number: {value!r}") from None
 
 

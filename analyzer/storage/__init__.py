@@ -23,7 +23,7 @@ from .batch_parts import mark_joined, shared_custom_ids, unjoined_pairs
 from .batch_parts import waiting as batch_lines_waiting
 from .bookkeeping import (FileRow, add_to_file, file_row, forget_file, get_meta, record_file, set_file_mtime, set_meta,
                           transaction)
-from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path
+from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path, private_files
 from .derived import (add_price, classify_middle_turns, rebuild_templates, refresh_versions, set_version_templates,
                       unpriced_days, version_texts)
 from .reads import calibration, models, prices_used, request_costs, template_labels, template_rows, templates_info
@@ -34,7 +34,7 @@ from .tables import TABLES, VIEWS
 __all__ = [
     "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "FileRow", "Rows",
     "add_price", "add_to_file", "batch_lines_waiting", "calibration", "classify_middle_turns",
-    "connect", "db_path", "file_row", "forget_file", "frame", "get_meta", "mark_joined", "models", "prices_used",
+    "connect", "db_path", "private_files", "file_row", "forget_file", "frame", "get_meta", "mark_joined", "models", "prices_used",
     "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",

@@ -82,8 +82,8 @@ def add_to_file(con: Connection, path: str, deltas: dict[str, int]) -> None:
 
 def get_meta(con: Connection, key: str) -> str | None:
     """One value of ``meta``, or None."""
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return row[0] if row else None
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()  # all: no open result left
+    return rows[0][0] if rows else None
 
 
 def set_meta(con: Connection, values: dict[str, str]) -> None:

@@ -194,7 +194,7 @@ TABLES = {t.name: t for t in (
         col("source", "VARCHAR NOT NULL", "'genai-prices <version> (<provider>/<model id>)', or why none"),
     ), key=("model", "day", "tier")),
     Table("meta", "Tool, tokenizer and price-data versions, and whether the final pass ran.", (
-        col("key", "VARCHAR NOT NULL", "package name, finetune_prices or final_pass"),
+        col("key", "VARCHAR NOT NULL", "package name, finetune_prices, final_pass, or application (crossover's marker)"),
         col("value", "VARCHAR NOT NULL", "its version, or pending | done"),
     ), key=("key",)),
     Table("_migrations", "The migrations applied, each once.", (
