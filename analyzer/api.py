@@ -10,15 +10,16 @@ import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from . import costs, parsers, pricing, queries, scenario as scenarios, storage
+from . import costs, parsers, pricing, queries, storage
+from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished
-from .ingesting import IngestResult, Ingestor, OnBytes, OnFile
+from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
 from .models import RawRecord
 from .projection import Projection
 from .segmenting import segment
@@ -201,7 +202,7 @@ def prices(model: str | None = None, db: str | None = None, on: date | None = No
             models = storage.models(con)
         finally:
             con.close()
-    day = on or datetime.now(timezone.utc).date()
+    day = on or datetime.now(UTC).date()
     rows = []
     for name in models:
         rates = pricing.list_rates(name, day)

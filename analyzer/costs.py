@@ -126,7 +126,7 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         changed = s
         values = [used.get(key, s[key]) for key in assumption.keys]
         if None not in values:  # an unknown price stays unknown however it is scaled
-            for key, value in zip(assumption.keys, values):
+            for key, value in zip(assumption.keys, values, strict=True):
                 changed = changed.with_value(key, value * factor)
         option = options.KINDS[options.MAIN].price(replace(basis, scenario=changed))
         if assumption.name == sensitivity.UPFRONT:

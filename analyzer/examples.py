@@ -148,7 +148,7 @@ def _classify(lines: list[str]) -> tuple[list[int], list[str | None]]:
     kinds = [_TEXT] * len(lines)
     labels: list[str | None] = [None] * len(lines)
     fences = [i for i, line in enumerate(lines) if line.lstrip().startswith(_FENCE)]
-    for opening, closing in zip(fences[::2], fences[1::2]):  # an unclosed last fence is plain text
+    for opening, closing in zip(fences[::2], fences[1::2], strict=False):  # an unclosed last fence is plain text
         kinds[opening:closing + 1] = [_FENCED] * (closing + 1 - opening)
     for i, raw in enumerate(lines):
         if kinds[i] == _FENCED:

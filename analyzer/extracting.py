@@ -12,7 +12,7 @@ import gc
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import parsers, reading
@@ -30,7 +30,7 @@ SEEN_LIMIT = 20_000  # middle runs remembered as written; forgetting one only wr
 MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go to the rejects table
 #: Requests logged before this are taken for a broken clock or a misread field, not a log: one
 #: record dated 1970 or 9999 would stretch the report's window to millions of days.
-EARLIEST = datetime(2020, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)  # how far past the run's start a request may be dated (clock skew, zones)
 INT32_MAX = 2**31 - 1  # the INTEGER columns (tables.POLARS_TYPES: Int32)
 #: Usage as logged, each stored in an INTEGER column: checked before the batch is built, where a value
@@ -66,7 +66,7 @@ class FileReader:
         """``reference``: count every part of every request from scratch (no memo, no derivation),
         the slow path the fast one is checked against."""
         self.forced = parsers.get(format_name) if format_name else None
-        self._zone = zone_named(timezone_name) if timezone_name else timezone.utc
+        self._zone = zone_named(timezone_name) if timezone_name else UTC
         self._ctx = parsers.context(self._zone)  # a new one for each file read
         self._counters: dict[str, Counter] = {}
         self._memos: dict[str, Memo] = {}
@@ -74,7 +74,7 @@ class FileReader:
         self._derivation = Derivation()
         self._seen_segments: set[tuple[str, str]] = set()
         self._seen_middles: set[str] = set()
-        self._latest = datetime.now(timezone.utc) + FUTURE_SLACK
+        self._latest = datetime.now(UTC) + FUTURE_SLACK
 
     def counter(self, model: str) -> Counter:
         """The (caching) token counter for a model."""
@@ -188,7 +188,7 @@ class FileReader:
         if len(result.examples) < MAX_EXAMPLES:
             result.examples.append((line, reason))
         rows.tables["rejects"].append({"file": result.path, "line": line, "reason": reason, "excerpt": excerpt,
-                                       "rejected_at": datetime.now(timezone.utc).replace(tzinfo=None)})
+                                       "rejected_at": datetime.now(UTC).replace(tzinfo=None)})
 
     def _add(self, request: Request, format_name: str, record: RawRecord, rows: Rows, result: FileResult) -> None:
         if request.timestamp is None:
@@ -228,7 +228,7 @@ class FileReader:
                                                 "kind": static.kind, "tokens": static.tokens, "text": redact(static.text)})
         if seg.version_id not in rows._versions:
             rows._versions.add(seg.version_id)
-            ts = request.timestamp.astimezone(timezone.utc).replace(tzinfo=None)
+            ts = request.timestamp.astimezone(UTC).replace(tzinfo=None)
             rows.tables["template_versions"].append({
                 "version_id": seg.version_id, "template_id": seg.template_id, "version": 0,
                 "label": redact(template_label(seg.system_text, request)), "system_hash": _hash_of(seg, "system"),
@@ -243,7 +243,7 @@ def _hash_of(seg: Segmented, kind: str) -> str | None:
 def _request_row(request: Request, seg: Segmented, counter: Counter, format_name: str, file: str, line: int) -> dict:
     return {
         "request_id": request.request_id, "file": file, "line": line, "format": format_name,
-        "ts": request.timestamp.astimezone(timezone.utc).replace(tzinfo=None),
+        "ts": request.timestamp.astimezone(UTC).replace(tzinfo=None),
         "model": request.model, "requested_model": request.requested_model, "encoding": counter.encoding_name,
         "exact_tokenizer": counter.exact, "template_id": seg.template_id, "version_id": seg.version_id, "prompt_id": request.prompt_id,
         "prompt_version": request.prompt_version, "status": request.status,
@@ -307,7 +307,7 @@ def _failure(exc: BaseException) -> str:
 def _modified(path: Path) -> datetime | None:
     """A file's modification time, UTC: what dates batch results, which carry no time of their own."""
     try:
-        return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).replace(tzinfo=None)
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).replace(tzinfo=None)
     except OSError:
         return None
 

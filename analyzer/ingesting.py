@@ -29,7 +29,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -198,8 +198,8 @@ class Ingestor:
             # in order, each file in one transaction, as one process would.
             results = [_start(p) for p in pending]
             parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), (end or p.size) - start, shift)
-                      for part, start, end, shift in _parts(p, result)] for p, result in zip(pending, results)]
-            for item, result, futures in zip(pending, results, parts):
+                      for part, start, end, shift in _parts(p, result)] for p, result in zip(pending, results, strict=True)]
+            for item, result, futures in zip(pending, results, parts, strict=True):
                 with self._file_transaction(item, result):
                     for future, size, shift in futures:
                         part, batches = future.result()
@@ -235,7 +235,7 @@ class Ingestor:
             totals = [a + b for a, b in zip((before.records, before.stored, before.duplicates, before.rejected,
                                              before.pending) if before else (0, 0, 0, 0, 0),
                                             (result.records, result.stored, result.duplicates, result.rejected,
-                                             result.pending))]
+                                             result.pending), strict=True)]
             position = result.position
             # A last line still being written is not part of what was read: hash only what was.
             size, content_hash, mtime_ns = item.size, item.content_hash, item.mtime_ns
@@ -256,7 +256,7 @@ class Ingestor:
         """A file that cannot be read: one reject, and a ``files`` row that says so, so that the next
         run does not add the same reject again (it reads the file once it can)."""
         result = FileResult(name, records=1, rejected=1, examples=[(0, reason)])
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = datetime.now(UTC).replace(tzinfo=None)
         rows = Rows()
         rows.tables["rejects"].append({"file": name, "line": 0, "reason": reason, "excerpt": "", "rejected_at": now})
         with storage.transaction(self.con):

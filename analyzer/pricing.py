@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
@@ -82,7 +82,7 @@ def list_rates(model: str, day: date, tier: str = "standard") -> Rates:
     priced as the day's standard rate times the tier's ratio to standard today; a tier genai-prices
     has no price for at all is charged at the standard rate. The source says which.
     """
-    when = datetime.combine(day, time(12), tzinfo=timezone.utc)
+    when = datetime.combine(day, time(12), tzinfo=UTC)
     version = metadata.version("genai-prices")
     try:
         rates, matched = _rates(model, when, tier)
@@ -91,13 +91,13 @@ def list_rates(model: str, day: date, tier: str = "standard") -> Rates:
         standard, _ = _rates(model, when, "standard")
         if rates != standard:
             return Rates(*map(float, rates), f"genai-prices {version} ({matched}), {tier} tier")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         tier_now, standard_now = _rates(model, now, tier)[0], _rates(model, now, "standard")[0]
     except LookupError as exc:
         return Rates(None, None, None, None, f"genai-prices {version}: {exc}")
     if tier_now == standard_now:
         return Rates(*map(float, standard), f"genai-prices {version} ({matched}), no {tier} price: standard rate")
-    scaled = (s * t / n if n else s for s, t, n in zip(standard, tier_now, standard_now))  # Decimal: exact
+    scaled = (s * t / n if n else s for s, t, n in zip(standard, tier_now, standard_now, strict=True))  # Decimal: exact
     return Rates(*map(float, scaled), f"genai-prices {version} ({matched}), {tier} tier: the day's standard rate × the "
                           f"{tier}/standard ratio genai-prices gives today (no {tier} price on {day})")
 

@@ -20,6 +20,7 @@ import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from .errors import InputNotFound
@@ -147,7 +148,7 @@ def chunks(path: Path, start: int, size: int) -> list[tuple[int, int | None]]:
                 break
             cuts.append(cut)
             target = cut + CHUNK_BYTES
-    return [(a, b) for a, b in zip(cuts, cuts[1:])] + [(cuts[-1], None)]
+    return list(pairwise(cuts)) + [(cuts[-1], None)]
 
 
 @dataclass

@@ -12,9 +12,9 @@ import json
 import shutil
 import sys
 import time
-from html import escape
 from collections.abc import Callable, Iterator
-from enum import Enum
+from enum import StrEnum
+from html import escape
 from typing import Any
 
 import polars as pl
@@ -35,7 +35,7 @@ from .sensitivity import factors
 WIDE = 160  # width used when stdout is not a terminal (pipes, CI, tests): rich would pick 80
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """The output formats a command may offer."""
 
     TABLE = "table"

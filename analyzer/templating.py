@@ -59,7 +59,7 @@ def _link(versions: list[tuple[str, str | None, str, str]]) -> dict[str, str]:
 
 def _grams(text: str) -> frozenset:
     words = _WORD.findall(text.lower())
-    return frozenset(zip(words, words[1:], words[2:])) if len(words) >= 3 else frozenset(words)
+    return frozenset(zip(words, words[1:], words[2:], strict=False)) if len(words) >= 3 else frozenset(words)
 
 
 def _jaccard(a: frozenset, b: frozenset) -> float:

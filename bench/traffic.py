@@ -51,7 +51,8 @@ import os
 import random
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ if str(REPO) not in sys.path:
 from analyzer.tokenizing import REPLY_PRIMING, Counter  # noqa: E402
 
 DEFAULT_SEED = 20261001
-MONTH_START = datetime(2026, 10, 1, tzinfo=timezone.utc)
+MONTH_START = datetime(2026, 10, 1, tzinfo=UTC)
 DAYS = 31
 MONTH_END_US = DAYS * 86_400_000_000 - 60_000_000  # 2026-10-31 23:59:00Z, in µs from the month start
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
@@ -124,7 +125,7 @@ class Shapes:
                     stamps.append(int(h) * 3600 + int(m) * 60 + float(s) + (0 if day.endswith("16") else 86400))
                     ctx.append(float(row["ContextTokens"]))
                     gen.append(float(row["GeneratedTokens"]))
-            gaps = [max(b - a, 1e-6) for a, b in zip(stamps, stamps[1:])]
+            gaps = [max(b - a, 1e-6) for a, b in pairwise(stamps)]
             self.columns[f"azure_{name}_context"] = ctx
             self.columns[f"azure_{name}_generated"] = gen
             self.columns[f"azure_{name}_gap"] = gaps
@@ -320,7 +321,7 @@ def plan_lines(preset: str, requests: int | None, seed: int) -> dict[str, list[i
         return plan
     expected = {f: [_expected_lines(f, d) for d in range(1, DAYS + 1)] for f in FEATURES}
     per_feature = _largest_remainder(requests, [sum(expected[f]) for f in FEATURES])
-    for feature, total in zip(FEATURES, per_feature):
+    for feature, total in zip(FEATURES, per_feature, strict=True):
         plan[feature] = _largest_remainder(total, expected[feature])
     return plan
 
@@ -743,7 +744,7 @@ Rules:
 # Mid-month the accounts team edits the prompt: one rule added. The same template, a second version.
 INVOICE_SYSTEM_V2 = INVOICE_SYSTEM + """
 - A credit note is not an invoice: when the document refunds money, document_type is "order_confirmation" and the amounts are negative."""
-INVOICE_V2_FROM = datetime(2026, 10, 16, 9, 0, tzinfo=timezone.utc)
+INVOICE_V2_FROM = datetime(2026, 10, 16, 9, 0, tzinfo=UTC)
 
 INVOICE_SCHEMA = {
     "type": "json_schema",
@@ -1743,7 +1744,7 @@ def generate(out_dir: str | os.PathLike, preset: str = "sample", requests: int |
                 for hour, count in enumerate(hours):  # each item waits for the first run after its hour
                     i = next((j for j, r in enumerate(runs) if r >= hour + 1), len(runs) - 1)
                     per_run[i] += count
-                for run, count in zip(runs, per_run):
+                for run, count in zip(runs, per_run, strict=True):
                     for offset in shapes.run_arrivals(rng, count, vol.gaps):
                         starts.append(min(day_start + int((run * 3600 + offset) * 1e6), day_start + 86_399_999_999))
             else:
@@ -1753,7 +1754,7 @@ def generate(out_dir: str | os.PathLike, preset: str = "sample", requests: int |
             starts.sort()
             made = []
             if name == "support_assistant":
-                for start, k in zip(starts, turns):
+                for start, k in zip(starts, turns, strict=True):
                     made += feature.session_requests(rng, start, k)
                 sessions += len(turns)
             else:
@@ -1765,7 +1766,7 @@ def generate(out_dir: str | os.PathLike, preset: str = "sample", requests: int |
                 rec = (when_us, fi * 10**9 + seq, line)
                 (records if when_us < day_start + 86_400_000_000 else carry).append(rec)
                 per_feature[name] += 1
-        for us, kind, text in bad_by_day.get(day, []):
+        for us, _kind, text in bad_by_day.get(day, []):
             records.append((us, -1, text))  # -1: before a request logged in the same microsecond
         records.sort(key=lambda r: (r[0], r[1]))
         rel = f"2026-10/requests-2026-10-{day:02d}.jsonl.gz"

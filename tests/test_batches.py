@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -174,7 +174,7 @@ def test_anthropic_message_batches(tmp_path):
         {"custom_id": "a2", "result": {"type": "errored", "error": {"type": "error", "error": {
             "type": "invalid_request_error", "message": "max_tokens too large"}}}},
     ])
-    ended = datetime(2026, 10, 5, 6, 30, tzinfo=timezone.utc).timestamp()
+    ended = datetime(2026, 10, 5, 6, 30, tzinfo=UTC).timestamp()
     os.utime(logs / "results.jsonl", (ended, ended))
     result = api.ingest([logs])
     assert file_counts("requests.jsonl") == (3, 2, 0, 1, 0)

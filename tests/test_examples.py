@@ -1,5 +1,7 @@
 """Few-shot example blocks written inside a system prompt's text: tags, headed blocks, labelled pairs."""
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -219,7 +221,7 @@ FRAGMENTS = ["Example 1:", "### Example 2", "**Example**", "Examples:", "Input: 
 def check_invariants(text):
     spans = example_spans(text)
     assert all(0 <= a < b <= len(text) for a, b in spans)
-    assert all(b1 < a2 and not text[b1:a2].isspace() for (_, b1), (a2, _) in zip(spans, spans[1:]))
+    assert all(b1 < a2 and not text[b1:a2].isspace() for (_, b1), (a2, _) in pairwise(spans))
     assert all(not text[a].isspace() and not text[b - 1].isspace() for a, b in spans)
     assert reassemble(text) == text
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import duckdb
@@ -137,7 +138,7 @@ def test_pieces_are_cut_after_newlines_and_cover_the_file(tmp_path, monkeypatch)
     data = path.read_bytes()
     pieces = reading.chunks(path, 0, len(data))
     assert pieces[0][0] == 0 and pieces[-1][1] is None
-    assert all(a < b == c for (a, b), (c, _) in zip(pieces, pieces[1:]))
+    assert all(a < b == c for (a, b), (c, _) in pairwise(pieces))
     assert all(data[b - 1:b] == b"\n" for _, b in pieces[:-1])
     assert reading.chunks(tmp_path / "a.jsonl.gz", 0, len(data)) == [(0, None)]  # gzip is never cut
 

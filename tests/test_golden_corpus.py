@@ -80,7 +80,7 @@ def converted(tmp_path_factory) -> Converted:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     folder = tmp_path_factory.mktemp("cassettes")
     test_openai, chat, exchanges = [], [], []
-    for root, path in sorted((root, p) for root in map(CORPUS.joinpath, CASSETTE_ROOTS) for p in root.rglob("*.yaml")):
+    for path in sorted(p for root in map(CORPUS.joinpath, CASSETTE_ROOTS) for p in root.rglob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         is_chat, in_test_openai = "/chat/completions" in text, path.parent.name == "test_openai"
         if not (is_chat or in_test_openai):

@@ -8,7 +8,7 @@ public API's Observation and Trace shapes and from the integrations' logging cod
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -86,7 +86,7 @@ def test_generation_becomes_a_request_field_by_field():
     assert request.model == request.requested_model == "gpt-4.1-2025-04-14"
     assert request.messages == MESSAGES
     assert request.output == {"role": "assistant", "content": "Hello"}
-    assert request.timestamp == datetime(2025, 9, 30, 9, 4, 1, 1000, tzinfo=timezone.utc)
+    assert request.timestamp == datetime(2025, 9, 30, 9, 4, 1, 1000, tzinfo=UTC)
     assert request.request_id == "90d94774e8e3724d"
     assert request.latency_ms == pytest.approx(1150.0)
     assert (request.status, request.error, request.tools, request.response_format) == ("ok", None, [], None)
@@ -278,13 +278,13 @@ def test_output_shapes(output, expected):
 
 
 @pytest.mark.parametrize("start, expected", [
-    ("2025-09-30T09:04:01.001Z", datetime(2025, 9, 30, 9, 4, 1, 1000, tzinfo=timezone.utc)),
-    ("2025-09-30T11:04:01.001+02:00", datetime(2025, 9, 30, 9, 4, 1, 1000, tzinfo=timezone.utc)),
-    ("2025-09-30T09:04:01.001", datetime(2025, 9, 30, 9, 4, 1, 1000, tzinfo=timezone.utc)),  # naive = UTC
+    ("2025-09-30T09:04:01.001Z", datetime(2025, 9, 30, 9, 4, 1, 1000, tzinfo=UTC)),
+    ("2025-09-30T11:04:01.001+02:00", datetime(2025, 9, 30, 9, 4, 1, 1000, tzinfo=UTC)),
+    ("2025-09-30T09:04:01.001", datetime(2025, 9, 30, 9, 4, 1, 1000, tzinfo=UTC)),  # naive = UTC
 ])
 def test_start_time_is_utc(start, expected):
     request = parse_one(generation(startTime=start, endTime=None))
-    assert request.timestamp == expected and request.timestamp.tzinfo is timezone.utc
+    assert request.timestamp == expected and request.timestamp.tzinfo is UTC
 
 
 def test_latency_from_end_time_else_from_latency_seconds_and_missing_times():

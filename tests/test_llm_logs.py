@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
@@ -65,7 +65,7 @@ CREATE TABLE [responses] ([id] TEXT PRIMARY KEY, [model] TEXT, [prompt] TEXT, [s
    [conversation_id] TEXT REFERENCES [conversations]([id]), [duration_ms] INTEGER, [datetime_utc] TEXT);
 """
 
-T0 = datetime(2026, 10, 1, 9, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 10, 1, 9, 0, 0, tzinfo=UTC)
 OPENAI_DETAILS = {"prompt_tokens_details": {"cached_tokens": 1024}, "completion_tokens_details": {"reasoning_tokens": 64}}
 ANTHROPIC_DETAILS = {"cache_creation_input_tokens": 200, "cache_read_input_tokens": 1800, "service_tier": "standard",
                      "cache_creation": {"ephemeral_5m_input_tokens": 200, "ephemeral_1h_input_tokens": 0}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -123,7 +123,7 @@ EXPECTED = {
 def test_a_directory_mixing_every_format(tmp_path):
     logs = tmp_path / "logs"
     write_jsonl(logs / "mixed.jsonl", [*RECORDS.values(), *BATCH_LINES, "{half a line", {"event": "heartbeat"}])
-    modified = datetime(2026, 10, 3, tzinfo=timezone.utc).timestamp()
+    modified = datetime(2026, 10, 3, tzinfo=UTC).timestamp()
     os.utime(logs / "mixed.jsonl", (modified, modified))
     write_jsonl(logs / "more" / "again.jsonl.gz", [RECORDS["openai-chat"]], gz=True)  # the same call, logged twice
     (logs / "more" / "cassette.json").write_text(json.dumps(CASSETTE, indent=2))

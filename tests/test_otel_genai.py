@@ -8,7 +8,7 @@ formats.md §8 (OTLP/JSON container, gen_ai.* attributes, OpenLLMetry's indexed 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -30,7 +30,7 @@ from .conftest import write_jsonl
 
 START = "1727000000123456789"  # 2024-09-22T10:13:20.123456789Z, as OTLP/JSON writes it: a decimal string
 END = "1727000001623456789"  # 1.5 s later
-TS = datetime(2024, 9, 22, 10, 13, 20, 123456, tzinfo=timezone.utc)
+TS = datetime(2024, 9, 22, 10, 13, 20, 123456, tzinfo=UTC)
 TRACE, SPAN = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174"
 
 
@@ -346,7 +346,7 @@ def test_time_is_the_start_in_nanoseconds_and_latency_end_minus_start():
     ("2024-09-22T10:13:20.123456Z", END, TS, None),  # ISO text from a non-conforming exporter
     ("0", END, None, None),  # 0 means unset: no time, and the ingest rejects it with its reason
     (None, None, None, None),
-    (END, START, datetime(2024, 9, 22, 10, 13, 21, 623456, tzinfo=timezone.utc), None),  # end before start
+    (END, START, datetime(2024, 9, 22, 10, 13, 21, 623456, tzinfo=UTC), None),  # end before start
 ])
 def test_time_shapes(start, end, ts, latency):
     request = parse_one(span(chat(), start=start, end=end))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -63,7 +63,7 @@ def test_wrapper_shapes(wrap):
 def test_time_falls_back_to_created_and_id_to_content_hash():
     response = {k: v for k, v in RESPONSE.items() if k != "id"}
     request = parse_one({"request": {"model": "gpt-4o", "messages": MESSAGES}, "response": response})
-    assert request.timestamp == datetime.fromtimestamp(1727346142, tz=timezone.utc)
+    assert request.timestamp == datetime.fromtimestamp(1727346142, tz=UTC)
     again = parse_one({"request": {"model": "gpt-4o", "messages": MESSAGES}, "response": response})
     assert request.request_id.startswith("sha256:") and request.request_id == again.request_id
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analyzer import api, storage
+from analyzer import api
 
 from .conftest import CORPUS
 

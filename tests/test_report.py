@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from analyzer import api, costs, scenario as scenarios
+from analyzer import api, costs
+from analyzer import scenario as scenarios
+from analyzer.errors import ScenarioError
 from analyzer.models import SEGMENT_KINDS
 from analyzer.storage import tables
-from analyzer.errors import ScenarioError
 
 from .conftest import chat_line, invoke, write_jsonl
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -64,10 +64,10 @@ def raising_format():
     def parse(record, ctx):
         if record.line % 7 == 0:  # one record in seven reads: a partial request, then the failure
             yield Request(model="gpt-4o", messages=[{"role": "user", "content": "x"}], request_id=f"r{record.line}",
-                          timestamp=datetime(2026, 10, 1, tzinfo=timezone.utc))
+                          timestamp=datetime(2026, 10, 1, tzinfo=UTC))
             return
         yield Request(model="gpt-4o", messages=[{"role": "user", "content": "part"}], request_id=f"p{record.line}",
-                      timestamp=datetime(2026, 10, 1, tzinfo=timezone.utc))
+                      timestamp=datetime(2026, 10, 1, tzinfo=UTC))
         raise failures[record.line % len(failures)]
 
     fmt = parsers.LogFormat("raising-test", "raises", lambda data, ctx: True, parse)

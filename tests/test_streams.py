@@ -94,7 +94,9 @@ def test_wrapper_time_and_vcr_latency_still_apply():
 
 
 def test_tool_call_deltas_merge_by_index_across_chunks():
-    call = lambda index, **fields: {"tool_calls": [{"index": index, **fields}]}
+    def call(index, **fields):
+        return {"tool_calls": [{"index": index, **fields}]}
+
     chunks = [
         chunk({"role": "assistant", "content": None,
                **call(0, id="call_a", type="function", function={"name": "get_capital", "arguments": ""})}),

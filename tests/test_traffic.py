@@ -7,7 +7,8 @@ import json
 import re
 import sys
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,7 @@ def test_response_envelope(generated):
         assert re.fullmatch(r"chatcmpl-[A-Za-z0-9]{29}", response["id"])
         ids.add(response["id"])
         assert re.fullmatch(r"fp_[0-9a-f]{10}", response["system_fingerprint"])
-        when = datetime.strptime(line["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        when = datetime.strptime(line["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
         assert response["created"] == int(when.timestamp())
         assert response["model"] == response_models[line["request"]["model"]]
         assert response["object"] == "chat.completion"
@@ -195,7 +196,7 @@ def test_session_history_repeats_earlier_outputs(generated):
             expected = messages[1:] + [
                 {"role": "assistant", "content": line["response"]["choices"][0]["message"]["content"]}]
         stamps = [datetime.strptime(t["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ") for t in turns]
-        assert all(10 <= (b - a).total_seconds() <= 900 for a, b in zip(stamps, stamps[1:]))
+        assert all(10 <= (b - a).total_seconds() <= 900 for a, b in pairwise(stamps))
     assert multi > 0
 
 

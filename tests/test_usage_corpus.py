@@ -302,7 +302,7 @@ def _print_table(shapes: dict[str, dict[str, Any]]) -> None:
         else:
             counts = [n, 0, 0, 0, n]
             lines.append(f"{shape:<21}{n:>7}  {'(none yet)':<19}{'-':<24}{0:>9}{0:>7}{0:>7}{n:>8}")
-        totals = [a + b for a, b in zip(totals, counts)]
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
     lines.append("-" * len(header))
     lines.append(f"{'total':<21}{totals[0]:>7}  {'':<19}{'':<24}{totals[1]:>9}{totals[2]:>7}{totals[3]:>7}{totals[4]:>8}")
     print("\n".join(lines))

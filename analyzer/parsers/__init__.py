@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +130,7 @@ def get(name: str) -> LogFormat:
     return REGISTRY.get(name)
 
 
-def context(naive_zone: tzinfo = timezone.utc, file_time: datetime | None = None) -> ReadContext:
+def context(naive_zone: tzinfo = UTC, file_time: datetime | None = None) -> ReadContext:
     """A read context over the registry: the zone of naive times and the file's time."""
     return ReadContext(REGISTRY, naive_zone, file_time)
 

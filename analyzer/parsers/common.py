@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -56,7 +56,7 @@ def zone_named(name: str) -> tzinfo:
         raise BadTimezone(f"unknown time zone {name!r}: give an IANA name like Europe/Paris, UTC, or +02:00") from None
 
 
-def parse_time(value: Any, naive_zone: tzinfo = timezone.utc) -> datetime | None:
+def parse_time(value: Any, naive_zone: tzinfo = UTC) -> datetime | None:
     """A UTC datetime from epoch s/ms/µs/ns (number or digits), ISO 8601 or RFC 1123.
 
     A time without a zone is a time in ``naive_zone`` (a read's ``--timezone``). None for what is no
@@ -85,7 +85,7 @@ def _parse_time(value: Any, naive_zone: tzinfo) -> datetime | None:
             seconds /= 1000.0
         if seconds > 1e11:
             return None
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
     text = value.strip()
@@ -93,7 +93,7 @@ def _parse_time(value: Any, naive_zone: tzinfo) -> datetime | None:
         text = text.replace(" ", "T")
         # Python takes at most 6 fractional digits; Azure-style traces carry 7.
         text = re.sub(r"(\.\d{6})\d+$", r"\1", text)
-        return datetime.fromisoformat(text).replace(tzinfo=naive_zone).astimezone(timezone.utc)
+        return datetime.fromisoformat(text).replace(tzinfo=naive_zone).astimezone(UTC)
     try:
         parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", text.replace("Z", "+00:00")))
     except ValueError:
@@ -103,7 +103,7 @@ def _parse_time(value: Any, naive_zone: tzinfo) -> datetime | None:
             return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=naive_zone)
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def header(headers: Any, name: str) -> str | None:
@@ -145,7 +145,7 @@ class Exchange:
         self.url: str | None = None
         self.status_code: int | None = None
 
-    def time(self, naive_zone: tzinfo = timezone.utc) -> datetime | None:
+    def time(self, naive_zone: tzinfo = UTC) -> datetime | None:
         """The wrapper's own time, else the response's ``created``, else the HTTP ``date`` header.
 
         A wrapper's time logged without a zone is in ``naive_zone``."""

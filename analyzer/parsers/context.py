@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadRecord
@@ -26,7 +26,7 @@ class ReadContext:
     """The settings of one read (one file), shared by every record in it."""
 
     registry: Registry
-    naive_zone: tzinfo = timezone.utc  # the zone of times logged without one (--timezone)
+    naive_zone: tzinfo = UTC  # the zone of times logged without one (--timezone)
     file_time: datetime | None = None  # the file's modification time, UTC: dates what has no time
     # The last record's exchange: detect and then parse both unwrap the same record, and a wrapper
     # may hold its bodies as JSON strings, decoded once this way. Per read, so nothing outlives it.

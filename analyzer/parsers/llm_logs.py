@@ -289,7 +289,7 @@ def read(path: Path, position: Position) -> Iterator[RawRecord | Reject]:
             conversation, history = None, []
             for values in rows:
                 position.line += 1
-                row = dict(zip(columns, values))
+                row = dict(zip(columns, values, strict=True))
                 rowid = row.pop("_rowid")
                 try:
                     row = {k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in row.items()}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import BadRecord
@@ -29,7 +29,7 @@ _MODEL_OPS = {"chat", "text_completion", "generate_content"}
 _DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 _ERROR_CODES = {2, "2", "STATUS_CODE_ERROR", "ERROR"}
 _MEDIA_PARTS = {"blob", "uri", "file"}
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def detect(data: Any, ctx: ReadContext) -> bool:

@@ -21,11 +21,27 @@ from __future__ import annotations
 from .arrow import frame
 from .batch_parts import mark_joined, shared_custom_ids, unjoined_pairs
 from .batch_parts import waiting as batch_lines_waiting
-from .bookkeeping import (FileRow, add_to_file, file_row, forget_file, get_meta, record_file, set_file_mtime, set_meta,
-                          transaction)
+from .bookkeeping import (
+                          FileRow,
+                          add_to_file,
+                          file_row,
+                          forget_file,
+                          get_meta,
+                          record_file,
+                          set_file_mtime,
+                          set_meta,
+                          transaction,
+)
 from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path, private_files
-from .derived import (add_price, classify_middle_turns, rebuild_templates, refresh_versions, set_version_templates,
-                      unpriced_days, version_texts)
+from .derived import (
+                          add_price,
+                          classify_middle_turns,
+                          rebuild_templates,
+                          refresh_versions,
+                          set_version_templates,
+                          unpriced_days,
+                          version_texts,
+)
 from .reads import calibration, models, prices_used, request_costs, template_labels, template_rows, templates_info
 from .rows import BATCH_TABLES, Rows
 from .rows import write as write_rows
