@@ -86,7 +86,8 @@ def list_queries() -> list[queries.SavedQuery]:
     return queries.catalogue()
 
 
-def query(name: str, db: str | None = None, params: dict[str, str] | None = None) -> tuple[queries.SavedQuery, pl.DataFrame]:
+def query(name: str, db: str | None = None,
+          params: dict[str, str] | None = None) -> tuple[queries.SavedQuery, pl.DataFrame]:
     """Run a saved query (by name) or a ``.sql`` file on a read-only connection that reaches nothing
     but the database (no files, no extensions: see ``storage.connect``'s ``sandboxed``)."""
     saved = queries.find(name)

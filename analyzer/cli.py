@@ -75,13 +75,15 @@ def _summary(result: IngestResult) -> None:
             for line, reason in f.examples:
                 click.echo(f"  line {line}: {reason}", err=True)
             if f.rejected > len(f.examples):
-                click.echo(f"  … {f.rejected - len(f.examples)} more: crossover query rejects_by_file --param file={f.path}", err=True)
+                click.echo(f"  … {f.rejected - len(f.examples)} more: "
+                           f"crossover query rejects_by_file --param file={f.path}", err=True)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if result.batch_joined or result.batch_waiting:
         waiting = " and ".join(f"{n} {half} lines" for half, n in sorted(result.batch_waiting.items()))
         click.echo(f"batches: {result.batch_joined} requests joined from their request and result lines"
-                   + (f"; {waiting} wait for their other half (crossover query batch_lines_waiting)" if waiting else ""),
+                   + (f"; {waiting} wait for their other half (crossover query batch_lines_waiting)"
+                      if waiting else ""),
                    err=True)
     skipped = sum(f.skipped for f in result.files)
     click.echo(f"{len(result.files)} files ({skipped} unchanged, skipped): {_accounting(result)}", err=True)
@@ -172,7 +174,8 @@ def query(name: str | None, list_: bool, param: tuple[str, ...], db: str | None,
     if list_:
         import polars as pl
 
-        rows = pl.DataFrame([{"name": q.name, "title": q.title, "params": ", ".join(q.params), "description": q.description}
+        rows = pl.DataFrame([{"name": q.name, "title": q.title, "params": ", ".join(q.params),
+                              "description": q.description}
                              for q in api.list_queries()])
         click.echo(render_rows(rows, OutputFormat(fmt)), nl=False)
         return

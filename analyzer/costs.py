@@ -45,7 +45,8 @@ def _with_scenario_prices(requests: pl.DataFrame, scenario: Scenario) -> pl.Data
         for name, column in (("input", "price_input"), ("cached_input", "price_cached_input"),
                              ("cache_write", "price_cache_write"), ("output", "price_output")):
             if name in prices:
-                requests = requests.with_columns(pl.when(hit).then(pl.lit(prices[name])).otherwise(pl.col(column)).alias(column))
+                requests = requests.with_columns(
+                    pl.when(hit).then(pl.lit(prices[name])).otherwise(pl.col(column)).alias(column))
     return requests.with_columns(
         # The same arithmetic as the request_costs view, so that scenario prices can replace list ones.
         cost=((pl.col("billed_prompt_tokens") - pl.col("billed_cached_tokens") - pl.col("billed_cache_write_tokens"))
@@ -92,11 +93,13 @@ def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
 def _price_warnings(requests: pl.DataFrame) -> list[str]:
     unpriced = requests.filter(pl.col("price_input").is_null() | pl.col("price_output").is_null())
     out = []
-    total_tokens = requests.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens")) * pl.col("weight")).sum().item()
+    total_tokens = requests.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens"))
+                                   * pl.col("weight")).sum().item()
     for (model,), group in unpriced.group_by("model", maintain_order=True):
         share = len(group) / len(requests)
         # Without a price its spend is unknown; its share of the billed tokens stands in for it.
-        tokens = group.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens")) * pl.col("weight")).sum().item()
+        tokens = group.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens"))
+                              * pl.col("weight")).sum().item()
         out.append(f"no price for {model} ({len(group)} requests, {share:.1%} of all, {tokens / total_tokens:.1%} of "
                    f'billed tokens): its cost is left out; set [prices."{model}"] in the scenario')
     return out
@@ -183,7 +186,8 @@ def _best(every: list[options.Option]) -> Best:
     """The option with the most net savings over the horizon, and by how much it beats the next."""
     ranked = sorted((o for o in every if o.net_savings_horizon is not None), key=lambda o: -o.net_savings_horizon)
     if not ranked or ranked[0].net_savings_horizon <= 0:
-        return Best(KEEP, "keep the prompt as it is", 0.0, rounded(-ranked[0].net_savings_horizon, USD) if ranked else None)
+        return Best(KEEP, "keep the prompt as it is", 0.0,
+                    rounded(-ranked[0].net_savings_horizon, USD) if ranked else None)
     runner_up = ranked[1].net_savings_horizon if len(ranked) > 1 and ranked[1].net_savings_horizon > 0 else 0.0
     return Best(ranked[0].key, ranked[0].label, rounded(ranked[0].net_savings_horizon, USD),
                 rounded(ranked[0].net_savings_horizon - runner_up, USD))
@@ -229,10 +233,11 @@ def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[str]]:
     now, after = t.current_cost_per_request, t.finetuned_cost_per_request
     if after >= now:
         lower(NO_GO, f"a fine-tuned call would cost ${after:.6f} against ${now:.6f} now: the static prompt it removes "
-                     f"({t.tokens_per_request['system'] + t.tokens_per_request['fewshot']:,.0f} tokens) does not pay for "
-                     "the fine-tuned model's higher price")
+                     f"({t.tokens_per_request['system'] + t.tokens_per_request['fewshot']:,.0f} tokens) does not "
+                     "pay for the fine-tuned model's higher price")
     elif months is None:
-        lower(NO_GO, f"savings of ${t.monthly_savings:,.2f}/month do not cover upkeep of ${t.maintenance_monthly:,.2f}/month")
+        lower(NO_GO, f"savings of ${t.monthly_savings:,.2f}/month do not cover upkeep of "
+                     f"${t.maintenance_monthly:,.2f}/month")
     elif months > horizon:
         lower(NO_GO, f"breaks even after {months:.1f} months, beyond the {horizon}-month horizon")
     elif months > max_months:
@@ -252,7 +257,8 @@ def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[str]]:
     else:
         reasons.append(f"{examples:,} distinct successful examples in the logs to train on")
     if t.daily_requests < s["decision.min_daily_requests"]:
-        lower(EVALUATE, f"{t.daily_requests:,.0f} requests/day, below the {s['decision.min_daily_requests']:,.0f} where fine-tuning usually pays")
+        lower(EVALUATE, f"{t.daily_requests:,.0f} requests/day, below the {s['decision.min_daily_requests']:,.0f} "
+                        "where fine-tuning usually pays")
     else:
         reasons.append(f"{t.daily_requests:,.0f} requests/day")
     task, share = t.output_kind.kind, t.output_kind.share
@@ -284,8 +290,8 @@ def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[str]]:
         reasons.append(f"{o.label} alone nets ${o.net_savings_horizon:,.0f} over {horizon} months, more than "
                        f"fine-tuning {t.target_model}, with no training: try it first")
     if t.monthly_savings and (t.caching_monthly_savings or 0) >= 0.5 * t.monthly_savings > 0:
-        lower(EVALUATE, f"prompt caching of the static prefix alone would save ${t.caching_monthly_savings:,.2f}/month, "
-                        "most of what fine-tuning saves, with no training")
+        lower(EVALUATE, "prompt caching of the static prefix alone would save "
+                        f"${t.caching_monthly_savings:,.2f}/month, most of what fine-tuning saves, with no training")
     if verdict == GO:
         reasons.append("GO means: run a quality evaluation; the fine-tuned model must match today's outputs on a "
                        "held-out set of logged requests before it replaces the prompt")

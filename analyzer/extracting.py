@@ -179,7 +179,8 @@ class FileReader:
         result.formats.add(format_name)
         rows.tables["batch_parts"].append({
             "provider": part.provider, "half": part.half, "custom_id": part.custom_id, "file": result.path,
-            "line": record.line, "file_time": self._ctx.file_time, "data": redact(json.dumps(part.data)), "joined": False})
+            "line": record.line, "file_time": self._ctx.file_time, "data": redact(json.dumps(part.data)),
+            "joined": False})
 
     def reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
         reason, excerpt = redact(reason), redact(excerpt)  # a rejected line's header may hold a key
@@ -225,7 +226,8 @@ class FileReader:
             if key not in self._seen_segments:
                 self._seen_segments.add(key)
                 rows.tables["segments"].append({"hash": static.hash, "encoding": counter.encoding_name,
-                                                "kind": static.kind, "tokens": static.tokens, "text": redact(static.text)})
+                                                "kind": static.kind, "tokens": static.tokens,
+                                                "text": redact(static.text)})
         if seg.version_id not in rows._versions:
             rows._versions.add(seg.version_id)
             ts = request.timestamp.astimezone(UTC).replace(tzinfo=None)
@@ -245,8 +247,8 @@ def _request_row(request: Request, seg: Segmented, counter: Counter, format_name
         "request_id": request.request_id, "file": file, "line": line, "format": format_name,
         "ts": request.timestamp.astimezone(UTC).replace(tzinfo=None),
         "model": request.model, "requested_model": request.requested_model, "encoding": counter.encoding_name,
-        "exact_tokenizer": counter.exact, "template_id": seg.template_id, "version_id": seg.version_id, "prompt_id": request.prompt_id,
-        "prompt_version": request.prompt_version, "status": request.status,
+        "exact_tokenizer": counter.exact, "template_id": seg.template_id, "version_id": seg.version_id,
+        "prompt_id": request.prompt_id, "prompt_version": request.prompt_version, "status": request.status,
         "error": request.error, "sample_rate": request.sample_rate, "user_id": request.user,
         "session_id": request.session_id, "latency_ms": request.latency_ms,
         "system_hash": _hash_of(seg, "system"), "tools_hash": _hash_of(seg, "tools"),

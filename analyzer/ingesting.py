@@ -192,13 +192,15 @@ class Ingestor:
         # inherit a held lock and hang.
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start_worker,
-                                   initargs=(self.format_name, self.timezone_name, self.reference, os.getpid(), str(spool)))
+                                   initargs=(self.format_name, self.timezone_name, self.reference, os.getpid(),
+                                             str(spool)))
         try:
             # Every piece of every file is a task; results are written file by file, piece by piece,
             # in order, each file in one transaction, as one process would.
             results = [_start(p) for p in pending]
             parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), (end or p.size) - start, shift)
-                      for part, start, end, shift in _parts(p, result)] for p, result in zip(pending, results, strict=True)]
+                      for part, start, end, shift in _parts(p, result)]
+                     for p, result in zip(pending, results, strict=True)]
             for item, result, futures in zip(pending, results, parts, strict=True):
                 with self._file_transaction(item, result):
                     for future, size, shift in futures:

@@ -88,18 +88,20 @@ class Option:
 def wmean(group: pl.DataFrame, column: str | pl.Expr) -> float | None:
     """The volume-weighted mean of a column over the rows where it is known; None where it never is."""
     expr = pl.col(column) if isinstance(column, str) else column
-    total, weight = group.select((expr * pl.col("weight")).sum(), pl.col("weight").filter(expr.is_not_null()).sum()).row(0)
+    total, weight = group.select((expr * pl.col("weight")).sum(),
+                                 pl.col("weight").filter(expr.is_not_null()).sum()).row(0)
     return float(total) / float(weight) if weight else None
 
 
 def labour(s: Scenario) -> float:
     """The engineering cost of any fine-tuning: data, evaluation and pipeline hours, plus fixed costs."""
-    return s["upfront.hourly_rate"] * (s["upfront.data_hours"] + s["upfront.eval_hours"] + s["upfront.pipeline_hours"]) \
-        + s["upfront.fixed"]
+    return (s["upfront.hourly_rate"] * (s["upfront.data_hours"] + s["upfront.eval_hours"] + s["upfront.pipeline_hours"])
+            + s["upfront.fixed"])
 
 
 def finetune(group: pl.DataFrame, s: Scenario, current: float | None, target: str, key: str = "finetune") -> Option:
-    """Fine-tune ``target``: the shorter prompt at its fine-tuned prices, training and labour upfront, retraining upkeep.
+    """Fine-tune ``target``: the shorter prompt at its fine-tuned prices, training and labour upfront, \
+retraining upkeep.
 
     Scenario prices (``[finetune] input_price`` …) apply to the template's own target only.
     """
@@ -110,7 +112,8 @@ def finetune(group: pl.DataFrame, s: Scenario, current: float | None, target: st
         given = s[f"finetune.{name}_price"] if own else None
         return given if given is not None else data
 
-    prices = {"training": price("training", ft.training if ft else None), "input": price("input", ft.input if ft else None),
+    prices = {"training": price("training", ft.training if ft else None),
+              "input": price("input", ft.input if ft else None),
               "output": price("output", ft.output if ft else None),
               "source": (f"{ft.source} ({ft.as_of})" if ft else "scenario")}
     kept = pl.min_horizontal(pl.col("system_tokens"), pl.lit(s["finetune.system_prompt_tokens"]))
@@ -171,8 +174,9 @@ def trim_fewshot(group: pl.DataFrame, s: Scenario, current: float | None, fewsho
     saving = (removed * (cached_share * price_cached + (1 - cached_share) * price_in) / MILLION
               if price_in is not None and price_cached is not None else None)
     cost = current - saving if current is not None and saving is not None else None
-    return Option("trim_fewshot", f"keep {keep:g} of {pairs:g} examples", cost, s["trim.hours"] * s["upfront.hourly_rate"],
-                  0.0, note=f"removes {removed:,.0f} few-shot tokens a request")
+    return Option("trim_fewshot", f"keep {keep:g} of {pairs:g} examples", cost,
+                  s["trim.hours"] * s["upfront.hourly_rate"], 0.0,
+                  note=f"removes {removed:,.0f} few-shot tokens a request")
 
 
 def lora(group: pl.DataFrame, s: Scenario, current: float | None) -> Option:

@@ -6,7 +6,8 @@ A header is the file's leading ``--`` comments, as ``-- key: value`` lines::
     -- description: Requests per day ...
     -- params: model, since=2026-01-01
 
-A parameter with ``=`` has a default and may be left out. Without a ``params`` line, parameters are the ``$name`` placeholders found in the SQL once comments
+A parameter with ``=`` has a default and may be left out. Without a ``params`` line, parameters are the ``$name`` \
+placeholders found in the SQL once comments
 and string literals are removed. Names starting with ``_`` are filled by code, never by the user.
 Queries run on a read-only connection; a missing parameter fails before anything runs.
 """
@@ -115,10 +116,12 @@ def run(con: storage.Connection, query: SavedQuery, params: dict[str, str] | Non
     params = {**dict(query.defaults), **(params or {})}
     missing = [p for p in query.params if p not in params]
     if missing:
-        raise MissingParameter(f"query {query.name} needs --param {missing[0]}=VALUE (needs: {', '.join(query.params)})")
+        raise MissingParameter(f"query {query.name} needs --param {missing[0]}=VALUE "
+                               f"(needs: {', '.join(query.params)})")
     unknown = [p for p in params if p not in query.params]
     if unknown:
-        raise MissingParameter(f"query {query.name} takes no parameter {unknown[0]!r} (takes: {', '.join(query.params) or 'none'})")
+        raise MissingParameter(f"query {query.name} takes no parameter {unknown[0]!r} "
+                               f"(takes: {', '.join(query.params) or 'none'})")
     used = set(_PARAM.findall(_STRINGS_AND_COMMENTS.sub("", query.sql)))
     try:
         return storage.frame(con, query.sql, {k: v for k, v in params.items() if k in used})

@@ -103,7 +103,8 @@ def rows_json(frame: pl.DataFrame, title: str | None = None) -> str:
 def rows_csv(frame: pl.DataFrame, title: str | None = None) -> str:
     """CSV with a header row; nested values as JSON."""
     nested = [n for n, d in frame.schema.items() if isinstance(d, pl.List | pl.Struct | pl.Array)]
-    flat = frame.with_columns(pl.col(n).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.Utf8) for n in nested)
+    flat = frame.with_columns(pl.col(n).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.Utf8)
+                              for n in nested)
     return flat.write_csv()
 
 
@@ -348,7 +349,8 @@ def report_html(p: Projection) -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>crossover: fine-tuning projection</title>'
         "<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}td:first-child,td:nth-child(2),th{text-align:left}"
+        "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}"
+        "td:first-child,td:nth-child(2),th{text-align:left}"
         ".go h2{color:#176b2c}.no-go h2{color:#a11}.evaluate h2{color:#8a5a00}</style></head><body>"
         f"<h1>Fine-tuning projection</h1><p>{escape(_header(p))}</p><table><thead><tr>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table>{''.join(sections)}"

@@ -26,38 +26,55 @@ class Key:
 
 
 KEYS: tuple[Key, ...] = (
-    Key("traffic", "sample_rate", 1.0, "Share of calls the logs hold, for records that do not say (a record's own `sample_rate` wins). Volume divides by it."),
+    Key("traffic", "sample_rate", 1.0,
+        "Share of calls the logs hold, for records that do not say (a record's own `sample_rate` wins). "
+        "Volume divides by it."),
     Key("traffic", "horizon_months", 12, "Months over which net savings are summed and break-even must fall."),
-    Key("traffic", "growth", None, "Monthly volume growth (0.05 = +5%/month); default: fitted from the logs' daily series, weekday pattern removed, clamped to −50%…+100%."),
+    Key("traffic", "growth", None,
+        "Monthly volume growth (0.05 = +5%/month); default: fitted from the logs' daily series, "
+        "weekday pattern removed, clamped to −50%…+100%."),
     Key("finetune", "target_model", None, "Model to fine-tune; default: the template's own (most used) model."),
-    Key("finetune", "system_prompt_tokens", 100, "System prompt tokens kept after fine-tuning (at most the current ones)."),
-    Key("finetune", "training_price", None, "USD per 1M training tokens; default: data/finetune_prices.toml for the target."),
+    Key("finetune", "system_prompt_tokens", 100,
+        "System prompt tokens kept after fine-tuning (at most the current ones)."),
+    Key("finetune", "training_price", None,
+        "USD per 1M training tokens; default: data/finetune_prices.toml for the target."),
     Key("finetune", "input_price", None, "USD per 1M input tokens on the fine-tuned model; default: the data file."),
     Key("finetune", "output_price", None, "USD per 1M output tokens on the fine-tuned model; default: the data file."),
     Key("finetune", "epochs", 3, "Training epochs (OpenAI's default for small sets)."),
-    Key("finetune", "examples", 500, "Training examples: tokens per example are the template's kept prompt plus output."),
-    Key("finetune", "smaller_model", None, "Model of the smaller-model option; default: the next smaller fine-tunable model of the family (gpt-4o → gpt-4o-mini, gpt-4.1 → gpt-4.1-mini → gpt-4.1-nano); `none` leaves the option out."),
-    Key("caching", "hours", 2.0, "Engineering hours to put the static prefix first and mark it cacheable (the caching-only option's upfront)."),
+    Key("finetune", "examples", 500,
+        "Training examples: tokens per example are the template's kept prompt plus output."),
+    Key("finetune", "smaller_model", None,
+        "Model of the smaller-model option; default: the next smaller fine-tunable model of the family "
+        "(gpt-4o → gpt-4o-mini, gpt-4.1 → gpt-4.1-mini → gpt-4.1-nano); `none` leaves the option out."),
+    Key("caching", "hours", 2.0,
+        "Engineering hours to put the static prefix first and mark it cacheable (the caching-only option's upfront)."),
     Key("trim", "keep_examples", 2, "Few-shot examples kept by the trimming option."),
-    Key("trim", "hours", 4.0, "Engineering hours to choose the kept examples and check quality (the trimming option's upfront)."),
-    Key("lora", "model", "llama-3.1-8b", "Open model of the self-hosted LoRA option, a label. The option is shown only when the scenario has a [lora] section."),
+    Key("trim", "hours", 4.0,
+        "Engineering hours to choose the kept examples and check quality (the trimming option's upfront)."),
+    Key("lora", "model", "llama-3.1-8b",
+        "Open model of the self-hosted LoRA option, a label. "
+        "The option is shown only when the scenario has a [lora] section."),
     Key("lora", "gpu_hourly", 3.67, "USD per GPU-hour for training (A100 80GB, Azure NC24ads_A100_v4, pricing.md §5)."),
     Key("lora", "training_hours", 0.5, "GPU-hours per training run (8B LoRA on one A100, pricing.md §5)."),
     Key("lora", "serving_hourly", 3.67, "USD per hour of the dedicated GPU that serves the adapter."),
     Key("lora", "serving_hours", 730.0, "Hours a month the serving GPU runs (730: always on)."),
-    Key("lora", "input_price", None, "USD per 1M input tokens when served per token instead (then serving_hourly is not used)."),
+    Key("lora", "input_price", None,
+        "USD per 1M input tokens when served per token instead (then serving_hourly is not used)."),
     Key("lora", "output_price", None, "USD per 1M output tokens when served per token."),
     Key("upfront", "hourly_rate", 100.0, "USD per engineering hour."),
     Key("upfront", "data_hours", 8.0, "Hours to curate the training set from the logs."),
     Key("upfront", "eval_hours", 8.0, "Hours to build and run the quality evaluation."),
     Key("upfront", "pipeline_hours", 4.0, "Hours to wire the fine-tuned model into production."),
     Key("upfront", "fixed", 0.0, "Any other one-off cost, USD."),
-    Key("maintenance", "retrain_every_months", 6, "Months between retrainings (each costs training + retrain_hours); 0 never retrains."),
+    Key("maintenance", "retrain_every_months", 6,
+        "Months between retrainings (each costs training + retrain_hours); 0 never retrains."),
     Key("maintenance", "retrain_hours", 4.0, "Engineering hours per retraining."),
     Key("maintenance", "monthly", 0.0, "Other monthly upkeep (monitoring, hosting), USD."),
-    Key("decision", "max_breakeven_months", 6.0, "GO needs break-even within this many months (else EVALUATE, or NO-GO past the horizon)."),
+    Key("decision", "max_breakeven_months", 6.0,
+        "GO needs break-even within this many months (else EVALUATE, or NO-GO past the horizon)."),
     Key("decision", "min_daily_requests", 1000.0, "GO needs at least this many requests per day (else EVALUATE)."),
-    Key("decision", "min_examples", 500, "GO needs this many distinct successful examples in the logs; fewer than a fifth of it is NO-GO."),
+    Key("decision", "min_examples", 500,
+        "GO needs this many distinct successful examples in the logs; fewer than a fifth of it is NO-GO."),
 )
 PRICE_FIELDS = ("input", "cached_input", "cache_write", "output")
 
@@ -162,5 +179,6 @@ def scenario_keys_markdown() -> str:
     for key in KEYS:
         default = "—" if key.default is None else f"`{key.default}`"
         lines.append(f"| `[{key.section}] {key.name}` | {default} | {key.help} |")
-    lines.append('| `[prices."MODEL"] input, cached_input, cache_write, output` | genai-prices | USD per 1M tokens, overriding the list price of MODEL. |')
+    lines.append('| `[prices."MODEL"] input, cached_input, cache_write, output` | genai-prices '
+                 '| USD per 1M tokens, overriding the list price of MODEL. |')
     return "\n".join(lines)

@@ -59,7 +59,8 @@ class Sensitivity:
 
     def as_dict(self) -> dict:
         """For the report's JSON."""
-        return {"breakeven_months": {name: [rounded(a, MONTHS), rounded(b, MONTHS)] for name, (a, b) in self.cases.items()},
+        return {"breakeven_months": {name: [rounded(a, MONTHS), rounded(b, MONTHS)]
+                                     for name, (a, b) in self.cases.items()},
                 "range_months": [rounded(self.low, MONTHS), rounded(self.high, MONTHS)],
                 "most_sensitive": self.most_sensitive, "described": {a.name: a.described for a in ASSUMPTIONS}}
 
@@ -78,7 +79,8 @@ def factors() -> str:
             groups[-1].append(a)
         else:
             groups.append([a])
-    return ", ".join(" and ".join(a.words for a in group) + f" ×{group[0].low:g}/×{group[0].high:g}" for group in groups)
+    return ", ".join(" and ".join(a.words for a in group) + f" ×{group[0].low:g}/×{group[0].high:g}"
+                     for group in groups)
 
 
 def analyse(breakeven: BreakEven) -> Sensitivity:

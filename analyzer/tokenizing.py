@@ -235,10 +235,12 @@ class Counter:
             n += self.text(str(name), cache=True) + self.rules.per_name
         for call in message.get("tool_calls") or ():
             fn = call.get("function") or {}
-            n += self.text(str(fn.get("name") or ""), cache=cache) + self.text(str(fn.get("arguments") or ""), cache=cache)
+            n += (self.text(str(fn.get("name") or ""), cache=cache)
+                  + self.text(str(fn.get("arguments") or ""), cache=cache))
         legacy = message.get("function_call")
         if isinstance(legacy, dict):
-            n += self.text(str(legacy.get("name") or ""), cache=cache) + self.text(str(legacy.get("arguments") or ""), cache=cache)
+            n += (self.text(str(legacy.get("name") or ""), cache=cache)
+                  + self.text(str(legacy.get("arguments") or ""), cache=cache))
         return n
 
     def tools(self, tools: list[dict[str, Any]], *, system_message: bool = True, tool_choice: str | None = None) -> int:

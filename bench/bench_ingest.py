@@ -216,7 +216,8 @@ def measure(logs: Path, work: Path, reps: int, jobs: int) -> dict:
     extra = {}
     if runs["crossover"][-1]["returncode"] == 0:
         # Same files, same database: every file is already in it, so this shows the cost of checking.
-        extra["second_ingest"] = timed(cross + ["ingest", str(logs), "--db", str(last_db), "--quiet", "--jobs", str(jobs)],
+        extra["second_ingest"] = timed(cross + ["ingest", str(logs), "--db", str(last_db), "--quiet",
+                                                "--jobs", str(jobs)],
                                        work / "second.out")
         extra["report"] = timed(cross + ["report", "--db", str(last_db), "--format", "json"], work / "report.out",
                                 stdout_to_null=True)
@@ -278,14 +279,16 @@ def show(s: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Benchmark `crossover ingest` against a naive script and a parse-only floor.")
+    parser = argparse.ArgumentParser(
+        description="Benchmark `crossover ingest` against a naive script and a parse-only floor.")
     parser.add_argument("--requests", type=int, default=10_000, help="request lines to generate (default 10000)")
     parser.add_argument("--copies", type=int, default=1,
                         help="generate N/K requests once and write K distinct copies of each day file (default 1)")
     parser.add_argument("--logs", type=Path, default=None, help="measure this already-generated directory instead")
     parser.add_argument("--keep", type=Path, default=None, help="generate into DIR and keep it")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of the three commands (default 3)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes for all three (default: cores)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="worker processes for all three (default: cores)")
     parser.add_argument("--seed", type=int, default=traffic.DEFAULT_SEED)
     parser.add_argument("--no-usage", action="store_true", help="strip `usage` from every response before measuring")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

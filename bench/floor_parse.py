@@ -41,7 +41,8 @@ def parse_file(path: Path) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Gunzip and orjson-parse every line of JSONL logs, nothing else.")
     parser.add_argument("dir", type=Path)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per core)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (default: one per core)")
     args = parser.parse_args(argv)
     lines = parsed = 0
     with Pool(args.jobs) as pool:

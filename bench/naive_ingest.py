@@ -71,7 +71,8 @@ def count_file(path: Path) -> tuple[Counter, Counter]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Naive per-(day, model) token totals of JSONL logs.")
     parser.add_argument("dir", type=Path)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per core)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="worker processes (default: one per core)")
     args = parser.parse_args(argv)
     tokens: Counter = Counter()
     requests: Counter = Counter()

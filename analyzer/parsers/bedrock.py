@@ -67,7 +67,8 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Any]:
     """
     exchange = ctx.unwrap(record.data)
     if exchange is None or not isinstance(exchange.request, dict):
-        raise BadRecord("request body is not a JSON object (cut short?)" if exchange and isinstance(exchange.request, str)
+        raise BadRecord("request body is not a JSON object (cut short?)"
+                        if exchange and isinstance(exchange.request, str)
                         else "no Bedrock request in record")
     model = model_id(exchange.url) or exchange.request.get("modelId") or exchange.request.get("model")
     if exchange.url and _is_invoke_anthropic(exchange.url, exchange.request):
@@ -105,7 +106,8 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Any]:
 
 
 def model_id(url: str | None) -> str:
-    """The model (or inference profile) a Bedrock runtime URL names: ``…/model/us.amazon.nova-micro-v1%3A0/converse``."""
+    """The model (or inference profile) a Bedrock runtime URL names: \
+``…/model/us.amazon.nova-micro-v1%3A0/converse``."""
     if not url or "/model/" not in url:
         return ""
     name = unquote(url.split("/model/", 1)[1].split("/", 1)[0])
@@ -178,7 +180,8 @@ def _result_text(result: dict[str, Any]) -> str:
 def _call(use: dict[str, Any]) -> dict[str, Any]:
     arguments = use.get("input")
     arguments = arguments if isinstance(arguments, str) else json.dumps(arguments or {}, ensure_ascii=False)
-    return {"id": use.get("toolUseId"), "type": "function", "function": {"name": use.get("name"), "arguments": arguments}}
+    return {"id": use.get("toolUseId"), "type": "function",
+            "function": {"name": use.get("name"), "arguments": arguments}}
 
 
 def _tool(spec: dict[str, Any]) -> dict[str, Any]:

@@ -88,7 +88,8 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
 
 
 def model_name(value: Any) -> str:
-    """A Gemini model as priced: ``projects/p/locations/l/publishers/google/models/gemini-2.5-flash`` → ``gemini-2.5-flash``."""
+    """A Gemini model as priced: ``projects/p/locations/l/publishers/google/models/gemini-2.5-flash`` \
+→ ``gemini-2.5-flash``."""
     if not isinstance(value, str) or not value:
         return ""
     found = _MODEL_IN_PATH.findall(value)

@@ -19,7 +19,8 @@ from .common import maybe_json, number
 from .context import ReadContext
 
 NAME = "helicone"
-DESCRIPTION = "Helicone export row: `request_id`, `request_created_at` and the provider's `request_body`/`response_body`"
+DESCRIPTION = ("Helicone export row: `request_id`, `request_created_at` and the provider's "
+               "`request_body`/`response_body`")
 
 _HELICONE_KEYS = ("request_created_at", "request_path", "target_url", "request_properties", "delay_ms")
 

@@ -69,7 +69,8 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
         response_format=_response_format(row.get("_schema"), options if isinstance(options, dict) else {}),
         output=_assistant(_text(row.get("response")), row.get("_tool_calls")),
         timestamp=_utc(row.get("datetime_utc")),
-        request_id=f"llm:{row['id']}" if row.get("id") is not None else content_id(row.get("prompt"), row.get("response")),
+        request_id=(f"llm:{row['id']}" if row.get("id") is not None
+                    else content_id(row.get("prompt"), row.get("response"))),
         session_id=_text(row.get("conversation_id")),
         latency_ms=number(row.get("duration_ms")),
     )

@@ -34,7 +34,8 @@ _PARAMETERS = frozenset({
 
 
 def detect(data: Any, ctx: ReadContext) -> bool:
-    """A Completions call: by its URL, by a ``text_completion`` response, or a body with a ``prompt`` and no messages."""
+    """A Completions call: by its URL, by a ``text_completion`` response, or a body with a ``prompt`` \
+and no messages."""
     exchange = ctx.unwrap(data) or _bare(data)
     if exchange is None or not isinstance(exchange.request, dict):
         return False

@@ -225,7 +225,8 @@ def _content(parts: list[dict[str, Any]]) -> Any:
 def _system(value: Any) -> list[dict[str, Any]]:
     value = maybe_json(value)
     if isinstance(value, list):  # [{"type": "text", "content"}]: one prompt, as anthropic_messages joins it
-        value = "\n\n".join(str(p.get("content") or "") for p in value if isinstance(p, dict) and p.get("type") == "text")
+        value = "\n\n".join(str(p.get("content") or "") for p in value
+                            if isinstance(p, dict) and p.get("type") == "text")
     return [{"role": "system", "content": value}] if value else []
 
 
@@ -307,13 +308,15 @@ def _tools(attrs: dict[str, Any]) -> list[dict[str, Any]]:
     if "gen_ai.tool.definitions" in attrs:  # flat {type, name, description, parameters}, or already nested
         return [{"type": "function", "function": t["function"]} if isinstance(t.get("function"), dict) else
                 {"type": "function", "function": _definition(t)} for t in _json_list(attrs, "gen_ai.tool.definitions")]
-    return [{"type": "function", "function": {"name": f.get("name"), "description": f.get("description"),
-                                              "parameters": maybe_json(f.get("parameters", f.get("input_schema"))) or {}}}
+    return [{"type": "function",
+             "function": {"name": f.get("name"), "description": f.get("description"),
+                          "parameters": maybe_json(f.get("parameters", f.get("input_schema"))) or {}}}
             for f in _indexed(attrs, "llm.request.functions.")]
 
 
 def _definition(tool: dict[str, Any]) -> dict[str, Any]:
-    """A flat tool definition as a Chat function; Anthropic instrumentations give ``input_schema`` for ``parameters``."""
+    """A flat tool definition as a Chat function; Anthropic instrumentations give ``input_schema`` \
+for ``parameters``."""
     function = {k: maybe_json(tool[k]) for k in ("name", "description") if k in tool}
     schema = tool.get("parameters", tool.get("input_schema"))
     if schema is not None:

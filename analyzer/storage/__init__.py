@@ -49,8 +49,8 @@ from .tables import TABLES, VIEWS
 
 __all__ = [
     "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "FileRow", "Rows",
-    "add_price", "add_to_file", "batch_lines_waiting", "calibration", "classify_middle_turns",
-    "connect", "db_path", "private_files", "file_row", "forget_file", "frame", "get_meta", "mark_joined", "models", "prices_used",
+    "add_price", "add_to_file", "batch_lines_waiting", "calibration", "classify_middle_turns", "connect",
+    "db_path", "private_files", "file_row", "forget_file", "frame", "get_meta", "mark_joined", "models", "prices_used",
     "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",

@@ -300,7 +300,8 @@ def m007_calibration(con: duckdb.DuckDBPyConnection) -> None:
                avg((prompt_tokens = reported_prompt_tokens)::INTEGER) AS exact_share,
                median((prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens) AS median_error,
                median(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens) AS median_abs_error,
-               quantile_cont(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens, 0.95) AS p95_abs_error,
+               quantile_cont(abs(prompt_tokens - reported_prompt_tokens) / reported_prompt_tokens, 0.95) \
+AS p95_abs_error,
                -- The median ratio of the requests billed within half to twice their count: a tokenizer
                -- differs by less; larger gaps are server tools (web search adds thousands of prompt
                -- tokens), context compaction or media the request does not show.

@@ -65,7 +65,8 @@ class View:
 
 
 TABLES = {t.name: t for t in (
-    Table("requests", "One row per logged request: time, model, template, segment tokens, counted and reported usage.", (
+    Table("requests",
+          "One row per logged request: time, model, template, segment tokens, counted and reported usage.", (
         col("request_id", "VARCHAR NOT NULL", "provider id (chatcmpl-…), else sha256 of the record"),
         col("file", "VARCHAR NOT NULL", "the log file it was read from"),
         col("line", "INTEGER NOT NULL", "its line (record) in that file"),
@@ -194,7 +195,8 @@ TABLES = {t.name: t for t in (
         col("source", "VARCHAR NOT NULL", "'genai-prices <version> (<provider>/<model id>)', or why none"),
     ), key=("model", "day", "tier")),
     Table("meta", "Tool, tokenizer and price-data versions, and whether the final pass ran.", (
-        col("key", "VARCHAR NOT NULL", "package name, finetune_prices, final_pass, or application (crossover's marker)"),
+        col("key", "VARCHAR NOT NULL",
+            "package name, finetune_prices, final_pass, or application (crossover's marker)"),
         col("value", "VARCHAR NOT NULL", "its version, or pending | done"),
     ), key=("key",)),
     Table("_migrations", "The migrations applied, each once.", (
@@ -204,7 +206,8 @@ TABLES = {t.name: t for t in (
 )}
 
 VIEWS = {v.name: v for v in (
-    View("request_costs", "Each request with its billed tokens and what it cost at its model's list price on its day.", (
+    View("request_costs",
+         "Each request with its billed tokens and what it cost at its model's list price on its day.", (
         col("billed_prompt_tokens", "INTEGER", "reported prompt tokens, else counted"),
         col("billed_cached_tokens", "INTEGER", "reported cached tokens, else 0"),
         col("billed_cache_write_tokens", "INTEGER", "reported cache writes, else 0"),
