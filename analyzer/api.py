@@ -30,20 +30,21 @@ __all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", 
 
 def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
            on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None,
-           on_bytes: OnBytes | None = None) -> IngestResult:
+           on_bytes: OnBytes | None = None, keep_text: bool = True) -> IngestResult:
     """Read log files and directories into the database (created if needed).
 
     With ``jobs`` > 1, that many worker processes read files in parallel when there are several
     files and enough bytes to be worth it. The workers are spawned and import the caller's main
     module again, so a script that passes ``jobs`` must guard its entry with
     ``if __name__ == "__main__":``, as for any use of multiprocessing. Times logged without a zone
-    are read in ``timezone`` (an IANA name or ``+HH:MM``; UTC by default).
+    are read in ``timezone`` (an IANA name or ``+HH:MM``; UTC by default). Without ``keep_text``,
+    the database keeps no text of any record, from this run on (hashes and counts only).
     """
     paths = list(paths)
     with storage.private_files():  # the database and its log are created 0600: they hold prompts
         con = storage.connect(db)
         try:
-            return Ingestor(con, format_name, jobs, timezone).ingest(paths, on_file, on_bytes)
+            return Ingestor(con, format_name, jobs, timezone, keep_text=keep_text).ingest(paths, on_file, on_bytes)
         finally:
             con.close()
 
@@ -74,10 +75,10 @@ def report(db: str | None = None, scenario: str | None = None) -> Projection:
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
             on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None,
-            on_bytes: OnBytes | None = None) -> tuple[IngestResult, Projection]:
+            on_bytes: OnBytes | None = None, keep_text: bool = True) -> tuple[IngestResult, Projection]:
     """Ingest, then report."""
     scenarios.load(scenario)  # a bad scenario fails before minutes of reading
-    result = ingest(paths, db, format_name, on_file, jobs, timezone, on_bytes)
+    result = ingest(paths, db, format_name, on_file, jobs, timezone, on_bytes, keep_text)
     return result, report(db, scenario)
 
 

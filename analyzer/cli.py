@@ -45,6 +45,9 @@ timezone_option = click.option("--timezone", "timezone_name", default=None, meta
                                help="Zone of times logged without one (IANA name or +HH:MM) [default: UTC].")
 jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                            help="Worker processes reading files in parallel [default: one per core].")
+no_text_option = click.option("--no-text", is_flag=True,
+                              help="Keep no prompt text, from this run on (hashes and counts only; versions "
+                                   "are then linked by prompt id alone).")
 
 
 def output_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.TABLE):
@@ -106,14 +109,15 @@ def _exit_if_strict(result: IngestResult, strict: bool) -> None:
               help="Read every record as this log format instead of detecting it (see `crossover formats`).")
 @timezone_option
 @jobs_option
+@no_text_option
 @quiet_option
 @strict_option
 def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, timezone_name: str | None,
-           jobs: int | None, quiet: bool, strict: bool) -> None:
+           jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
     with ingest_progress(_show_progress(quiet)) as display:
         result = api.ingest(paths, db, log_format, display and display.on_file, jobs=jobs or os.cpu_count() or 1,
-                            timezone=timezone_name, on_bytes=display and display.on_bytes)
+                            timezone=timezone_name, on_bytes=display and display.on_bytes, keep_text=not no_text)
     if not quiet:
         _summary(result)
     _exit_if_strict(result, strict)
@@ -136,15 +140,16 @@ def report(db: str | None, scenario: str | None, fmt: str) -> None:
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
 @timezone_option
 @jobs_option
+@no_text_option
 @quiet_option
 @strict_option
 def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_format: str | None, fmt: str,
-            timezone_name: str | None, jobs: int | None, quiet: bool, strict: bool) -> None:
+            timezone_name: str | None, jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
     """Ingest PATHS, then print the report."""
     with ingest_progress(_show_progress(quiet)) as display:
         result, projection = api.analyze(paths, db, scenario, log_format, display and display.on_file,
                                          jobs=jobs or os.cpu_count() or 1, timezone=timezone_name,
-                                         on_bytes=display and display.on_bytes)
+                                         on_bytes=display and display.on_bytes, keep_text=not no_text)
     if not quiet:
         _summary(result)
     click.echo(render_report(projection, OutputFormat(fmt)), nl=False)

@@ -62,15 +62,19 @@ class FileResult:
 class FileReader:
     """Reads files into batches of rows; keeps one token counter per model across files."""
 
-    def __init__(self, format_name: str | None = None, timezone_name: str | None = None, reference: bool = False):
+    def __init__(self, format_name: str | None = None, timezone_name: str | None = None, reference: bool = False,
+                 keep_text: bool = True):
         """``reference``: count every part of every request from scratch (no memo, no derivation),
-        the slow path the fast one is checked against."""
+        the slow path the fast one is checked against. Without ``keep_text``, no text of a record
+        is stored (segment texts, labels taken from the system prompt, reject excerpts): hashes and
+        counts only."""
         self.forced = parsers.get(format_name) if format_name else None
         self._zone = zone_named(timezone_name) if timezone_name else UTC
         self._ctx = parsers.context(self._zone)  # a new one for each file read
         self._counters: dict[str, Counter] = {}
         self._memos: dict[str, Memo] = {}
         self.reference = reference
+        self.keep_text = keep_text
         self._derivation = Derivation()
         self._seen_segments: set[tuple[str, str]] = set()
         self._seen_middles: set[str] = set()
@@ -183,7 +187,8 @@ class FileReader:
             "joined": False})
 
     def reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
-        reason, excerpt = redact(reason), redact(excerpt)  # a rejected line's header may hold a key
+        # A rejected line's header may hold a key, and its start a prompt.
+        reason, excerpt = redact(reason), redact(excerpt) if self.keep_text else ""
         result.records += 1
         result.rejected += 1
         if len(result.examples) < MAX_EXAMPLES:
@@ -227,15 +232,21 @@ class FileReader:
                 self._seen_segments.add(key)
                 rows.tables["segments"].append({"hash": static.hash, "encoding": counter.encoding_name,
                                                 "kind": static.kind, "tokens": static.tokens,
-                                                "text": redact(static.text)})
+                                                "text": redact(static.text) if self.keep_text else None})
         if seg.version_id not in rows._versions:
             rows._versions.add(seg.version_id)
             ts = request.timestamp.astimezone(UTC).replace(tzinfo=None)
             rows.tables["template_versions"].append({
                 "version_id": seg.version_id, "template_id": seg.template_id, "version": 0,
-                "label": redact(template_label(seg.system_text, request)), "system_hash": _hash_of(seg, "system"),
+                "label": (redact(template_label(seg.system_text, request)) if self.keep_text
+                          else _textless_label(seg, request)), "system_hash": _hash_of(seg, "system"),
                 "tools_hash": _hash_of(seg, "tools"), "prompt_id": request.prompt_id,
                 "prompt_version": request.prompt_version, "requests": 0, "first_seen": ts, "last_seen": ts})
+
+
+def _textless_label(seg: Segmented, request: Request) -> str:
+    """A version's name when no text may be kept: the provider's prompt id, else a plain say-so."""
+    return f"prompt {request.prompt_id}" if request.prompt_id else "(prompt text not kept)"
 
 
 def _hash_of(seg: Segmented, kind: str) -> str | None:

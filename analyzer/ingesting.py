@@ -83,17 +83,27 @@ class _Pending:
         return (self.tail_of.bytes_read or 0) if self.tail_of is not None else 0
 
 
+#: The ``meta`` key that says a database keeps no record text (``--no-text``), and its value.
+TEXT_KEY, NO_TEXT = "texts", "not kept"
+
+
 class Ingestor:
     """Reads files into one database."""
 
     def __init__(self, con: storage.Connection, format_name: str | None = None, jobs: int = 1,
-                 timezone_name: str | None = None, reference: bool = False):
-        """``reference``: count every request from scratch (see :class:`FileReader`), to check the fast path."""
+                 timezone_name: str | None = None, reference: bool = False, keep_text: bool = True):
+        """``reference``: count every request from scratch (see :class:`FileReader`), to check the fast path.
+        Without ``keep_text`` no record's text is stored, in this run or any later one into the database."""
         self.con = con
         self.format_name = format_name
         self.timezone_name = timezone_name
         self.reference = reference
-        self.reader = FileReader(format_name, timezone_name, reference)  # also checks both names before any work
+        # Once a database is made without texts it stays so: a later run that forgot the flag
+        # must not store the prompts the team chose not to keep.
+        if not keep_text:
+            storage.set_meta(con, {TEXT_KEY: NO_TEXT})
+        self.keep_text = storage.get_meta(con, TEXT_KEY) != NO_TEXT
+        self.reader = FileReader(format_name, timezone_name, reference, self.keep_text)  # also checks both names
         self._bytes, self._on_bytes = [0, 0], None
         self.jobs = jobs
 
@@ -192,8 +202,8 @@ class Ingestor:
         # inherit a held lock and hang.
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_start_worker,
-                                   initargs=(self.format_name, self.timezone_name, self.reference, os.getpid(),
-                                             str(spool)))
+                                   initargs=(self.format_name, self.timezone_name, self.reference, self.keep_text,
+                                             os.getpid(), str(spool)))
         try:
             # Every piece of every file is a task; results are written file by file, piece by piece,
             # in order, each file in one transaction, as one process would.
@@ -273,10 +283,10 @@ class Ingestor:
 _WORKER_READER: FileReader | None = None
 
 
-def _start_worker(format_name: str | None, timezone_name: str | None, reference: bool, parent: int | None = None,
-                  spool: str | None = None) -> None:
+def _start_worker(format_name: str | None, timezone_name: str | None, reference: bool, keep_text: bool = True,
+                  parent: int | None = None, spool: str | None = None) -> None:
     global _WORKER_READER
-    _WORKER_READER = FileReader(format_name, timezone_name, reference)
+    _WORKER_READER = FileReader(format_name, timezone_name, reference, keep_text)
     if parent is not None:
         threading.Thread(target=_die_with, args=(parent, spool), daemon=True, name="crossover-parent-watch").start()
 
