@@ -153,6 +153,63 @@ def test_a_file_that_fails_midway_leaves_nothing_behind(tmp_path, monkeypatch):
         assert [r[0].endswith("a.jsonl") for r in con.execute("SELECT path FROM files").fetchall()] == [True]
 
 
+# A run killed (no cleanup at all) after its first batches of a file were committed: run in a child
+# process whose third batch of request rows ends it with os._exit, as kill -9 would.
+_KILLED_RUN = """
+import os, sys
+from analyzer import api, extracting
+from analyzer.storage import arrow
+extracting.BATCH_REQUESTS = 2
+real, calls = arrow.append, [0]
+def append(con, table, frame, keyed=True):
+    if table == "requests":
+        calls[0] += 1
+        if calls[0] == 3:
+            os._exit(9)
+    return real(con, table, frame, keyed)
+arrow.append = append
+api.ingest([sys.argv[1]], sys.argv[2])
+"""
+
+# What a run leaves that says when it ran, not what it read.
+_WHEN = {"rejects": "rejected_at", "_migrations": "applied_at", "files": "ingested_at"}
+
+
+def _tables(path) -> dict[str, list]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+        return {n: sorted(map(repr, con.execute(f'SELECT * EXCLUDE ({_WHEN[n]}) FROM "{n}"' if n in _WHEN
+                                                 else f'SELECT * FROM "{n}"').fetchall())) for n in names}
+
+
+@pytest.mark.parametrize("tail", [False, True], ids=["whole file", "tail of a grown file"])
+def test_a_killed_run_is_taken_back_by_the_next(tmp_path, tail):
+    import subprocess
+    import sys
+
+    lines = classifier_lines(9) + session_lines(sessions=2, turns=3) + ["not json"]
+    log = tmp_path / "a.jsonl"
+    killed = tmp_path / "killed.duckdb"
+    if tail:  # read once whole, then grown, and the run that reads the new lines is killed
+        write_jsonl(log, lines[:4])
+        api.ingest([log], killed)
+    write_jsonl(log, lines)
+    child = subprocess.run([sys.executable, "-c", _KILLED_RUN, str(log), str(killed)], capture_output=True, text=True)
+    assert child.returncode == 9, child.stderr
+    with duckdb.connect(str(killed), read_only=True) as con:  # it had committed rows of the file, unfinished
+        assert con.execute("SELECT count(*) FROM requests").fetchone()[0] >= 4
+        assert con.execute("SELECT value FROM meta WHERE key = 'writing'").fetchone() is not None
+    again = api.ingest([log], killed)
+    assert any("stopped while writing it" in w for w in again.warnings)
+    clean = tmp_path / "clean.duckdb"
+    if tail:
+        write_jsonl(log, lines[:4])
+        api.ingest([log], clean)
+        write_jsonl(log, lines)
+    api.ingest([log], clean)
+    assert _tables(killed) == _tables(clean)
+
+
 def test_repeated_pairs_are_fewshot_and_sessions_are_history(tmp_path):
     write_jsonl(tmp_path / "c.jsonl", classifier_lines(10))
     write_jsonl(tmp_path / "s.jsonl", session_lines(sessions=4, turns=3))

@@ -24,8 +24,10 @@ from .batch_parts import waiting as batch_lines_waiting
 from .bookkeeping import (
                           FileRow,
                           add_to_file,
+                          delete_meta,
                           file_row,
                           forget_file,
+                          forget_lines_after,
                           get_meta,
                           record_file,
                           set_file_mtime,
@@ -50,7 +52,8 @@ from .tables import TABLES, VIEWS
 __all__ = [
     "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "FileRow", "Rows",
     "add_price", "add_to_file", "batch_lines_waiting", "calibration", "classify_middle_turns", "connect",
-    "db_path", "private_files", "file_row", "forget_file", "frame", "get_meta", "mark_joined", "models", "prices_used",
+    "db_path", "delete_meta", "private_files", "file_row", "forget_file", "forget_lines_after", "frame", "get_meta",
+    "mark_joined", "models", "prices_used",
     "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",

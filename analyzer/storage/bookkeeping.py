@@ -62,6 +62,12 @@ def forget_file(con: Connection, path: str) -> None:
     con.execute("DELETE FROM files WHERE path = ?", [path])
 
 
+def forget_lines_after(con: Connection, path: str, line: int) -> None:
+    """Drop what this file stored from lines after ``line`` (an unfinished read of its tail)."""
+    for table in ("requests", "rejects", "batch_parts"):
+        con.execute(f"DELETE FROM {table} WHERE file = ? AND line > ?", [path, line])
+
+
 def record_file(con: Connection, path: str, size: int, content_hash: str, formats: str, counters: list[int],
                 lines_read: int, bytes_read: int | None, mtime_ns: int | None) -> None:
     """Write a file's ``files`` row, replacing any; ``counters`` are records, stored, duplicates, rejected, pending."""
@@ -84,6 +90,11 @@ def get_meta(con: Connection, key: str) -> str | None:
     """One value of ``meta``, or None."""
     rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()  # all: no open result left
     return rows[0][0] if rows else None
+
+
+def delete_meta(con: Connection, key: str) -> None:
+    """Remove one key from ``meta``."""
+    con.execute("DELETE FROM meta WHERE key = ?", [key])
 
 
 def set_meta(con: Connection, values: dict[str, str]) -> None:
