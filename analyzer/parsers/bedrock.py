@@ -53,10 +53,16 @@ def detect(data: Any, ctx: ReadContext) -> bool:
         return False
     if "inferenceConfig" in body or "toolConfig" in body:
         return True
-    # Blocks without a `type`, keyed by their kind: only Converse writes content this way.
-    blocks = [b for m in body["messages"] if isinstance(m, dict) and isinstance(m.get("content"), list)
-              for b in m["content"]]
-    return bool(blocks) and all(isinstance(b, dict) and "type" not in b and b.keys() & _BLOCK_KINDS for b in blocks)
+    # Blocks without a `type`, keyed by their kind: only Converse writes content this way. Every chat
+    # record ahead of openai-chat passes here, so the first typed block ends the look.
+    seen = False
+    for m in body["messages"]:
+        if isinstance(m, dict) and isinstance(m.get("content"), list):
+            for b in m["content"]:
+                if not (isinstance(b, dict) and "type" not in b and b.keys() & _BLOCK_KINDS):
+                    return False
+                seen = True
+    return seen
 
 
 def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Any]:

@@ -28,6 +28,8 @@ TIME_KEYS = (
 )
 
 _NAIVE_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+#: The UTC time nearly every log writes, which datetime reads as it is: no rewriting needed.
+_ZULU = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
 
 def maybe_json(value: Any) -> Any:
@@ -89,6 +91,8 @@ def _parse_time(value: Any, naive_zone: tzinfo) -> datetime | None:
     if not isinstance(value, str) or not value.strip() or len(value) > 64:
         return None
     text = value.strip()
+    if _ZULU.fullmatch(text):
+        return datetime.fromisoformat(text)
     if _NAIVE_ISO.match(text):
         text = text.replace(" ", "T")
         # Python takes at most 6 fractional digits; Azure-style traces carry 7.
