@@ -16,6 +16,7 @@ from . import api
 from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
+from .projection import Projection
 from .rendering import OutputFormat, ingest_progress, render_report, render_rows
 
 EXIT_OK = 0
@@ -45,6 +46,10 @@ timezone_option = click.option("--timezone", "timezone_name", default=None, meta
                                help="Zone of times logged without one (IANA name or +HH:MM) [default: UTC].")
 jobs_option = click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
                            help="Worker processes reading files in parallel [default: one per core].")
+
+
+wide_option = click.option("--wide", is_flag=True,
+                           help="Every column, however wide (default: the columns that fit the terminal).")
 
 
 def output_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.TABLE):
@@ -123,9 +128,16 @@ def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, timez
 @db_option
 @scenario_option
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
-def report(db: str | None, scenario: str | None, fmt: str) -> None:
-    """Per template: cost now and fine-tuned, upfront, upkeep, break-even, net, GO / EVALUATE / NO-GO."""
-    click.echo(render_report(api.report(db, scenario), OutputFormat(fmt)), nl=False)
+@wide_option
+def report(db: str | None, scenario: str | None, fmt: str, wide: bool) -> None:
+    """Per template: GO / EVALUATE / NO-GO, the recommended action and what it nets, costs and break-even."""
+    _print_report(api.report(db, scenario), fmt, wide)
+
+
+def _print_report(projection: Projection, fmt: str, wide: bool) -> None:
+    click.echo(render_report(projection, OutputFormat(fmt), wide), nl=False)
+    for warning in projection.warnings:  # on stderr whatever the format, so a piped report still shows them
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()
@@ -134,12 +146,13 @@ def report(db: str | None, scenario: str | None, fmt: str) -> None:
 @scenario_option
 @click.option("--log-format", default=None, metavar="NAME", help="Read every record as this log format.")
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
+@wide_option
 @timezone_option
 @jobs_option
 @quiet_option
 @strict_option
 def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_format: str | None, fmt: str,
-            timezone_name: str | None, jobs: int | None, quiet: bool, strict: bool) -> None:
+            wide: bool, timezone_name: str | None, jobs: int | None, quiet: bool, strict: bool) -> None:
     """Ingest PATHS, then print the report."""
     with ingest_progress(_show_progress(quiet)) as display:
         result, projection = api.analyze(paths, db, scenario, log_format, display and display.on_file,
@@ -147,7 +160,7 @@ def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_fo
                                          on_bytes=display and display.on_bytes)
     if not quiet:
         _summary(result)
-    click.echo(render_report(projection, OutputFormat(fmt)), nl=False)
+    _print_report(projection, fmt, wide)
     _exit_if_strict(result, strict)
 
 
@@ -167,7 +180,8 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--param", "-p", "param", multiple=True, metavar="K=V", help="A query parameter (repeatable).")
 @db_option
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
-def query(name: str | None, list_: bool, param: tuple[str, ...], db: str | None, fmt: str) -> None:
+@wide_option
+def query(name: str | None, list_: bool, param: tuple[str, ...], db: str | None, fmt: str, wide: bool) -> None:
     """Run a saved query (NAME) or a .sql file on a read-only connection; --list shows them."""
     if list_ == bool(name):
         raise click.UsageError("give a query NAME or --list, not both or neither")
@@ -177,19 +191,20 @@ def query(name: str | None, list_: bool, param: tuple[str, ...], db: str | None,
         rows = pl.DataFrame([{"name": q.name, "title": q.title, "params": ", ".join(q.params),
                               "description": q.description}
                              for q in api.list_queries()])
-        click.echo(render_rows(rows, OutputFormat(fmt)), nl=False)
+        click.echo(render_rows(rows, OutputFormat(fmt), wide=wide), nl=False)
         return
     saved, rows = api.query(name, db, _params(param))
-    click.echo(render_rows(rows, OutputFormat(fmt), saved.title), nl=False)
+    click.echo(render_rows(rows, OutputFormat(fmt), saved.title, wide), nl=False)
 
 
 @cli.command()
 @db_option
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
 @click.option("--versions", is_flag=True, help="One row per version of each template, with when it was live.")
-def templates(db: str | None, fmt: str, versions: bool) -> None:
+@wide_option
+def templates(db: str | None, fmt: str, versions: bool, wide: bool) -> None:
     """The prompt templates found: label, requests, share of spend, versions and mean tokens per segment."""
-    click.echo(render_rows(api.templates(db, versions=versions), OutputFormat(fmt)), nl=False)
+    click.echo(render_rows(api.templates(db, versions=versions), OutputFormat(fmt), wide=wide), nl=False)
 
 
 @cli.command()
@@ -230,13 +245,14 @@ def formats(fmt: str) -> None:
 @click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
               help="The list price on this day instead of the prices the database used.")
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
-def prices(model: str | None, db: str | None, on, fmt: str) -> None:
+@wide_option
+def prices(model: str | None, db: str | None, on, fmt: str, wide: bool) -> None:
     """The prices used (per model and tier, with their source and days) and fine-tuning prices.
 
     With a database: the list prices its requests were costed at. Without one, for a model it does
     not hold, or with --on: genai-prices' list price on that day (default today).
     """
-    click.echo(render_rows(api.prices(model, db, on.date() if on else None), OutputFormat(fmt)), nl=False)
+    click.echo(render_rows(api.prices(model, db, on.date() if on else None), OutputFormat(fmt), wide=wide), nl=False)
 
 
 def main() -> None:
