@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from . import api
+from . import api, display
 from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
@@ -66,9 +66,9 @@ def cli() -> None:
 
 def _accounting(r: FileResult | IngestResult) -> str:
     total = r.total if isinstance(r, IngestResult) else lambda name: getattr(r, name)
-    text = (f"{total('records')} read = {total('stored')} stored + {total('duplicates')} duplicates + "
-            f"{total('rejected')} rejected")
-    return text + (f" + {total('pending')} pending" if total("pending") else "")
+    n = lambda name: display.count(total(name))  # noqa: E731
+    text = f"{n('records')} read = {n('stored')} stored + {n('duplicates')} duplicates + {n('rejected')} rejected"
+    return text + (f" + {n('pending')} pending" if total("pending") else "")
 
 
 def _summary(result: IngestResult) -> None:
@@ -85,13 +85,15 @@ def _summary(result: IngestResult) -> None:
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if result.batch_joined or result.batch_waiting:
-        waiting = " and ".join(f"{n} {half} lines" for half, n in sorted(result.batch_waiting.items()))
-        click.echo(f"batches: {result.batch_joined} requests joined from their request and result lines"
+        waiting = " and ".join(f"{display.count(n)} {half} lines" for half, n in sorted(result.batch_waiting.items()))
+        click.echo(f"batches: {display.count(result.batch_joined)} requests joined from their request and result "
+                   "lines"
                    + (f"; {waiting} wait for their other half (crossover query batch_lines_waiting)"
                       if waiting else ""),
                    err=True)
     skipped = sum(f.skipped for f in result.files)
-    click.echo(f"{len(result.files)} files ({skipped} unchanged, skipped): {_accounting(result)}", err=True)
+    click.echo(f"{display.count(len(result.files))} files ({display.count(skipped)} unchanged, skipped): "
+               f"{_accounting(result)}", err=True)
 
 
 def _show_progress(quiet: bool) -> bool:

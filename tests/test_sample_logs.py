@@ -63,7 +63,7 @@ def test_others_are_no_go_because_a_fine_tuned_call_costs_more(report):
 
 def test_the_planted_bad_lines_are_the_rejects(tmp_path):
     out = invoke(["ingest", str(SAMPLE_LOGS)])
-    assert "8288 read = 8284 stored + 0 duplicates + 4 rejected" in out.output
+    assert "8,288 read = 8,284 stored + 0 duplicates + 4 rejected" in out.output
     # Where sample_logs/README.md says the generator planted them.
     for where in ("requests-2026-10-07.jsonl.gz: 310 read", "line 61: malformed JSON", "line 7: malformed JSON",
                   "line 162: malformed JSON", "line 1: unknown record shape"):
