@@ -65,9 +65,13 @@ def test_the_planted_bad_lines_are_the_rejects(tmp_path):
     out = invoke(["ingest", str(SAMPLE_LOGS)])
     assert "8,288 read = 8,284 stored + 0 duplicates + 4 rejected" in out.output
     # Where sample_logs/README.md says the generator planted them.
+    # In the reader's terms on screen; the decoder's own words only in the rejects table.
+    assert "line 7: malformed JSON: more than one JSON value on the line" in out.output and "Extra data" not in out.output
     for where in ("requests-2026-10-07.jsonl.gz: 310 read", "line 61: malformed JSON", "line 7: malformed JSON",
                   "line 162: malformed JSON", "line 1: unknown record shape"):
         assert where in out.output
+    rejects = json.loads(invoke(["query", "rejects_by_file", "--format", "json"]).stdout)
+    assert any("(decoder: Extra data: line 1 column 5" in r["reason"] for r in rejects)
 
 
 def test_share_of_spend_undoes_the_sample_rate(report, tmp_path):
