@@ -58,7 +58,7 @@ def output_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.T
                         show_default=True, help="Output format.")
 
 
-@click.group(cls=CrossoverGroup)
+@click.group(cls=CrossoverGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="crossover-analyzer")
 def cli() -> None:
     """Would fine-tuning pay off? Read a month of LLM request logs and find out, per prompt template."""
@@ -129,7 +129,7 @@ def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, timez
 @cli.command()
 @db_option
 @scenario_option
-@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.HTML)
 @wide_option
 def report(db: str | None, scenario: str | None, fmt: str, wide: bool) -> None:
     """Per template: GO / EVALUATE / NO-GO, the recommended action and what it nets, costs and break-even."""
@@ -147,7 +147,7 @@ def _print_report(projection: Projection, fmt: str, wide: bool) -> None:
 @db_option
 @scenario_option
 @click.option("--log-format", default=None, metavar="NAME", help="Read every record as this log format.")
-@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.HTML)
 @wide_option
 @timezone_option
 @jobs_option

@@ -275,12 +275,36 @@ def report_json(p: Projection) -> str:
     return json.dumps(p.as_dict(), indent=2, default=str) + "\n"
 
 
+#: The contract's per-template keys (DESIGN.md), in its order: report_csv's columns.
+CSV_KEYS = ("template_id", "label", "requests", "daily_requests", "monthly_requests", "models", "tokens_per_request",
+            "current_cost_per_request", "finetuned_cost_per_request", "current_monthly_cost", "finetuned_monthly_cost",
+            "monthly_savings", "upfront_cost", "maintenance_monthly", "breakeven_months", "breakeven_requests",
+            "net_savings_horizon", "decision", "reasons")
+
+
+def report_csv(p: Projection) -> str:
+    """One row per template with the contract's keys; tokens per request one column per segment, lists joined."""
+    rows = []
+    for t in p.as_dict()["templates"]:
+        row: dict[str, Any] = {}
+        for key in CSV_KEYS:
+            if key == "tokens_per_request":
+                row.update({f"tokens_{kind}": n for kind, n in t[key].items()})
+            elif isinstance(t[key], list):
+                row[key] = "; ".join(map(str, t[key]))  # a cell holds one value: lists joined
+            else:
+                row[key] = t[key]
+        rows.append(row)
+    return pl.DataFrame(rows).write_csv()
+
+
 #: Each renderer takes the projection and ``wide`` (every column, for the formats that have too many).
 REPORT_RENDERERS: dict[OutputFormat, Callable[[Projection, bool], str]] = {
     OutputFormat.TABLE: report_table,
     OutputFormat.MARKDOWN: report_markdown,
     OutputFormat.JSON: lambda p, wide: report_json(p),
     OutputFormat.HTML: lambda p, wide: report_html(p),
+    OutputFormat.CSV: lambda p, wide: report_csv(p),
 }
 
 

@@ -45,3 +45,21 @@ def test_markdown_holds_the_terminals_content_uncut(tmp_path):
     assert "tokens per request: system 1,500" in markdown and "per request now" in markdown
     assert f"## {t['decision']}: {t['label']}" in markdown and t["models"][0] in markdown  # whole, never cut
     assert t["recommendation"]["text"] in markdown and "## Next steps" in markdown
+
+
+def test_report_as_csv_has_one_row_per_template_with_the_contract_keys(tmp_path):
+    import csv
+    import io
+
+    published_traffic(tmp_path, days=3, per_day=4)
+    invoke(["ingest", "logs", "--quiet"])
+    [row] = list(csv.DictReader(io.StringIO(invoke(["report", "--format", "csv"]).stdout)))
+    report = json.loads(invoke(["report", "--format", "json"]).stdout)["templates"][0]
+    assert float(row["current_cost_per_request"]) == report["current_cost_per_request"]
+    assert row["decision"] == report["decision"] and row["tokens_system"] == "1500.0"
+    assert row["reasons"] == "; ".join(report["reasons"])
+
+
+def test_dash_h_is_help_everywhere():
+    assert "Usage: " in invoke(["-h"]).output
+    assert "--wide" in invoke(["report", "-h"]).output
