@@ -12,10 +12,11 @@ from typing import Any
 
 import click
 
-from . import api
+from . import api, display
 from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
+from .projection import Projection
 from .rendering import OutputFormat, ingest_progress, render_report, render_rows
 
 EXIT_OK = 0
@@ -50,13 +51,17 @@ no_text_option = click.option("--no-text", is_flag=True,
                                    "are then linked by prompt id alone).")
 
 
+wide_option = click.option("--wide", is_flag=True,
+                           help="Every column, however wide (default: the columns that fit the terminal).")
+
+
 def output_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.TABLE):
     """The ``--format`` option offering ``choices``."""
     return click.option("--format", "fmt", type=click.Choice([c.value for c in choices]), default=default.value,
                         show_default=True, help="Output format.")
 
 
-@click.group(cls=CrossoverGroup)
+@click.group(cls=CrossoverGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="crossover-analyzer")
 def cli() -> None:
     """Would fine-tuning pay off? Read a month of LLM request logs and find out, per prompt template."""
@@ -64,9 +69,9 @@ def cli() -> None:
 
 def _accounting(r: FileResult | IngestResult) -> str:
     total = r.total if isinstance(r, IngestResult) else lambda name: getattr(r, name)
-    text = (f"{total('records')} read = {total('stored')} stored + {total('duplicates')} duplicates + "
-            f"{total('rejected')} rejected")
-    return text + (f" + {total('pending')} pending" if total("pending") else "")
+    n = lambda name: display.count(total(name))  # noqa: E731
+    text = f"{n('records')} read = {n('stored')} stored + {n('duplicates')} duplicates + {n('rejected')} rejected"
+    return text + (f" + {n('pending')} pending" if total("pending") else "")
 
 
 def _summary(result: IngestResult) -> None:
@@ -83,13 +88,15 @@ def _summary(result: IngestResult) -> None:
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     if result.batch_joined or result.batch_waiting:
-        waiting = " and ".join(f"{n} {half} lines" for half, n in sorted(result.batch_waiting.items()))
-        click.echo(f"batches: {result.batch_joined} requests joined from their request and result lines"
+        waiting = " and ".join(f"{display.count(n)} {half} lines" for half, n in sorted(result.batch_waiting.items()))
+        click.echo(f"batches: {display.count(result.batch_joined)} requests joined from their request and result "
+                   "lines"
                    + (f"; {waiting} wait for their other half (crossover query batch_lines_waiting)"
                       if waiting else ""),
                    err=True)
     skipped = sum(f.skipped for f in result.files)
-    click.echo(f"{len(result.files)} files ({skipped} unchanged, skipped): {_accounting(result)}", err=True)
+    click.echo(f"{display.count(len(result.files))} files ({display.count(skipped)} unchanged, skipped): "
+               f"{_accounting(result)}", err=True)
 
 
 def _show_progress(quiet: bool) -> bool:
@@ -126,10 +133,17 @@ def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, timez
 @cli.command()
 @db_option
 @scenario_option
-@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
-def report(db: str | None, scenario: str | None, fmt: str) -> None:
-    """Per template: cost now and fine-tuned, upfront, upkeep, break-even, net, GO / EVALUATE / NO-GO."""
-    click.echo(render_report(api.report(db, scenario), OutputFormat(fmt)), nl=False)
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.HTML)
+@wide_option
+def report(db: str | None, scenario: str | None, fmt: str, wide: bool) -> None:
+    """Per template: GO / EVALUATE / NO-GO, the recommended action and what it nets, costs and break-even."""
+    _print_report(api.report(db, scenario), fmt, wide)
+
+
+def _print_report(projection: Projection, fmt: str, wide: bool) -> None:
+    click.echo(render_report(projection, OutputFormat(fmt), wide), nl=False)
+    for warning in projection.warnings:  # on stderr whatever the format, so a piped report still shows them
+        click.echo(f"warning: {warning}", err=True)
 
 
 @cli.command()
@@ -137,14 +151,16 @@ def report(db: str | None, scenario: str | None, fmt: str) -> None:
 @db_option
 @scenario_option
 @click.option("--log-format", default=None, metavar="NAME", help="Read every record as this log format.")
-@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.HTML)
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.HTML)
+@wide_option
 @timezone_option
 @jobs_option
 @no_text_option
 @quiet_option
 @strict_option
 def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_format: str | None, fmt: str,
-            timezone_name: str | None, jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
+            wide: bool, timezone_name: str | None, jobs: int | None, no_text: bool, quiet: bool,
+            strict: bool) -> None:
     """Ingest PATHS, then print the report."""
     with ingest_progress(_show_progress(quiet)) as display:
         result, projection = api.analyze(paths, db, scenario, log_format, display and display.on_file,
@@ -152,7 +168,7 @@ def analyze(paths: tuple[str, ...], db: str | None, scenario: str | None, log_fo
                                          on_bytes=display and display.on_bytes, keep_text=not no_text)
     if not quiet:
         _summary(result)
-    click.echo(render_report(projection, OutputFormat(fmt)), nl=False)
+    _print_report(projection, fmt, wide)
     _exit_if_strict(result, strict)
 
 
@@ -172,7 +188,8 @@ def _params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--param", "-p", "param", multiple=True, metavar="K=V", help="A query parameter (repeatable).")
 @db_option
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
-def query(name: str | None, list_: bool, param: tuple[str, ...], db: str | None, fmt: str) -> None:
+@wide_option
+def query(name: str | None, list_: bool, param: tuple[str, ...], db: str | None, fmt: str, wide: bool) -> None:
     """Run a saved query (NAME) or a .sql file on a read-only connection; --list shows them."""
     if list_ == bool(name):
         raise click.UsageError("give a query NAME or --list, not both or neither")
@@ -182,19 +199,20 @@ def query(name: str | None, list_: bool, param: tuple[str, ...], db: str | None,
         rows = pl.DataFrame([{"name": q.name, "title": q.title, "params": ", ".join(q.params),
                               "description": q.description}
                              for q in api.list_queries()])
-        click.echo(render_rows(rows, OutputFormat(fmt)), nl=False)
+        click.echo(render_rows(rows, OutputFormat(fmt), wide=wide), nl=False)
         return
     saved, rows = api.query(name, db, _params(param))
-    click.echo(render_rows(rows, OutputFormat(fmt), saved.title), nl=False)
+    click.echo(render_rows(rows, OutputFormat(fmt), saved.title, wide), nl=False)
 
 
 @cli.command()
 @db_option
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
 @click.option("--versions", is_flag=True, help="One row per version of each template, with when it was live.")
-def templates(db: str | None, fmt: str, versions: bool) -> None:
+@wide_option
+def templates(db: str | None, fmt: str, versions: bool, wide: bool) -> None:
     """The prompt templates found: label, requests, share of spend, versions and mean tokens per segment."""
-    click.echo(render_rows(api.templates(db, versions=versions), OutputFormat(fmt)), nl=False)
+    click.echo(render_rows(api.templates(db, versions=versions), OutputFormat(fmt), wide=wide), nl=False)
 
 
 @cli.command()
@@ -235,13 +253,14 @@ def formats(fmt: str) -> None:
 @click.option("--on", "on", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
               help="The list price on this day instead of the prices the database used.")
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
-def prices(model: str | None, db: str | None, on, fmt: str) -> None:
+@wide_option
+def prices(model: str | None, db: str | None, on, fmt: str, wide: bool) -> None:
     """The prices used (per model and tier, with their source and days) and fine-tuning prices.
 
     With a database: the list prices its requests were costed at. Without one, for a model it does
     not hold, or with --on: genai-prices' list price on that day (default today).
     """
-    click.echo(render_rows(api.prices(model, db, on.date() if on else None), OutputFormat(fmt)), nl=False)
+    click.echo(render_rows(api.prices(model, db, on.date() if on else None), OutputFormat(fmt), wide=wide), nl=False)
 
 
 def main() -> None:

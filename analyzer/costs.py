@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from . import options, sensitivity
+from . import options, recommending, sensitivity
 from . import volume as volumes
 from .figures import MONTHS, USD, USD_PER_REQUEST, rounded
 from .models import SEGMENT_KINDS
@@ -179,7 +179,8 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         queries=dict(FIGURE_QUERIES),
     )
     decision, reasons = decide(t, s)
-    return replace(t, decision=decision, reasons=reasons)
+    decided = replace(t, decision=decision, reasons=reasons)
+    return replace(decided, recommendation=recommending.recommend(decided, horizon))
 
 
 def _best(every: list[options.Option]) -> Best:
@@ -307,4 +308,5 @@ def _overall(templates: list[TemplateProjection]) -> Overall:
         current_monthly_cost=rounded(sum(t.current_monthly_cost or 0 for t in templates), USD),
         monthly_savings_go=rounded(sum(t.monthly_savings - t.maintenance_monthly for t in go), USD),
         upfront_cost_go=rounded(sum(t.upfront_cost for t in go), USD),
+        recommended_net_horizon=rounded(sum(t.recommendation.net_savings_horizon for t in templates), USD),
     )

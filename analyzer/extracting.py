@@ -102,7 +102,7 @@ class FileReader:
             items = owner.files.read(path, result.position) if owner else reading.read_file(path, result.position, end)
             for item in items:
                 if isinstance(item, reading.Reject):
-                    self.reject(rows, result, item.line, item.reason, item.excerpt)
+                    self.reject(rows, result, item.line, item.reason, item.excerpt, item.detail)
                 else:
                     self.add(item, rows, result)
                 if len(rows) >= BATCH_REQUESTS:
@@ -186,14 +186,17 @@ class FileReader:
             "line": record.line, "file_time": self._ctx.file_time, "data": redact(json.dumps(part.data)),
             "joined": False})
 
-    def reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "") -> None:
+    def reject(self, rows: Rows, result: FileResult, line: int, reason: str, excerpt: str = "",
+               detail: str = "") -> None:
         # A rejected line's header may hold a key, and its start a prompt.
         reason, excerpt = redact(reason), redact(excerpt) if self.keep_text else ""
         result.records += 1
         result.rejected += 1
         if len(result.examples) < MAX_EXAMPLES:
-            result.examples.append((line, reason))
-        rows.tables["rejects"].append({"file": result.path, "line": line, "reason": reason, "excerpt": excerpt,
+            result.examples.append((line, reason))  # the summary says it in the user's terms
+        # The table keeps the decoder's own words too, for whoever debugs the logger.
+        stored = f"{reason} (decoder: {detail})" if detail else reason
+        rows.tables["rejects"].append({"file": result.path, "line": line, "reason": stored, "excerpt": excerpt,
                                        "rejected_at": datetime.now(UTC).replace(tzinfo=None)})
 
     def _add(self, request: Request, format_name: str, record: RawRecord, rows: Rows, result: FileResult) -> None:

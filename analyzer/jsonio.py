@@ -73,3 +73,28 @@ def decode_at(text: str, index: int) -> tuple[Any, int]:
         return value, end
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+#: The decoders' messages, in a reader's terms: (start of the message, what it means in a log line).
+MEANINGS = (
+    ("Extra data", "more than one JSON value on the line (two records run together, or text after one)"),
+    ("Invalid control character", "a raw control character (tab, newline) inside a string: the logger did not "
+                                  "escape it"),
+    ("Unterminated string", "a string never closed: the line was cut short"),
+    ("Expecting value", "not JSON where a value should start (cut short, or not a JSON line at all)"),
+    ("Expecting property name", "an object key is missing or not in double quotes"),
+    ("Expecting ',' delimiter", "a comma is missing between two values, or the line was cut short"),
+    ("Expecting ':' delimiter", "a colon is missing after an object key"),
+)
+COLUMN = re.compile(r"column (\d+)")
+
+
+def explain(exc: ValueError) -> str:
+    """What a JSON decoding error means for a log line, in the user's terms, with the column it happened at."""
+    message = str(exc)
+    # Our own messages ("nested too deeply") are already in the user's terms.
+    meaning = next((words for start, words in MEANINGS if message.startswith(start)), None)
+    if meaning is None:
+        return f"malformed JSON: {message}"
+    column = COLUMN.search(message)
+    return f"malformed JSON: {meaning}" + (f", at character {int(column.group(1)):,}" if column else "")

@@ -106,6 +106,7 @@ class TemplateProjection(_Serialised):
     queries: dict[str, str]  # figure → the saved query that reproduces it
     decision: str = ""
     reasons: list[str] = field(default_factory=list)
+    recommendation: Any = None  # recommending.Recommendation: what to do, once decided
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class Overall(_Serialised):
     current_monthly_cost: float
     monthly_savings_go: float
     upfront_cost_go: float
+    recommended_net_horizon: float  # what every template's recommended action nets over the horizon
 
 
 @dataclass

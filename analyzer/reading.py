@@ -24,7 +24,7 @@ from itertools import pairwise
 from pathlib import Path
 
 from .errors import InputNotFound
-from .jsonio import decode_at, loads
+from .jsonio import decode_at, explain, loads
 from .models import RawRecord
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -42,6 +42,7 @@ class Reject:
     line: int
     reason: str
     excerpt: str = ""
+    detail: str = ""  # the decoder's own message, kept in the rejects table beside the reason
 
 
 def is_log_file(path: Path) -> bool:
@@ -112,7 +113,8 @@ def _decode(raw: bytes, path: str, line: int) -> RawRecord | Reject:
     except UnicodeDecodeError:
         return Reject(path, line, "not UTF-8 text", excerpt(raw))
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
-        return Reject(path, line, f"malformed JSON: {exc}", excerpt(raw))
+        reason = explain(exc)
+        return Reject(path, line, reason, excerpt(raw), "" if str(exc) in reason else str(exc))
 
 
 #: A plain JSON-lines file is read in pieces of about this size, cut after a newline: each is a unit of
@@ -333,7 +335,7 @@ def _array_records(name: str, stream, position: Position) -> Iterator[RawRecord 
             except ValueError as exc:
                 if eof or len(text) - at > MAX_LINE_BYTES:
                     reason = (f"record longer than {MAX_LINE_BYTES} bytes" if not eof
-                              else f"malformed JSON: {exc}")
+                              else explain(exc))
                     yield Reject(name, line, f"{reason}; the rest of the document is not read",
                                  text[at:at + EXCERPT_CHARS])
                     position.line = line

@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator
 from enum import StrEnum
@@ -18,21 +16,20 @@ from html import escape
 from typing import Any
 
 import polars as pl
-from rich import box
 from rich.console import Console
-from rich.measure import Measurement
-from rich.padding import Padding
+from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from .costs import EVALUATE, GO, KEEP, NO_GO
+from . import display, fitting, terminal
+from .costs import KEEP
 from .extracting import FileResult
 from .models import SEGMENT_KINDS
 from .options import MAX_MONTHS
 from .projection import Projection, TemplateProjection
-from .sensitivity import factors
-
-WIDE = 160  # width used when stdout is not a terminal (pipes, CI, tests): rich would pick 80
+from .report_text import calibration_lines as _calibration_lines
+from .report_text import footer as _footer
+from .report_text import header as _header
+from .report_text import report_markdown, report_table
 
 
 class OutputFormat(StrEnum):
@@ -45,62 +42,78 @@ class OutputFormat(StrEnum):
     HTML = "html"
 
 
-def _console(buffer: io.StringIO, min_width: int = 0) -> Console:
-    # Rendered into a buffer, so rich cannot see the terminal: give it the real width when there is
-    # one, but never less than the table wants, or rich would cut figures and drop whole columns
-    # (a narrow terminal wraps the lines instead).
-    width = shutil.get_terminal_size((WIDE, 24)).columns if sys.stdout.isatty() else WIDE
-    return Console(file=buffer, width=max(width, min_width), no_color=True, highlight=False, soft_wrap=False)
-
-
-def _capture(draw: Callable[[Console], None], table: Table | None = None) -> str:
+def _capture(draw: Callable[[Console], None], columns: int | None = None) -> str:
     buffer = io.StringIO()
-    console = _console(buffer)
-    if table is not None:  # measured unbounded: a measurement is clamped to the console's width
-        wanted = Measurement.get(console, console.options.update_width(10_000), table).maximum
-        console = _console(buffer, wanted)
-    draw(console)
+    draw(terminal.console(buffer, columns))
     return buffer.getvalue()
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, places: int = 0) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:,.6g}" if abs(value) < 1000 else f"{value:,.2f}"
+        return display.number(value, places)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return display.number(value, 0)
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return str(value)
 
 
+def _column_cells(frame: pl.DataFrame, name: str) -> list[str]:
+    """A column's cells in the house number style: one count of decimals for the whole column."""
+    values = frame[name].to_list()
+    places = display.decimals(values) if frame.schema[name].is_float() else 0
+    return [_cell(v, places) for v in values]
+
+
 # Rows --------------------------------------------------------------------------------------------
 
-def rows_table(frame: pl.DataFrame, title: str | None = None) -> str:
-    """A rich table of the rows."""
-    table = Table(title=title, box=box.SIMPLE_HEAVY)
-    for name, dtype in frame.schema.items():
-        table.add_column(name, justify="right" if dtype.is_numeric() else "left")
-    for row in frame.iter_rows():
-        table.add_row(*(_cell(v) for v in row))
-    return _capture(lambda c: c.print(table))
+#: A text column is prose (it may wrap) when a value has a space or is longer than this; shorter words stay whole.
+WORD_MAX = 30
 
 
-def rows_markdown(frame: pl.DataFrame, title: str | None = None) -> str:
+def _is_prose(dtype: pl.DataType, cells: list[str]) -> bool:
+    if dtype.is_numeric() or dtype.is_temporal() or dtype == pl.Boolean:
+        return False  # figures and dates are never cut or wrapped
+    return any(" " in c or len(c) > WORD_MAX for c in cells)
+
+
+def rows_table(frame: pl.DataFrame, title: str | None = None, wide: bool = False) -> str:
+    """A rich table of the rows that fits the terminal: the columns that do not fit are named, ``wide`` shows all."""
+    columns = []
+    for name in frame.columns:
+        cells = _column_cells(frame, name)
+        columns.append(fitting.Column(name, cells, right=frame.schema[name].is_numeric(),
+                                      prose=_is_prose(frame.schema[name], cells), required=not columns))
+    table, hidden, width = fitting.fit(columns, terminal.width(), wide, title)
+
+    def draw(console: Console) -> None:
+        console.print(table)
+        if hidden:
+            console.print(escape_markup(f"{len(hidden)} more columns: {', '.join(hidden)} (--wide shows them; "
+                                        "--format csv or json gives every column)"))
+
+    return _capture(draw, width)
+
+
+def rows_markdown(frame: pl.DataFrame, title: str | None = None, wide: bool = False) -> str:
     """A GitHub markdown table of the rows."""
     lines = [f"### {title}", ""] if title else []
     lines.append("| " + " | ".join(frame.columns) + " |")
     lines.append("|" + "|".join("---:" if d.is_numeric() else "---" for d in frame.dtypes) + "|")
-    for row in frame.iter_rows():
-        lines.append("| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |")
+    cells = [_column_cells(frame, name) for name in frame.columns]
+    for row in zip(*cells, strict=True):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
     return "\n".join(lines) + "\n"
 
 
-def rows_json(frame: pl.DataFrame, title: str | None = None) -> str:
+def rows_json(frame: pl.DataFrame, title: str | None = None, wide: bool = False) -> str:
     """A JSON array of row objects."""
     return json.dumps(frame.to_dicts(), default=str, indent=2) + "\n"
 
 
-def rows_csv(frame: pl.DataFrame, title: str | None = None) -> str:
+def rows_csv(frame: pl.DataFrame, title: str | None = None, wide: bool = False) -> str:
     """CSV with a header row; nested values as JSON."""
     nested = [n for n, d in frame.schema.items() if isinstance(d, pl.List | pl.Struct | pl.Array)]
     flat = frame.with_columns(pl.col(n).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.Utf8)
@@ -116,9 +129,9 @@ ROW_RENDERERS: dict[OutputFormat, Callable[..., str]] = {
 }
 
 
-def render_rows(frame: pl.DataFrame, fmt: OutputFormat, title: str | None = None) -> str:
-    """Render rows in the chosen format."""
-    return ROW_RENDERERS[OutputFormat(fmt)](frame, title)
+def render_rows(frame: pl.DataFrame, fmt: OutputFormat, title: str | None = None, wide: bool = False) -> str:
+    """Render rows in the chosen format; ``wide`` keeps every column of a table, however wide."""
+    return ROW_RENDERERS[OutputFormat(fmt)](frame, title, wide=wide)
 
 
 # Progress ----------------------------------------------------------------------------------------
@@ -157,13 +170,7 @@ def ingest_progress(enabled: bool) -> Iterator[IngestDisplay | None]:
 
 # Report ------------------------------------------------------------------------------------------
 
-def _usd(value: float | None, per_request: bool = False) -> str:
-    if value is None:
-        return "–"
-    text = f"${abs(value):.6f}" if per_request else f"${abs(value):,.0f}"
-    # A loss too small to show is no loss: "-$0" would only puzzle.
-    return f"-{text}" if value < 0 and text.strip("$0.,") else text
-
+_usd = display.usd
 
 def _months(t: TemplateProjection) -> str:
     if t.breakeven_months is None:
@@ -228,102 +235,6 @@ def _report_rows(p: Projection) -> list[dict[str, str]]:
     } for t in p.templates]
 
 
-def _header(p: Projection) -> str:
-    w, o = p.window, p.overall
-    d = o.decisions
-    return (f"{o.requests:,} requests, {o.templates} templates, {w.start[:10]} to {w.end[:10]} "
-            f"({w.days} days). Now ${o.current_monthly_cost:,.0f}/month. "
-            f"{d[GO]} GO, {d[EVALUATE]} EVALUATE, {d[NO_GO]} NO-GO.")
-
-
-def report_table(p: Projection) -> str:
-    """The report for a terminal: one row per template, then each template's reasons."""
-    rows = _report_rows(p)
-    table = Table(box=box.SIMPLE_HEAVY, title="Fine-tuning projection per template", pad_edge=False)
-    for name in rows[0] if rows else []:
-        # Figures are never cut: each figure column is as wide as its widest cell (its header may
-        # wrap), and on a narrow terminal only the template's label gives way.
-        widest = max(len(row[name]) for row in rows)
-        if name == "template":
-            table.add_column(name, no_wrap=True, overflow="ellipsis", min_width=16)
-        else:
-            table.add_column(name, justify="left" if name in ("model", "decision") else "right", min_width=widest,
-                             no_wrap=True)
-    for row in rows:
-        table.add_row(*row.values())
-
-    def draw(console: Console) -> None:
-        console.print(_header(p))
-        console.print(table)
-        for t in p.templates:
-            console.print(f"{t.decision:8} {t.template_id}  {t.label}")
-            console.print(f"         tokens per request, {' / '.join(SEGMENT_KINDS)}: {_anatomy(t)}")
-            console.print(f"         {_usd(t.current_cost_per_request, True)} per request now, "
-                          f"{_usd(t.finetuned_cost_per_request, True)} fine-tuned on {t.target_model}")
-            for reason in t.reasons:
-                console.print(f"         - {reason}")
-            options = Table(box=box.SIMPLE, pad_edge=False, padding=(0, 1))
-            for name in _option_rows(t)[0]:
-                options.add_column(name, justify="left" if name == "option" else "right", no_wrap=True)
-            for row in _option_rows(t):
-                options.add_row(*row.values())
-            console.print(Padding(options, (0, 0, 0, 9)))
-            for line in _details(t, p.scenario["traffic.horizon_months"]):
-                console.print(f"         {line}")
-        for line in _calibration_lines(p):
-            console.print(line)
-        for warning in p.warnings:
-            console.print(f"warning: {warning}")
-        console.print(_footer(p))
-
-    return _capture(draw, table)
-
-
-def _calibration_lines(p: Projection) -> list[str]:
-    """Counted against billed prompt tokens per model (saved query counted_vs_reported)."""
-    if not p.calibration:
-        return []
-    lines = ["Counted vs billed prompt tokens (crossover query counted_vs_reported):"]
-    for c in p.calibration:
-        how = ("exact tokenizer" if c["exact_tokenizer"]
-               else f"estimated with o200k, scaled ×{c['scale']:.3f} to the model's own tokens")
-        lines.append(f"  {c['model']}: {c['requests']:,} requests, {c['exact_share']:.1%} exact, median error "
-                     f"{c['median_error']:+.2%}, p95 {c['p95_abs_error']:.2%}; {how}")
-    return lines
-
-
-def _footer(p: Projection) -> str:
-    return (f"Tokens are means per request (counted with tiktoken); costs at each request's list price (genai-prices) "
-            f"and fine-tuning prices from data/finetune_prices.toml. Fine-tuned prompt keeps "
-            f"{p.scenario['finetune.system_prompt_tokens']} system tokens, no examples. Break-even range: earliest and "
-            f"latest as each assumption moves ({factors()}). "
-            f"Scenario: {p.scenario.path or 'defaults'}.")
-
-
-def report_markdown(p: Projection) -> str:
-    """The report as markdown: a summary table, then each template's reasons."""
-    rows = _report_rows(p)
-    lines = ["# Fine-tuning projection", "", _header(p), ""]
-    if rows:
-        lines.append("| " + " | ".join(rows[0]) + " |")
-        lines.append("|" + "|".join("---" for _ in rows[0]) + "|")
-        lines += ["| " + " | ".join(v.replace("|", "\\|") for v in row.values()) + " |" for row in rows]
-    for t in p.templates:
-        lines += ["", f"## {t.decision}: {t.label} (`{t.template_id}`)", ""]
-        lines += [f"- {reason}" for reason in t.reasons]
-        rows = _option_rows(t)
-        lines += ["", "| " + " | ".join(rows[0]) + " |", "|" + "|".join("---" for _ in rows[0]) + "|"]
-        lines += ["| " + " | ".join(row.values()) + " |" for row in rows]
-        lines += [""] + [f"{line}  " for line in _details(t, p.scenario["traffic.horizon_months"])]
-    calibration = _calibration_lines(p)
-    if calibration:
-        lines += ["", "## " + calibration[0].rstrip(":"), ""] + [f"- {line.strip()}" for line in calibration[1:]]
-    if p.warnings:
-        lines += ["", "## Warnings", ""] + [f"- {w}" for w in p.warnings]
-    lines += ["", _footer(p), ""]
-    return "\n".join(lines)
-
-
 def report_html(p: Projection) -> str:
     """The report as one self-contained HTML page: the summary table, then each template's reasons."""
     rows = _report_rows(p)
@@ -364,14 +275,39 @@ def report_json(p: Projection) -> str:
     return json.dumps(p.as_dict(), indent=2, default=str) + "\n"
 
 
-REPORT_RENDERERS: dict[OutputFormat, Callable[[Projection], str]] = {
+#: The contract's per-template keys (DESIGN.md), in its order: report_csv's columns.
+CSV_KEYS = ("template_id", "label", "requests", "daily_requests", "monthly_requests", "models", "tokens_per_request",
+            "current_cost_per_request", "finetuned_cost_per_request", "current_monthly_cost", "finetuned_monthly_cost",
+            "monthly_savings", "upfront_cost", "maintenance_monthly", "breakeven_months", "breakeven_requests",
+            "net_savings_horizon", "decision", "reasons")
+
+
+def report_csv(p: Projection) -> str:
+    """One row per template with the contract's keys; tokens per request one column per segment, lists joined."""
+    rows = []
+    for t in p.as_dict()["templates"]:
+        row: dict[str, Any] = {}
+        for key in CSV_KEYS:
+            if key == "tokens_per_request":
+                row.update({f"tokens_{kind}": n for kind, n in t[key].items()})
+            elif isinstance(t[key], list):
+                row[key] = "; ".join(map(str, t[key]))  # a cell holds one value: lists joined
+            else:
+                row[key] = t[key]
+        rows.append(row)
+    return pl.DataFrame(rows).write_csv()
+
+
+#: Each renderer takes the projection and ``wide`` (every column, for the formats that have too many).
+REPORT_RENDERERS: dict[OutputFormat, Callable[[Projection, bool], str]] = {
     OutputFormat.TABLE: report_table,
     OutputFormat.MARKDOWN: report_markdown,
-    OutputFormat.JSON: report_json,
-    OutputFormat.HTML: report_html,
+    OutputFormat.JSON: lambda p, wide: report_json(p),
+    OutputFormat.HTML: lambda p, wide: report_html(p),
+    OutputFormat.CSV: lambda p, wide: report_csv(p),
 }
 
 
-def render_report(p: Projection, fmt: OutputFormat) -> str:
+def render_report(p: Projection, fmt: OutputFormat, wide: bool = False) -> str:
     """Render the report in the chosen format."""
-    return REPORT_RENDERERS[OutputFormat(fmt)](p)
+    return REPORT_RENDERERS[OutputFormat(fmt)](p, wide)

@@ -89,7 +89,7 @@ def test_estimated_counts_are_calibrated_to_the_bill_and_shown_in_the_report(tmp
     with duckdb.connect(str(storage.db_path()), read_only=True) as con:
         counted, billed = con.execute("SELECT sum(prompt_tokens), sum(reported_prompt_tokens) FROM requests "
                                       "WHERE model LIKE 'claude%'").fetchone()
-    rows = {r["model"]: r for r in json.loads(invoke(["query", "counted_vs_reported", "--format", "json"]).output)}
+    rows = {r["model"]: r for r in json.loads(invoke(["query", "counted_vs_reported", "--format", "json"]).stdout)}
     claude = rows["claude-sonnet-4-5-20250929"]
     assert claude["exact_tokenizer"] is False and claude["scale"] == round(billed / counted, 4)
     assert rows["gpt-4o"]["scale"] == 1.0 and rows["gpt-4o"]["exact_share"] == 1.0

@@ -195,7 +195,7 @@ def test_the_cli_summary_shows_pending_lines_and_the_query_lists_them(tmp_path):
     out = invoke(["ingest", str(logs)]).output
     assert "10 read = 4 stored + 4 duplicates + 1 rejected + 1 pending" in out
     assert "batches: 4 requests joined from their request and result lines; 1 result lines wait" in out
-    rows = json.loads(invoke(["query", "batch_lines_waiting", "--format", "json"]).output)
+    rows = json.loads(invoke(["query", "batch_lines_waiting", "--format", "json"]).stdout)
     assert [(r["half"], r["lines"], r["first_custom_id"]) for r in rows] == [("result", 1, "c9")]
 
 
@@ -272,12 +272,12 @@ def test_a_logged_service_tier_is_priced_at_its_tier(tmp_path):
 
 def test_prices_command_shows_the_prices_used_per_tier_with_their_days(tmp_path):
     api.ingest([openai_batch(tmp_path)])
-    rows = json.loads(invoke(["prices", "--format", "json"]).output)
+    rows = json.loads(invoke(["prices", "--format", "json"]).stdout)
     # The batch's requests were costed at the batch tier, on the days they ran; the source says how.
     batch = [r for r in rows if r["tier"] == "batch"]
     assert {r["model"] for r in batch} == {"gpt-4o-2024-08-06", "gpt-4.1-mini", "gpt-4o"}  # gpt-4o: the refused line
     gpt4o = next(r for r in batch if r["model"] == "gpt-4o-2024-08-06")
     assert (gpt4o["input"], gpt4o["first_day"], gpt4o["requests"]) == (1.25, "2026-09-21", 2)
     assert "batch tier" in gpt4o["source"] and gpt4o["ft_input"] == 3.75
-    [on_day] = json.loads(invoke(["prices", "gpt-4o", "--on", "2025-06-01", "--format", "json"]).output)
+    [on_day] = json.loads(invoke(["prices", "gpt-4o", "--on", "2025-06-01", "--format", "json"]).stdout)
     assert (on_day["first_day"], on_day["tier"], on_day["input"]) == ("2025-06-01", "standard", 2.5)

@@ -34,7 +34,7 @@ def test_commands_and_api_share_their_verbs():
 @pytest.mark.parametrize(("model", "expected"), [("gpt-4o", 124), ("gpt-4o-mini", 124), ("gpt-4", 129)])
 def test_count_gives_the_cookbook_numbers(tmp_path, model, expected):
     (tmp_path / "m.json").write_text(json.dumps({"model": model, "messages": COOKBOOK_MESSAGES}))
-    out = json.loads(invoke(["count", "m.json", "--format", "json"]).output)
+    out = json.loads(invoke(["count", "m.json", "--format", "json"]).stdout)
     assert out["prompt_tokens"] == expected and out["model"] == model
     assert set(out) >= {"model", "encoding", "prompt_tokens", "segments", "output_tokens"}
     assert set(out["segments"]) == {"system", "fewshot", "tools", "history", "input"}
@@ -44,7 +44,7 @@ def test_count_gives_the_cookbook_numbers(tmp_path, model, expected):
 @pytest.mark.parametrize(("model", "expected"), [("gpt-4o", 101), ("gpt-4", 105)])
 def test_count_tools_from_stdin_with_model_flag(model, expected):
     body = json.dumps({"messages": COOKBOOK_TOOL_MESSAGES, "tools": COOKBOOK_TOOLS})
-    out = json.loads(invoke(["count", "-", "--model", model, "--format", "json"], input=body).output)
+    out = json.loads(invoke(["count", "-", "--model", model, "--format", "json"], input=body).stdout)
     assert out["prompt_tokens"] == expected and out["encoding"] == ("o200k_base" if model == "gpt-4o" else "cl100k_base")
 
 
@@ -53,7 +53,7 @@ def test_count_a_bare_messages_list_and_a_logged_request(tmp_path):
     assert "prompt        124" in invoke(["count", "bare.json"]).output
     line = chat_line(messages=COOKBOOK_MESSAGES, prompt_tokens=124, output="Sure.")
     (tmp_path / "logged.json").write_text(json.dumps(line))
-    out = json.loads(invoke(["count", "logged.json", "--format", "json"]).output)
+    out = json.loads(invoke(["count", "logged.json", "--format", "json"]).stdout)
     assert out["prompt_tokens"] == out["reported_prompt_tokens"] == 124 and out["output_tokens"] == 2
 
 
@@ -111,20 +111,20 @@ def test_query_list_run_formats_and_params(tmp_path):
     listing = invoke(["query", "--list", "--format", "json"]).output
     names = {q["name"] for q in json.loads(listing)}
     assert {"daily_volume", "token_anatomy", "cost_by_model_day", "templates_by_spend", "counted_vs_reported"} <= names
-    rows = json.loads(invoke(["query", "token_anatomy", "--format", "json"]).output)
+    rows = json.loads(invoke(["query", "token_anatomy", "--format", "json"]).stdout)
     assert rows[0]["requests"] == 12 and rows[0]["system_share"] > 0
     csv = invoke(["query", "cost_by_model_day", "--format", "csv"]).output.splitlines()
     assert csv[0].startswith("day,model,requests") and len(csv) == 6
     assert "| day |" in invoke(["query", "daily_volume", "--format", "markdown"]).output
     path = str((tmp_path / "logs" / "calls.jsonl").resolve())
-    rejects = json.loads(invoke(["query", "rejects_by_file", "--param", f"file={path}", "--format", "json"]).output)
+    rejects = json.loads(invoke(["query", "rejects_by_file", "--param", f"file={path}", "--format", "json"]).stdout)
     assert rejects == [{"file": path, "reason": rejects[0]["reason"], "rejected": 1, "first_line": 4}]
-    assert json.loads(invoke(["query", "rejects_by_file", "-p", "file=/elsewhere", "--format", "json"]).output) == []
+    assert json.loads(invoke(["query", "rejects_by_file", "-p", "file=/elsewhere", "--format", "json"]).stdout) == []
     assert "takes no parameter" in invoke(["query", "daily_volume", "--param", "x=1"], code=2).output
     assert "no saved query" in invoke(["query", "nope"], code=2).output
     assert "not both" in invoke(["query", "daily_volume", "--list"], code=2).output
     (tmp_path / "mine.sql").write_text("-- title: Mine\nSELECT count(*) AS n FROM requests WHERE model = $model\n")
-    assert json.loads(invoke(["query", "mine.sql", "-p", "model=gpt-4o", "--format", "json"]).output) == [{"n": 12}]
+    assert json.loads(invoke(["query", "mine.sql", "-p", "model=gpt-4o", "--format", "json"]).stdout) == [{"n": 12}]
     assert "needs --param model" in invoke(["query", "mine.sql"], code=2).output
 
 
@@ -140,12 +140,12 @@ def test_queries_run_read_only(tmp_path):
 def test_templates_formats_and_prices(tmp_path):
     small_logs(tmp_path)
     invoke(["ingest", "logs", "--quiet"])
-    [row] = json.loads(invoke(["templates", "--format", "json"]).output)
+    [row] = json.loads(invoke(["templates", "--format", "json"]).stdout)
     assert row["label"] == "Summarise the text in one line." and row["requests"] == 12 and row["share_of_spend"] == 1
     assert "openai-chat" in invoke(["formats"]).output
-    [price] = json.loads(invoke(["prices", "gpt-4o-mini", "--format", "json"]).output)
+    [price] = json.loads(invoke(["prices", "gpt-4o-mini", "--format", "json"]).stdout)
     assert price["input"] == 0.15 and price["ft_input"] == 0.3 and "genai-prices" in price["source"]
-    assert json.loads(invoke(["prices", "--format", "json"]).output)[0]["model"] == "gpt-4o"
+    assert json.loads(invoke(["prices", "--format", "json"]).stdout)[0]["model"] == "gpt-4o"
 
 
 def test_report_table_and_markdown(tmp_path):
@@ -176,9 +176,9 @@ def test_timezone_option_reads_naive_times_in_that_zone(tmp_path):
     line = chat_line(messages=[SYSTEM, {"role": "user", "content": "x"}], id="c1", ts="2026-10-01 01:30:00")
     write_jsonl(tmp_path / "a.jsonl", [line])
     invoke(["ingest", "a.jsonl", "--timezone", "America/New_York", "--quiet"])
-    rows = json.loads(invoke(["query", "daily_volume", "--format", "json"]).output)
+    rows = json.loads(invoke(["query", "daily_volume", "--format", "json"]).stdout)
     assert rows[0]["day"] == "2026-10-01"  # 01:30 in New York is 05:30 UTC, the same day
     invoke(["ingest", "a.jsonl", "--timezone", "+09:00", "--quiet", "--db", "tokyo.duckdb"])
-    rows = json.loads(invoke(["query", "daily_volume", "--db", "tokyo.duckdb", "--format", "json"]).output)
+    rows = json.loads(invoke(["query", "daily_volume", "--db", "tokyo.duckdb", "--format", "json"]).stdout)
     assert rows[0]["day"] == "2026-09-30"  # 01:30 in Tokyo is 16:30 UTC the day before
     assert "unknown time zone 'Mars/Olympus'" in invoke(["ingest", "a.jsonl", "--timezone", "Mars/Olympus"], code=2).output

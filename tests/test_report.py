@@ -73,7 +73,7 @@ CONTRACT_TEMPLATE_KEYS = {
 def test_json_report_follows_the_contract(tmp_path):
     published_traffic(tmp_path, days=3, per_day=2)
     invoke(["ingest", str(tmp_path / "logs"), "--quiet"])
-    report = json.loads(invoke(["report", "--format", "json"]).output)
+    report = json.loads(invoke(["report", "--format", "json"]).stdout)
     assert {"window", "scenario", "templates", "overall"} <= set(report)
     assert report["window"] == {"start": "2026-10-01T08:00:00Z", "end": "2026-10-03T09:00:00Z", "days": 3}
     assert report["scenario"]["finetune"]["system_prompt_tokens"] == 100
@@ -89,7 +89,7 @@ def test_sample_rate_scales_volume_not_cost_per_request(tmp_path):
     lines = [chat_line(messages=[SYSTEM_1500, {"role": "user", "content": f"q{i}"}], id=f"c{i}", sample_rate=0.1,
                        ts=f"2026-10-{1 + i % 10:02d}T10:00:00Z", prompt_tokens=1700) for i in range(20)]
     write_jsonl(tmp_path / "s.jsonl", lines)
-    report = json.loads(invoke(["analyze", str(tmp_path / "s.jsonl"), "--format", "json", "--quiet"]).output)
+    report = json.loads(invoke(["analyze", str(tmp_path / "s.jsonl"), "--format", "json", "--quiet"]).stdout)
     [t] = report["templates"]
     assert t["requests"] == 20 and t["daily_requests"] == 20
     assert t["current_cost_per_request"] == pytest.approx(1700 * 2.5 / 1e6 + 10 / 1e6)
@@ -99,14 +99,16 @@ def test_scenario_sample_rate_applies_where_records_say_nothing(tmp_path):
     published_traffic(tmp_path, days=2, per_day=5)
     (tmp_path / "s.toml").write_text("[traffic]\nsample_rate = 0.5\n")
     report = json.loads(invoke(["analyze", str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"),
-                                "--format", "json", "--quiet"]).output)
+                                "--format", "json", "--quiet"]).stdout)
     assert report["templates"][0]["daily_requests"] == 10
 
 
 def test_unpriced_model_is_named_in_a_warning(tmp_path):
     write_jsonl(tmp_path / "a.jsonl", [chat_line(messages=[{"role": "user", "content": "x"}], model="mystery-model-9", id="m1")])
-    report = json.loads(invoke(["analyze", str(tmp_path / "a.jsonl"), "--format", "json", "--quiet"]).output)
+    result = invoke(["analyze", str(tmp_path / "a.jsonl"), "--format", "json", "--quiet"])
+    report = json.loads(result.stdout)
     assert "mystery-model-9" in report["warnings"][0] and "[prices." in report["warnings"][0]
+    assert f"warning: {report['warnings'][0]}" in result.stderr  # and on stderr, for a person piping the JSON
     assert report["templates"][0]["decision"] == "NO-GO"
 
 
@@ -146,7 +148,7 @@ def test_never_retraining_and_a_missing_training_price(tmp_path):
     (tmp_path / "s.toml").write_text("[maintenance]\nretrain_every_months = 0\nmonthly = 7\n"
                                      '[finetune]\ntarget_model = "o4-mini"\n')
     report = json.loads(invoke(["analyze", str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"),
-                                "--format", "json", "--quiet"]).output)
+                                "--format", "json", "--quiet"]).stdout)
     [t] = report["templates"]
     assert t["maintenance_monthly"] == 7 and t["training_cost"] == 0 and t["finetune_prices"]["training"] is None
     assert any("no per-token training price for o4-mini" in r for r in t["reasons"])
@@ -159,7 +161,7 @@ def test_cache_reads_and_writes_are_priced_apart(tmp_path):
     write_jsonl(tmp_path / "a.jsonl", [line])
     (tmp_path / "s.toml").write_text('[prices."gpt-4o"]\ninput = 2.0\ncached_input = 0.5\ncache_write = 4.0\noutput = 10.0\n')
     report = json.loads(invoke(["analyze", str(tmp_path / "a.jsonl"), "--scenario", str(tmp_path / "s.toml"),
-                                "--format", "json", "--quiet"]).output)
+                                "--format", "json", "--quiet"]).stdout)
     # 1,500 uncached × $2 + 1,000 cached × $0.5 + 500 written × $4 + 100 out × $10, per 1M tokens.
     assert report["templates"][0]["current_cost_per_request"] == pytest.approx((3000 + 500 + 2000 + 1000) / 1e6)
 
@@ -168,7 +170,7 @@ def test_the_json_report_is_the_typed_projection_serialised(tmp_path):
     published_traffic(tmp_path, days=3, per_day=2)
     invoke(["ingest", str(tmp_path / "logs"), "--quiet"])
     projection = api.report()
-    assert json.loads(invoke(["report", "--format", "json"]).output) == json.loads(json.dumps(projection.as_dict()))
+    assert json.loads(invoke(["report", "--format", "json"]).stdout) == json.loads(json.dumps(projection.as_dict()))
     [t] = projection.templates
     assert CONTRACT_TEMPLATE_KEYS <= {f.name for f in fields(t)}  # the contract's names are the fields' names
     assert list(t.tokens_per_request) == list(SEGMENT_KINDS)
@@ -199,7 +201,7 @@ def test_a_fine_tuned_price_half_given_is_no_price(tmp_path):
     published_traffic(tmp_path, days=2, per_day=5)
     (tmp_path / "s.toml").write_text('[finetune]\ntarget_model = "no-such-model"\ninput_price = 1.0\n')
     report = json.loads(invoke(["analyze", str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"),
-                                "--format", "json", "--quiet"]).output)
+                                "--format", "json", "--quiet"]).stdout)
     [t] = report["templates"]
     assert t["decision"] == "NO-GO" and t["sensitivity"]["range_months"] == [None, None]
     assert any("no fine-tuning price for no-such-model" in r for r in t["reasons"])

@@ -51,7 +51,7 @@ def build(folder, logs, scenario=None):
     if scenario:
         (folder / "s.toml").write_text(scenario)
         args = ["--scenario", str(folder / "s.toml")]
-    return db, json.loads(invoke(["report", "--db", db, "--format", "json", *args]).output)
+    return db, json.loads(invoke(["report", "--db", db, "--format", "json", *args]).stdout)
 
 
 @pytest.fixture(scope="module")
@@ -76,14 +76,14 @@ def case(request):
 @pytest.fixture(scope="module")
 def saved():
     """Each saved query's name and the parameters it takes."""
-    rows = json.loads(invoke(["query", "--list", "--format", "json"]).output)
+    rows = json.loads(invoke(["query", "--list", "--format", "json"]).stdout)
     return {r["name"]: r["params"].split(", ") if r["params"] else [] for r in rows}
 
 
 def run(db, name, saved, rate=None):
     """A saved query's rows by template, through the CLI, with the sample rate if it takes one."""
     args = ["--param", f"sample_rate={rate}"] if rate is not None and "sample_rate" in saved[name] else []
-    rows = json.loads(invoke(["query", name, "--format", "json", "--db", db, *args]).output)
+    rows = json.loads(invoke(["query", name, "--format", "json", "--db", db, *args]).stdout)
     return {r["template_id"]: r for r in rows}
 
 
@@ -123,7 +123,7 @@ def test_the_constructed_logs_reach_every_rule(saved, constructed):
     assert by_model["mystery-model-9"]["output_kind"]["kind"] == "none"
     assert by_model["gpt-4o-2024-08-06"]["examples_available"] == 9  # nine inputs; the failed one is no example
     scale = {r["model"]: r["scale"] for r in json.loads(invoke(["query", "counted_vs_reported", "--db", db,
-                                                                 "--format", "json"]).output)}
+                                                                 "--format", "json"]).stdout)}
     assert scale["claude-sonnet-4-5"] != 1
     # The scenario's rate counts where records say nothing: the default of 1 gives another volume.
     default = run(db, "template_volume", saved)
@@ -133,7 +133,7 @@ def test_the_constructed_logs_reach_every_rule(saved, constructed):
 def test_daily_volume_adds_up_to_template_volume(saved, case):
     db, _, rate = case
     args = ["--param", f"sample_rate={rate}"] if rate else []
-    days = json.loads(invoke(["query", "daily_volume", "--format", "json", "--db", db, *args]).output)
+    days = json.loads(invoke(["query", "daily_volume", "--format", "json", "--db", db, *args]).stdout)
     for template_id, row in run(db, "template_volume", saved, rate).items():
         mine = [d for d in days if d["template_id"] == template_id]
         assert sum(d["requests"] for d in mine) == row["requests"]

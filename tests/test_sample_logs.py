@@ -63,17 +63,21 @@ def test_others_are_no_go_because_a_fine_tuned_call_costs_more(report):
 
 def test_the_planted_bad_lines_are_the_rejects(tmp_path):
     out = invoke(["ingest", str(SAMPLE_LOGS)])
-    assert "8288 read = 8284 stored + 0 duplicates + 4 rejected" in out.output
+    assert "8,288 read = 8,284 stored + 0 duplicates + 4 rejected" in out.output
     # Where sample_logs/README.md says the generator planted them.
+    # In the reader's terms on screen; the decoder's own words only in the rejects table.
+    assert "line 7: malformed JSON: more than one JSON value on the line" in out.output and "Extra data" not in out.output
     for where in ("requests-2026-10-07.jsonl.gz: 310 read", "line 61: malformed JSON", "line 7: malformed JSON",
                   "line 162: malformed JSON", "line 1: unknown record shape"):
         assert where in out.output
+    rejects = json.loads(invoke(["query", "rejects_by_file", "--format", "json"]).stdout)
+    assert any("(decoder: Extra data: line 1 column 5" in r["reason"] for r in rejects)
 
 
 def test_share_of_spend_undoes_the_sample_rate(report, tmp_path):
     db = tmp_path / "t.duckdb"
     invoke(["ingest", str(SAMPLE_LOGS), "--db", str(db), "--quiet"])
-    rows = {r["label"][:20]: r for r in json.loads(invoke(["templates", "--db", str(db), "--format", "json"]).output)}
+    rows = {r["label"][:20]: r for r in json.loads(invoke(["templates", "--db", str(db), "--format", "json"]).stdout)}
     # The classifier is logged at 2%: 35% of the logged lines, but almost all of the spend.
     assert rows["You are the ticket r"]["share_of_spend"] > 0.95
     assert sum(r["share_of_spend"] for r in rows.values()) == pytest.approx(1, abs=1e-3)
@@ -83,7 +87,7 @@ def test_templates_are_the_four_features_with_the_extraction_prompt_edit_as_a_se
     db = tmp_path / "v.duckdb"
     invoke(["ingest", str(SAMPLE_LOGS), "--db", str(db), "--quiet"])
     traffic = _generator()
-    rows = json.loads(invoke(["templates", "--db", str(db), "--versions", "--format", "json"]).output)
+    rows = json.loads(invoke(["templates", "--db", str(db), "--versions", "--format", "json"]).stdout)
     assert [(r["label"][:12], r["version"]) for r in rows] == [
         ("You are the ", 1), ("You are Juni", 1), ("You extract ", 1), ("You extract ", 2), ("You write th", 1)]
     v1, v2 = rows[2], rows[3]

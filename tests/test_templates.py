@@ -96,7 +96,7 @@ def test_provider_prompt_ids_name_the_template_and_its_versions(tmp_path):
 def test_templates_command_lists_versions(tmp_path):
     write_jsonl(tmp_path / "logs.jsonl", [line(POLICY, "a", 1, 1), line(EDITED, "b", 2, 2)])
     invoke(["ingest", str(tmp_path / "logs.jsonl"), "-q"])
-    rows = json.loads(invoke(["templates", "--format", "json"]).output)
+    rows = json.loads(invoke(["templates", "--format", "json"]).stdout)
     assert [(r["versions"], r["requests"]) for r in rows] == [(2, 2)]
-    rows = json.loads(invoke(["templates", "--versions", "--format", "json"]).output)
+    rows = json.loads(invoke(["templates", "--versions", "--format", "json"]).stdout)
     assert [(r["version"], r["first_seen"]) for r in rows] == [(1, "2026-10-01"), (2, "2026-10-02")]
