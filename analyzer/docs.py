@@ -22,7 +22,9 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def command_help(name: str) -> str:
     """The ``--help`` text of one command, as a user sees it."""
     command = cli.commands[name]
-    with click.Context(command, info_name=f"crossover {name}", terminal_width=100) as ctx:
+    # The group's settings (its -h) as when run: click keeps a command's help option once made, so
+    # a context without them would print whatever an earlier invocation left.
+    with click.Context(command, info_name=f"crossover {name}", terminal_width=100, **cli.context_settings) as ctx:
         return command.get_help(ctx)
 
 
