@@ -1,4 +1,5 @@
-"""The library's verbs, the same as the CLI's: ingest, report, analyze, query, templates, count, formats, prices, export.
+"""The library's verbs, the same as the CLI's: ingest, report, analyze, query, templates, count, formats,
+prices, export.
 
 Orchestration only: each verb opens the database, calls the step modules and returns data, which
 the CLI renders; a program that uses these verbs gets the same figures the commands print.
