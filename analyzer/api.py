@@ -1,4 +1,5 @@
-"""The library's verbs, the same as the CLI's: ingest, report, analyze, query, templates, count, formats, prices.
+"""The library's verbs, the same as the CLI's: ingest, report, analyze, query, templates, count, formats,
+prices, export.
 
 Orchestration only: each verb opens the database, calls the step modules and returns data, which
 the CLI renders; a program that uses these verbs gets the same figures the commands print.
@@ -16,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from . import costs, parsers, pricing, queries, storage
+from . import costs, exporting, parsers, pricing, queries, storage
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished
 from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
@@ -25,7 +26,8 @@ from .projection import Projection
 from .segmenting import segment
 from .tokenizing import Counter
 
-__all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", "count", "formats", "prices"]
+__all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", "count", "formats", "prices",
+           "export"]
 
 
 def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
@@ -232,3 +234,36 @@ def _finetune_row(model: str) -> dict:
             "ft_output": ft.output if ft else None,
             "ft_source": f"data/finetune_prices.toml: {ft.snapshot}, {ft.source}, as of {ft.as_of}" if ft
             else "no fine-tuning price"}
+
+
+def export(template: str, out_dir: str | Path, db: str | None = None, version: int | None = None,
+           eval_share: float = exporting.DEFAULT_EVAL_SHARE, max_examples: int | None = None,
+           seed: int = exporting.DEFAULT_SEED) -> exporting.ExportResult:
+    """Write one template's successful, distinct requests as ``train.jsonl``, ``eval.jsonl`` and ``manifest.json``.
+
+    ``template`` is a template id, a unique prefix of one, or its label. Examples are re-read from
+    the log files the database says they came from; the split is by a seeded hash of the input.
+
+    Raises:
+        TemplateNotFound: no template, or several, match ``template``.
+        OutputExists: ``out_dir`` exists and is not an empty directory.
+    """
+    out = Path(out_dir)
+    exporting.check_out_dir(out)
+    if not 0 <= eval_share < 1:
+        raise AnalyzerError(f"--eval-share must be at least 0 and below 1, not {eval_share}")
+    con = storage.connect(db, read_only=True)
+    try:
+        labels = storage.template_labels(con)
+        template_id = exporting.resolve(template, labels)
+        rows = storage.export_candidates(con, template_id, version)
+        sizes = storage.file_fingerprints(con)
+    finally:
+        con.close()
+    if rows.is_empty():
+        raise NoData(f"template {template_id} has no successful request with an output"
+                     + (f" in version {version}" if version is not None else ""))
+    dropped = int(rows["dropped"][0])
+    meta = {"template_id": template_id, "label": labels[template_id],
+            "versions": sorted(int(v) for v in rows["version"].unique()), "database": str(storage.db_path(db))}
+    return exporting.write(out, rows.drop("dropped").to_dicts(), sizes, meta, seed, eval_share, max_examples, dropped)

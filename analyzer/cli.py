@@ -263,6 +263,30 @@ def prices(model: str | None, db: str | None, on, fmt: str, wide: bool) -> None:
     click.echo(render_rows(api.prices(model, db, on.date() if on else None), OutputFormat(fmt), wide=wide), nl=False)
 
 
+@cli.command()
+@click.argument("template")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Directory to write (new or empty).")
+@db_option
+@click.option("--version", "version", type=click.IntRange(min=1), default=None, help="Only this version (1, 2, …).")
+@click.option("--eval-share", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+              help="Share of distinct inputs held out for evaluation.")
+@click.option("--max-examples", type=click.IntRange(min=1), default=None,
+              help="Cap on examples, sampled by a seeded hash.")
+@click.option("--seed", type=int, default=14, show_default=True, help="Seed of the split and the sample.")
+def export(template: str, out: str, db: str | None, version: int | None, eval_share: float,
+           max_examples: int | None, seed: int) -> None:
+    """Write TEMPLATE's successful, distinct requests as train.jsonl, eval.jsonl and manifest.json."""
+    result = api.export(template, out, db, version, eval_share, max_examples, seed)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    counts = result.manifest["counts"]
+    skipped = sum(counts["skipped"].values())
+    click.echo(f"{result.out_dir}: {counts['train']} train + {counts['eval']} eval examples of "
+               f"{result.manifest['template_id']} ({result.manifest['label']}); {counts['candidates']} candidates, "
+               f"{counts['duplicates_dropped']} duplicates left out, {skipped} skipped")
+
+
 def main() -> None:
     """Entry point of the ``crossover`` script."""
     cli(prog_name="crossover")

@@ -57,3 +57,11 @@ class ScenarioError(AnalyzerError):
 
 class NoData(AnalyzerError):
     """The database holds no requests to report on."""
+
+
+class TemplateNotFound(AnalyzerError):
+    """``crossover export TEMPLATE`` names no template, or a prefix or label several share."""
+
+
+class OutputExists(AnalyzerError):
+    """``--out`` is a directory that already holds files: an export never overwrites one."""

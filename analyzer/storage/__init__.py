@@ -44,7 +44,17 @@ from .derived import (
                           unpriced_days,
                           version_texts,
 )
-from .reads import calibration, models, prices_used, request_costs, template_labels, template_rows, templates_info
+from .reads import (
+    calibration,
+    export_candidates,
+    file_fingerprints,
+    models,
+    prices_used,
+    request_costs,
+    template_labels,
+    template_rows,
+    templates_info,
+)
 from .rows import BATCH_TABLES, Rows
 from .rows import write as write_rows
 from .tables import TABLES, VIEWS
@@ -52,7 +62,8 @@ from .tables import TABLES, VIEWS
 __all__ = [
     "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "FileRow", "Rows",
     "add_price", "add_to_file", "batch_lines_waiting", "calibration", "classify_middle_turns", "connect",
-    "db_path", "delete_meta", "private_files", "file_row", "forget_file", "forget_lines_after", "frame", "get_meta",
+    "db_path", "delete_meta", "export_candidates", "file_fingerprints",
+    "private_files", "file_row", "forget_file", "forget_lines_after", "frame", "get_meta",
     "mark_joined", "models", "prices_used",
     "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",

@@ -82,3 +82,24 @@ def prices_used(con: Connection, model: str | None = None) -> pl.DataFrame:
         WHERE $model = '' OR p.model = $model
         GROUP BY p.model, p.tier, p.input, p.cached_input, p.cache_write, p.output, p.source
         ORDER BY p.model, p.tier, first_day""", {"model": model or ""})
+
+
+def export_candidates(con: Connection, template_id: str, version: int | None = None) -> pl.DataFrame:
+    """A template's successful requests with an output, one per distinct live turn and output, with
+    where each came from; ``dropped`` on every row counts the duplicates left out."""
+    return frame(con, """
+        WITH c AS (
+            SELECT r.request_id, r.file, r.line, r.ts, r.input_hash, r.output_kind, v.version,
+                   r.system_tokens, r.tools_tokens, r.input_tokens, r.output_tokens,
+                   row_number() OVER (PARTITION BY coalesce(r.exchange_hash, r.request_id)
+                                      ORDER BY r.ts, r.file, r.line) AS nth
+            FROM requests r JOIN template_versions v ON v.version_id = r.version_id
+            WHERE r.template_id = $template AND r.status = 'ok' AND r.output_kind <> 'none'
+              AND ($version IS NULL OR v.version = $version))
+        SELECT * EXCLUDE (nth), (SELECT count(*) FROM c WHERE nth > 1) AS dropped
+        FROM c WHERE nth = 1 ORDER BY file, line""", {"template": template_id, "version": version})
+
+
+def file_fingerprints(con: Connection) -> dict[str, int]:
+    """Each log file's size when it was last read."""
+    return dict(con.execute("SELECT path, arg_max(size, ingested_at) FROM files GROUP BY path").fetchall())
