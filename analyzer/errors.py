@@ -57,3 +57,7 @@ class ScenarioError(AnalyzerError):
 
 class NoData(AnalyzerError):
     """The database holds no requests to report on."""
+
+
+class MissingDependency(AnalyzerError):
+    """An output asks for an optional package that is not installed (the HTML report's matplotlib)."""
