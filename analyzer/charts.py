@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from . import display
 from .curves import CostChart, VolumeSeries, anatomy, cost_chart, volume_series
 from .errors import MissingDependency
+from .options import MAX_MONTHS
 from .projection import TemplateProjection, Window
 
 INSTALL = "pip install 'crossover-analyzer[html]'"
@@ -60,6 +62,13 @@ def _matplotlib() -> Any:
     return matplotlib, Figure
 
 
+def _ticker() -> Any:
+    _matplotlib()
+    from matplotlib import ticker
+
+    return ticker
+
+
 @contextmanager
 def _figure(height: float, width: float = WIDTH) -> Iterator[Any]:
     # rc_context: the settings hold for this figure only, never for a program that uses matplotlib too.
@@ -69,13 +78,14 @@ def _figure(height: float, width: float = WIDTH) -> Iterator[Any]:
 
 
 def _svg(fig: Any, name: str, title: str) -> str:
-    """The figure as an ``<svg>`` element: no XML prolog or metadata, its ids prefixed with ``name``."""
+    """The figure as an ``<svg>`` element: no XML prolog, metadata or comments, its ids prefixed with ``name``."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None,
                                                  "Title": title})
     text = buffer.getvalue()
     text = text[text.index("<svg"):]
-    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text, flags=re.S)
+    # matplotlib repeats each label as an XML comment beside its glyphs: dead weight in a page.
+    text = re.sub(r"\s*(<metadata>.*?</metadata>|<!--.*?-->)", "", text, flags=re.S)
     ids = set(re.findall(r'\bid="([^"]+)"', text))
     # A reference is id="x", href="#x" or url(#x); colours (#1f77b4) are never ids, so are left alone.
     return re.sub(r'(id="|#)([^"\s)]+)(?=[")])',
@@ -88,8 +98,15 @@ def _usd(value: float, _position: Any = None) -> str:
     return f"${value / 1000:,.1f}k" if abs(value) >= 1000 else f"${value:,.0f}"
 
 
-def _months(value: float | None) -> str:
-    return "never" if value is None else f"{value:.1f}"
+def _breakeven(months: float | None, horizon: int) -> str:
+    """An option's break-even in its legend entry, in the options table's words past the chart."""
+    if months is None:
+        return "never breaks even"
+    if months <= horizon:
+        return f"break-even {display.months(months)} mo"
+    if months <= MAX_MONTHS:
+        return f"break-even {display.months(months)} mo, beyond the chart"
+    return f"break-even > {MAX_MONTHS // 12} years"
 
 
 def cost_svg(chart: CostChart, name: str) -> str:
@@ -99,16 +116,14 @@ def cost_svg(chart: CostChart, name: str) -> str:
         low, high = chart.range_months
         if low is not None and low <= chart.horizon:
             # The range the report states: earliest and latest break-even of fine-tuning as each assumption moves.
+            span = f"{display.months(low)}–{display.months(high)}"
             ax.axvspan(low, chart.horizon if high is None else min(high, chart.horizon), color=RANGE_COLOUR,
-                       alpha=0.10, lw=0, label=f"fine-tuning break-even range, {_months(low)}–{_months(high)} months")
+                       alpha=0.10, lw=0, label=f"fine-tuning break-even range, {span} months")
         months = range(chart.horizon + 1)
         ax.plot(months, chart.today.cumulative, color=OPTION_COLOURS["today"], lw=2.2, label=chart.today.label)
         for curve in chart.options:
-            beyond = curve.breakeven_months is not None and curve.breakeven_months > chart.horizon
-            note = (f"break-even {curve.breakeven_months:.1f} mo" + (", beyond the chart" if beyond else "")
-                    if curve.breakeven_months is not None else "never breaks even")
             ax.plot(months, curve.cumulative, color=OPTION_COLOURS.get(curve.key, "#7f7f7f"), lw=1.6,
-                    label=f"{curve.label} ({note})")
+                    label=f"{curve.label} ({_breakeven(curve.breakeven_months, chart.horizon)})")
         crossings = sorted(chart.crossings(), key=lambda crossing: crossing[1])
         for i, (curve, month, cost) in enumerate(crossings):
             colour = OPTION_COLOURS.get(curve.key, "#7f7f7f")
@@ -166,6 +181,8 @@ def volume_svg(series: VolumeSeries, name: str) -> str:
         ax.set_xticks(ticks, [series.days[i].strftime("%b %d") for i in ticks])
         ax.set_xlim(-0.6, len(series.days) - 0.4)
         ax.set_ylim(bottom=0)
+        # Whole requests on the axis: a small template's ticks would otherwise round 2.5 to "2".
+        ax.yaxis.set_major_locator(_ticker().MaxNLocator(integer=True))
         ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
         ax.set_ylabel("requests per day")
         fig.legend(loc="outside lower center", ncol=2)
