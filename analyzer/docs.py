@@ -22,7 +22,11 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def command_help(name: str) -> str:
     """The ``--help`` text of one command, as a user sees it."""
     command = cli.commands[name]
-    with click.Context(command, info_name=f"crossover {name}", terminal_width=100) as ctx:
+    # Under the group's context, as when a user runs it: its help_option_names (-h) hold for the
+    # command. click caches a command's help option once made, so a context without them would
+    # print "--help" alone or "-h, --help" depending on whether the CLI had run in this process.
+    with click.Context(cli, info_name="crossover", **cli.context_settings) as parent, \
+            click.Context(command, parent=parent, info_name=name, terminal_width=100) as ctx:
         return command.get_help(ctx)
 
 
