@@ -17,7 +17,7 @@ from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
 from .projection import Projection
-from .rendering import OutputFormat, ingest_progress, render_report, render_rows
+from .rendering import OutputFormat, ingest_progress, render_report, render_rows, require
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # finished, with problems the user asked to fail on (--strict)
@@ -55,10 +55,17 @@ wide_option = click.option("--wide", is_flag=True,
                            help="Every column, however wide (default: the columns that fit the terminal).")
 
 
+def _format_available(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    # Checked as the option is read, so that `analyze --format html` without matplotlib stops
+    # before minutes of ingest rather than after them.
+    require(value)
+    return value
+
+
 def output_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.TABLE):
     """The ``--format`` option offering ``choices``."""
     return click.option("--format", "fmt", type=click.Choice([c.value for c in choices]), default=default.value,
-                        show_default=True, help="Output format.")
+                        show_default=True, help="Output format.", callback=_format_available)
 
 
 @click.group(cls=CrossoverGroup, context_settings={"help_option_names": ["-h", "--help"]})

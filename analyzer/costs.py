@@ -170,7 +170,7 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         caching_monthly_savings=rounded(caching.monthly_savings if caching else None, USD),
         volume=Volume(round(seen.mean_daily, 2), round(seen.weekday_mean, 2), round(seen.weekend_mean, 2),
                       round(growth, 4), seen.growth_note if s["traffic.growth"] is None else "set by the scenario",
-                      [round(monthly(m), 1) for m in range(1, horizon + 1)]),
+                      [round(monthly(m), 1) for m in range(1, horizon + 1)], [round(d, 1) for d in seen.daily]),
         versions=info.get("versions", 1),
         latest_version_days=info.get("latest_version_days"),
         options=[o.reported() for o in every],

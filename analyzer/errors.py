@@ -65,3 +65,7 @@ class TemplateNotFound(AnalyzerError):
 
 class OutputExists(AnalyzerError):
     """``--out`` is a directory that already holds files: an export never overwrites one."""
+
+
+class MissingDependency(AnalyzerError):
+    """An output asks for an optional package that is not installed (the HTML report's matplotlib)."""

@@ -49,7 +49,7 @@ class OutputKind(_Serialised):
 
 @dataclass(frozen=True)
 class Volume(_Serialised):
-    """The template's requests a day, their weekly pattern, growth, and each month of the horizon."""
+    """The template's requests a day, their weekly pattern, growth, each month of the horizon, and each day seen."""
 
     mean_daily: float
     weekday_mean: float
@@ -57,6 +57,9 @@ class Volume(_Serialised):
     growth_per_month: float
     growth_note: str
     projection: list[float]
+    #: Requests each calendar day of the window, from its first day (zeros included), once sample
+    #: rates are undone: the series growth is fitted on, which the saved query daily_volume reproduces.
+    daily: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

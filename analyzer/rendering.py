@@ -1,7 +1,8 @@
 """Turn results into text: one renderer per output format, chosen from a dict, never an if/elif.
 
 Rows (saved queries, templates) render as a rich table, markdown, JSON or CSV; the report as a
-rich table with reasons, markdown, HTML or JSON (the contract's object).
+rich table with reasons, markdown (:mod:`.report_text`), HTML with charts (:mod:`.report_html`), CSV or
+JSON (the contract's object).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from html import escape
 from typing import Any
 
 import polars as pl
@@ -20,15 +20,10 @@ from rich.console import Console
 from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from . import display, fitting, terminal
-from .costs import KEEP
+from . import charts, display, fitting, terminal
 from .extracting import FileResult
-from .models import SEGMENT_KINDS
-from .options import MAX_MONTHS
-from .projection import Projection, TemplateProjection
-from .report_text import calibration_lines as _calibration_lines
-from .report_text import footer as _footer
-from .report_text import header as _header
+from .projection import Projection
+from .report_html import report_html
 from .report_text import report_markdown, report_table
 
 
@@ -170,106 +165,6 @@ def ingest_progress(enabled: bool) -> Iterator[IngestDisplay | None]:
 
 # Report ------------------------------------------------------------------------------------------
 
-_usd = display.usd
-
-def _months(t: TemplateProjection) -> str:
-    if t.breakeven_months is None:
-        return "never"
-    # The range: the earliest and latest break-even as each assumption moves (see sensitivity).
-    low, high = t.breakeven_range_months
-    return f"{t.breakeven_months:.1f} ({low:.1f}–{'never' if high is None else f'{high:.1f}'})"
-
-
-def _option_rows(t: TemplateProjection) -> list[dict[str, str]]:
-    """The options side by side: what each costs, saves and nets."""
-    return [{
-        "option": o.label,
-        "$/request": _usd(o.cost_per_request, True),
-        "saves $/mo": _usd(o.monthly_savings),
-        "upfront": _usd(o.upfront),
-        "upkeep/mo": _usd(o.upkeep),
-        "break-even": ("never" if o.breakeven_months is None
-                       else f"{o.breakeven_months:.1f} mo" if o.breakeven_months <= MAX_MONTHS
-                       else f"> {MAX_MONTHS // 12} years"),
-        "net": _usd(o.net_savings_horizon),
-    } for o in t.options]
-
-
-def _details(t: TemplateProjection, horizon: int) -> list[str]:
-    """The lines under a template: volume, the best option, where the figures come from."""
-    v = t.volume
-    best = t.best_option
-    lines = [f"volume: {t.daily_requests:,.0f}/day (weekdays {v.weekday_mean:,.0f}, weekends "
-             f"{v.weekend_mean:,.0f}), growth {v.growth_per_month:+.1%}/month ({v.growth_note})"]
-    if best.option == KEEP:
-        lines.append(f"best over {horizon} months: keep the prompt as it is (every option nets less than nothing)")
-    else:
-        lines.append(f"best over {horizon} months: {best.label}, netting {_usd(best.net_savings_horizon)}, "
-                     f"{_usd(best.ahead_by)} ahead of the next")
-    queries = sorted(set(t.queries.values()))
-    lines.append("reproduce the measured figures: " + ", ".join(f"crossover query {q}" for q in queries))
-    return lines
-
-
-def _anatomy(t: TemplateProjection) -> str:
-    k = t.tokens_per_request
-    return " / ".join(f"{k[name]:,.0f}" for name in SEGMENT_KINDS)
-
-
-def _short(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _report_rows(p: Projection) -> list[dict[str, str]]:
-    return [{
-        "template": f"{t.template_id} {_short(t.label, 22)}",
-        "model": _short(t.models[0], 17) + (f" +{len(t.models) - 1}" if len(t.models) > 1 else ""),
-        "req/day": f"{t.daily_requests:,.0f}",
-        "now $/mo": _usd(t.current_monthly_cost),
-        "FT $/mo": _usd(t.finetuned_monthly_cost),
-        "upfront": _usd(t.upfront_cost),
-        "upkeep/mo": _usd(t.maintenance_monthly),
-        "break-even months": _months(t),
-        f"net {p.scenario['traffic.horizon_months']} mo": _usd(t.net_savings_horizon),
-        "decision": t.decision,
-    } for t in p.templates]
-
-
-def report_html(p: Projection) -> str:
-    """The report as one self-contained HTML page: the summary table, then each template's reasons."""
-    rows = _report_rows(p)
-    head = "".join(f"<th>{escape(name)}</th>" for name in (rows[0] if rows else []))
-    body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
-    sections = []
-    for t in p.templates:
-        reasons = "".join(f"<li>{escape(r)}</li>" for r in t.reasons)
-        rows = _option_rows(t)
-        options = ("<table><thead><tr>" + "".join(f"<th>{escape(n)}</th>" for n in rows[0]) + "</tr></thead><tbody>"
-                   + "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row.values()) + "</tr>" for row in rows)
-                   + "</tbody></table>")
-        details = "".join(f"<p>{escape(line)}</p>" for line in _details(t, p.scenario["traffic.horizon_months"]))
-        sections.append(f'<section class="{t.decision.lower()}"><h2>{escape(t.decision)}: {escape(t.label)} '
-                        f'<code>{escape(t.template_id)}</code></h2><p>Tokens per request, {" / ".join(SEGMENT_KINDS)}: '
-                        f"{escape(_anatomy(t))}</p><ul>{reasons}</ul>{options}{details}"
-                        "</section>")
-    warnings = "".join(f"<li>{escape(w)}</li>" for w in p.warnings)
-    calibration = _calibration_lines(p)
-    if calibration:
-        items = "".join(f"<li>{escape(line.strip())}</li>" for line in calibration[1:])
-        sections.append(f"<h2>{escape(calibration[0].rstrip(':'))}</h2><ul>{items}</ul>")
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>crossover: fine-tuning projection</title>'
-        "<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:80em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:right}"
-        "td:first-child,td:nth-child(2),th{text-align:left}"
-        ".go h2{color:#176b2c}.no-go h2{color:#a11}.evaluate h2{color:#8a5a00}</style></head><body>"
-        f"<h1>Fine-tuning projection</h1><p>{escape(_header(p))}</p><table><thead><tr>{head}</tr></thead>"
-        f"<tbody>{body}</tbody></table>{''.join(sections)}"
-        + (f"<h2>Warnings</h2><ul>{warnings}</ul>" if warnings else "")
-        + f"<p><small>{escape(_footer(p))}</small></p></body></html>\n"
-    )
-
-
 def report_json(p: Projection) -> str:
     """The contract's JSON object."""
     return json.dumps(p.as_dict(), indent=2, default=str) + "\n"
@@ -306,6 +201,15 @@ REPORT_RENDERERS: dict[OutputFormat, Callable[[Projection, bool], str]] = {
     OutputFormat.HTML: lambda p, wide: report_html(p),
     OutputFormat.CSV: lambda p, wide: report_csv(p),
 }
+
+
+#: What a format needs beyond the base install, checked before any work (``--format html`` needs matplotlib).
+REQUIREMENTS: dict[OutputFormat, Callable[[], None]] = {OutputFormat.HTML: charts.available}
+
+
+def require(fmt: OutputFormat | str) -> None:
+    """Raise :class:`~analyzer.errors.MissingDependency` when ``fmt`` needs a package that is not installed."""
+    REQUIREMENTS.get(OutputFormat(fmt), lambda: None)()
 
 
 def render_report(p: Projection, fmt: OutputFormat, wide: bool = False) -> str:

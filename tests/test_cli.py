@@ -156,7 +156,7 @@ def test_report_table_and_markdown(tmp_path):
     assert markdown.startswith("# Fine-tuning projection") and "## NO-GO: Summarise the text in one line." in markdown
     html = invoke(["report", "--format", "html"]).output
     assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
-    assert '<section class="no-go"><h2>NO-GO: Summarise the text in one line.' in html
+    assert '<h2><span class="badge no-go">NO-GO</span>Summarise the text in one line.' in html
 
 
 def test_installed_command_runs_as_a_subprocess(tmp_path):
