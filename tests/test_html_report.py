@@ -140,3 +140,13 @@ def test_the_page_paints_in_a_headless_browser(sample, tmp_path):
     near = {name: sum(n for n, c in colours if all(abs(a - b) <= 6 for a, b in zip(c, rgb, strict=True)))
             for name, rgb in {"fewshot": (0xdd, 0x84, 0x52), "go": (0x17, 0x6b, 0x2c)}.items()}
     assert near["fewshot"] > 5_000 and near["go"] > 100, near
+
+
+def test_a_template_without_a_price_gets_no_cost_chart_and_says_why(sample):
+    from dataclasses import replace
+
+    _, projection, _ = sample
+    unpriced = replace(projection.templates[1], current_cost_per_request=None)
+    assert curves.cost_chart(unpriced) is None
+    page = render_report(replace(projection, templates=[projection.templates[0], unpriced]), OutputFormat.HTML)
+    assert page.count("<svg") == 3 + 2 and "No cumulative cost: " in page and "has no list price" in page
