@@ -38,6 +38,28 @@ def corpus() -> Path:
     return CORPUS
 
 
+def bench_script(name: str):
+    """A script of bench/ (the traffic generator, the screenshot maker) imported as a module."""
+    import importlib
+    import sys
+
+    if str(REPO / "bench") not in sys.path:
+        sys.path.insert(0, str(REPO / "bench"))
+    return importlib.import_module(name)
+
+
+def table_dump(db: Path) -> str:
+    """Every value of every table of a database, as text: what a search of its contents sees."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        return "\n".join(str(con.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables)
+    finally:
+        con.close()
+
+
 def invoke(args: list[str], code: int = 0, input: str | None = None):
     """Run the CLI through click's runner and check its exit code."""
     result = CliRunner().invoke(cli, args, input=input, catch_exceptions=False)

@@ -3,7 +3,6 @@ same byte for byte on every run, and paints in a real browser."""
 
 from __future__ import annotations
 
-import importlib
 import re
 import subprocess
 import sys
@@ -14,13 +13,11 @@ import pytest
 from analyzer import api, curves
 from analyzer.rendering import OutputFormat, render_report
 
-from .conftest import REPO, SAMPLE_LOGS, invoke
+from .conftest import REPO, SAMPLE_LOGS, bench_script, invoke
 
 
 def _screenshots():
-    if str(REPO / "bench") not in sys.path:
-        sys.path.insert(0, str(REPO / "bench"))
-    return importlib.import_module("screenshots")
+    return bench_script("screenshots")
 
 
 @pytest.fixture(scope="module")

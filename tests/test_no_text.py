@@ -9,19 +9,9 @@ import duckdb
 
 from analyzer import ingesting
 
-from .conftest import SAMPLE_LOGS, chat_line, invoke, write_jsonl
+from .conftest import SAMPLE_LOGS, chat_line, invoke, table_dump, write_jsonl
 
 PROMPT = "You are the careful archivist of the Quillmoor estate; answer in one word."
-
-
-def _dump(db) -> str:
-    """Every value of every table, as text."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        return "\n".join(str(con.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables)
-    finally:
-        con.close()
 
 
 def _system_prompts() -> set[str]:
@@ -43,7 +33,7 @@ def test_no_prompt_text_is_kept_and_the_figures_stay(tmp_path, monkeypatch):
     monkeypatch.setattr(ingesting, "PARALLEL_MIN_BYTES", 0)  # the workers must be told too
     invoke(["ingest", str(SAMPLE_LOGS), "--db", str(tmp_path / "kept.duckdb"), "--quiet", "--jobs", "2"])
     invoke(["ingest", str(SAMPLE_LOGS), "--db", str(tmp_path / "none.duckdb"), "--quiet", "--no-text", "--jobs", "2"])
-    kept, none = _dump(tmp_path / "kept.duckdb"), _dump(tmp_path / "none.duckdb")
+    kept, none = table_dump(tmp_path / "kept.duckdb"), table_dump(tmp_path / "none.duckdb")
     assert all(p in kept for p in prompts)  # the check sees a prompt when one is stored
     assert not [p for p in prompts if p in none]
     assert "sk-" not in none and "(prompt text not kept)" in none
@@ -64,7 +54,7 @@ def test_a_database_made_without_text_stays_so(tmp_path):
                                                            {"role": "user", "content": "ledger?"}],
                                                  ts="2026-10-02T10:00:00Z"), "not json at all, " + PROMPT])
     invoke(["ingest", str(tmp_path / "b.jsonl"), "--db", str(db), "--quiet"])  # the flag forgotten
-    dump = _dump(db)
+    dump = table_dump(db)
     assert PROMPT not in dump and "Quillmoor" not in dump
     assert "ledger" not in dump  # live turns are never stored, kept text or not
     con = duckdb.connect(str(db), read_only=True)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-import duckdb
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from analyzer.redacting import _KEYS, REDACTED, redact
 
-from .conftest import chat_line, invoke
+from .conftest import chat_line, invoke, table_dump
 
 KEYS = [
     "sk-" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0U1v2W3x4",  # OpenAI, legacy
@@ -77,12 +76,7 @@ def test_planted_keys_appear_nowhere(tmp_path):
                  ["query", "rejects_by_file", "-p", f"file={log}", "--format", "json"]):
         outputs.append(invoke(args).output)
     db = tmp_path / "crossover.duckdb"
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        dump = "\n".join(str(con.execute(f'SELECT * FROM "{t}"').fetchall()) for t in tables)
-    finally:
-        con.close()
+    dump = table_dump(db)
     raw = db.read_bytes()
     secrets = KEYS + [BEARER.split()[1]]
     assert len(secrets) == 18

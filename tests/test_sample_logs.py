@@ -8,17 +8,12 @@ import pytest
 
 from analyzer.tokenizing import Counter
 
-from .conftest import REPO, SAMPLE_LOGS, invoke
+from .conftest import SAMPLE_LOGS, bench_script, invoke
 
 
 def _generator():
     """bench/traffic.py, which made the sample: the ground truth of what each request holds."""
-    import importlib
-    import sys
-
-    if str(REPO / "bench") not in sys.path:
-        sys.path.insert(0, str(REPO / "bench"))
-    return importlib.import_module("traffic")
+    return bench_script("traffic")
 
 
 @pytest.fixture(scope="module")

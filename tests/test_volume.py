@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import math
-import sys
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -14,7 +12,7 @@ import pytest
 from analyzer import api
 from analyzer.volume import Volume, describe, volume
 
-from .conftest import REPO, SAMPLE_LOGS
+from .conftest import SAMPLE_LOGS, bench_script
 
 MONDAY = date(2026, 10, 5)
 FIT_NOTE = "log-linear fit on"
@@ -156,9 +154,7 @@ def test_the_bundled_month_classifier(tmp_path):
     # × _day_factor (linear, −4% to +4% over the month) × a 3% jitter, then 2% of it is logged
     # (binomial), each logged line standing for 50. One day's relative noise is therefore
     # √(0.03² + 0.98 / logged lines): ~8.5% on a weekday, ~10% on a weekend day.
-    if str(REPO / "bench") not in sys.path:
-        sys.path.insert(0, str(REPO / "bench"))
-    traffic = importlib.import_module("traffic")
+    traffic = bench_script("traffic")
     rate = traffic.CLASSIFIER_SAMPLE_RATE
     expected = [traffic._expected_lines("ticket_classifier", d) / rate for d in range(1, 32)]
     truth = volume(_frame(expected, start), start, end)  # the noise-free month through the same rules
