@@ -426,7 +426,9 @@ def _key_digest(key: str) -> str:
 
 def _turns_digest(keys: tuple[str, ...]) -> str:
     """The hash of a run of turns (their keys): a live turn, or the turns an earlier reply answered."""
-    return digest(json.dumps(list(keys)))
+    # The text json.dumps(list(keys)) gives, written by the C string encoder it calls, without the
+    # encoder set up around it for every live turn.
+    return digest("[" + ", ".join(map(_json_string, keys)) + "]")
 
 
 #: The same, remembered: the turns earlier replies answered recur in every request of a template.
@@ -437,6 +439,10 @@ _turns_hash = functools.lru_cache(maxsize=4096)(_turns_digest)
 def _exchange(asked: tuple[str, ...], reply_key: str) -> str:
     """The hash of turns and the reply to them, as a request's live turn and output, or as sent back later."""
     return _exchange_of(_turns_hash(asked), reply_key)
+
+
+#: json's own C encoder of one string, as json.dumps writes it (ASCII, escapes and quotes included).
+_json_string = json.encoder.encode_basestring_ascii
 
 
 def _exchange_of(asked_hash: str, reply_key: str) -> str:
