@@ -19,10 +19,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import importlib.machinery
 import json
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -224,11 +226,14 @@ class Ingestor:
                                              os.getpid(), str(spool)))
         try:
             # Every piece of every file is a task; results are written file by file, piece by piece,
-            # in order, each file as one unit, as one process would.
+            # in order, each file as one unit, as one process would. The workers start as tasks are
+            # submitted.
             results = [_start(p) for p in pending]
-            parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), (end or p.size) - start, shift)
-                      for part, start, end, shift in _parts(p, result)]
-                     for p, result in zip(pending, results, strict=True)]
+            with _workers_skip_our_main():
+                parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), (end or p.size) - start,
+                           shift)
+                          for part, start, end, shift in _parts(p, result)]
+                         for p, result in zip(pending, results, strict=True)]
             for item, result, futures in zip(pending, results, parts, strict=True):
                 with self._file_transaction(item, result):
                     for future, size, shift in futures:
@@ -333,6 +338,30 @@ class Ingestor:
 
 
 # Worker processes ------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _workers_skip_our_main() -> Iterator[None]:
+    """Workers spawned meanwhile do not run the ``crossover`` command's script again.
+
+    A spawned worker imports the parent's main module first. The ``crossover`` script's is
+    ``analyzer.cli``, and with it the report, the prices and the terminal: some 30 MB and half a
+    second in every worker, for nothing it reads with. Named as a package's ``__main__``, the
+    module is left alone (multiprocessing's own rule for ``python -m``). A script of the user's
+    is still imported, as multiprocessing does: it may register formats the workers need.
+    """
+    main = sys.modules.get("__main__")
+    cli = sys.modules.get("analyzer.cli")
+    ours = (main is not None and cli is not None and getattr(main, "__spec__", None) is None
+            and getattr(main, "main", None) is getattr(cli, "main", object()))
+    if not ours:
+        yield
+        return
+    main.__spec__ = importlib.machinery.ModuleSpec("analyzer.__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None
+
 
 _WORKER_READER: FileReader | None = None
 

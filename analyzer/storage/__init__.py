@@ -14,50 +14,116 @@ Only this package imports DuckDB or holds SQL (saved queries aside, in ``queries
 
 Every file is written in one transaction (see :mod:`analyzer.ingesting`), and request ids are
 primary keys: re-reading a request already stored inserts nothing.
+
+Names are imported from their module on first use (PEP 562), not all at once: a worker process that
+only builds rows (:mod:`.rows`) must not load DuckDB (some 35 MB, and import time, in every worker).
 """
 
 from __future__ import annotations
 
-from .arrow import frame
-from .batch_parts import mark_joined, shared_custom_ids, unjoined_pairs
-from .batch_parts import waiting as batch_lines_waiting
-from .bookkeeping import (
-                          FileRow,
-                          add_to_file,
-                          delete_meta,
-                          file_row,
-                          forget_file,
-                          forget_lines_after,
-                          get_meta,
-                          record_file,
-                          set_file_mtime,
-                          set_meta,
-                          transaction,
-)
-from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path, private_files
-from .derived import (
-                          add_price,
-                          classify_middle_turns,
-                          rebuild_templates,
-                          refresh_versions,
-                          set_version_templates,
-                          unpriced_days,
-                          version_texts,
-)
-from .reads import (
-    calibration,
-    export_candidates,
-    file_fingerprints,
-    models,
-    prices_used,
-    request_costs,
-    template_labels,
-    template_rows,
-    templates_info,
-)
-from .rows import BATCH_TABLES, Rows
-from .rows import write as write_rows
-from .tables import TABLES, VIEWS
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Each name this package gives, and the module and name it comes from.
+_NAMES = {
+    "frame": ("arrow", "frame"),
+    "batch_lines_waiting": ("batch_parts", "waiting"),
+    "mark_joined": ("batch_parts", "mark_joined"),
+    "shared_custom_ids": ("batch_parts", "shared_custom_ids"),
+    "unjoined_pairs": ("batch_parts", "unjoined_pairs"),
+    "FileRow": ("bookkeeping", "FileRow"),
+    "add_to_file": ("bookkeeping", "add_to_file"),
+    "delete_meta": ("bookkeeping", "delete_meta"),
+    "file_row": ("bookkeeping", "file_row"),
+    "forget_file": ("bookkeeping", "forget_file"),
+    "forget_lines_after": ("bookkeeping", "forget_lines_after"),
+    "get_meta": ("bookkeeping", "get_meta"),
+    "record_file": ("bookkeeping", "record_file"),
+    "set_file_mtime": ("bookkeeping", "set_file_mtime"),
+    "set_meta": ("bookkeeping", "set_meta"),
+    "transaction": ("bookkeeping", "transaction"),
+    "Connection": ("connection", "Connection"),
+    "DEFAULT_DB": ("connection", "DEFAULT_DB"),
+    "Error": ("connection", "Error"),
+    "MEMORY_LIMIT": ("connection", "MEMORY_LIMIT"),
+    "connect": ("connection", "connect"),
+    "db_path": ("connection", "db_path"),
+    "private_files": ("connection", "private_files"),
+    "add_price": ("derived", "add_price"),
+    "classify_middle_turns": ("derived", "classify_middle_turns"),
+    "rebuild_templates": ("derived", "rebuild_templates"),
+    "refresh_versions": ("derived", "refresh_versions"),
+    "set_version_templates": ("derived", "set_version_templates"),
+    "unpriced_days": ("derived", "unpriced_days"),
+    "version_texts": ("derived", "version_texts"),
+    "calibration": ("reads", "calibration"),
+    "export_candidates": ("reads", "export_candidates"),
+    "file_fingerprints": ("reads", "file_fingerprints"),
+    "models": ("reads", "models"),
+    "prices_used": ("reads", "prices_used"),
+    "request_costs": ("reads", "request_costs"),
+    "template_labels": ("reads", "template_labels"),
+    "template_rows": ("reads", "template_rows"),
+    "templates_info": ("reads", "templates_info"),
+    "BATCH_TABLES": ("rows", "BATCH_TABLES"),
+    "Rows": ("rows", "Rows"),
+    "write_rows": ("rows", "write"),
+    "TABLES": ("tables", "TABLES"),
+    "VIEWS": ("tables", "VIEWS"),
+}
+
+if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
+    from .arrow import frame
+    from .batch_parts import mark_joined, shared_custom_ids, unjoined_pairs
+    from .batch_parts import waiting as batch_lines_waiting
+    from .bookkeeping import (
+                              FileRow,
+                              add_to_file,
+                              delete_meta,
+                              file_row,
+                              forget_file,
+                              forget_lines_after,
+                              get_meta,
+                              record_file,
+                              set_file_mtime,
+                              set_meta,
+                              transaction,
+    )
+    from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path, private_files
+    from .derived import (
+                              add_price,
+                              classify_middle_turns,
+                              rebuild_templates,
+                              refresh_versions,
+                              set_version_templates,
+                              unpriced_days,
+                              version_texts,
+    )
+    from .reads import (
+        calibration,
+        export_candidates,
+        file_fingerprints,
+        models,
+        prices_used,
+        request_costs,
+        template_labels,
+        template_rows,
+        templates_info,
+    )
+    from .rows import BATCH_TABLES, Rows
+    from .rows import write as write_rows
+    from .tables import TABLES, VIEWS
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _NAMES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), attribute)
+    globals()[name] = value  # once found, a plain module attribute
+    return value
+
 
 __all__ = [
     "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "FileRow", "Rows",

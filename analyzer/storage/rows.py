@@ -7,11 +7,14 @@ reading a request again inserts nothing; rejects and batch lines are appended as
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import polars as pl
 
-from . import arrow
-from .connection import Connection
 from .tables import TABLES
+
+if TYPE_CHECKING:
+    from .connection import Connection
 
 #: The tables a file is read into, in the order their frames are written.
 BATCH_TABLES = ("requests", "middle_turns", "segments", "template_versions", "rejects", "batch_parts")
@@ -36,6 +39,7 @@ class Rows:
 
 def write(con: Connection, frames: dict[str, pl.DataFrame]) -> tuple[int, int]:
     """Append one batch's frames, table by table; return how many of its requests were (stored, duplicates)."""
+    from . import arrow  # DuckDB: only where rows are written, not in the workers that build them
     stored = duplicates = 0
     for table in BATCH_TABLES:
         frame = frames.get(table)
