@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -222,7 +223,7 @@ class FileReader:
         result.formats.add(format_name)
         ts = _utc(request.timestamp)
         row = _request_row(request, seg, counter, format_name, result.path, record.line, ts)
-        _check_columns(row)
+        _check_columns(row, request.raw_usage)
         rows.tables["requests"].append(row)
         if seg.middle_id is not None and seg.middle_id not in self._seen_middles:
             if len(self._seen_middles) >= SEEN_LIMIT:
@@ -300,7 +301,7 @@ def _utc(ts: datetime) -> datetime:
     return (ts if ts.tzinfo is UTC else ts.astimezone(UTC)).replace(tzinfo=None)
 
 
-def _check_columns(row: dict) -> None:
+def _check_columns(row: dict, request_usage: object = None) -> None:
     """Check the logged values of a request's row against its columns, or raise BadRecord.
 
     A few scalar fields per request, so the cost is small; the counted tokens come from the
@@ -322,8 +323,38 @@ def _check_columns(row: dict) -> None:
     row["user_id"] = redact(user)
     if row["error"] is not None:
         row["error"] = redact(row["error"])
-    if row["raw_usage"] is not None:
+    if row["raw_usage"] is not None and not _plain_usage(request_usage):
         row["raw_usage"] = redact(row["raw_usage"])
+
+
+#: Usage keys seen to be plain names, which no key shape can match (see _plain_usage).
+_PLAIN_KEYS: set[str] = set()
+_NAME = re.compile(r"[a-z_]{1,40}")
+
+
+def _plain_usage(usage: object, depth: int = 0) -> bool:
+    """Whether a usage object's JSON text is sure to hold no key-like string, so needs no redaction.
+
+    Every shape :mod:`analyzer.redacting` looks for lies within one JSON token (none spans a quote,
+    a colon, a comma or a brace), and a number, true, false or null is none of them. So a usage
+    of numbers under keys that are plain lower-case names redaction leaves alone is left alone
+    whole; the few distinct keys are checked once each. Anything else is redacted as text.
+    """
+    if type(usage) is not dict or depth > 4:  # usage nests two levels; deeper is redacted as text
+        return False
+    for key, value in usage.items():
+        if key not in _PLAIN_KEYS:
+            if type(key) is not str or not _NAME.fullmatch(key) or redact(key) != key:
+                return False
+            if len(_PLAIN_KEYS) < 10_000:
+                _PLAIN_KEYS.add(key)
+        kind = type(value)
+        if kind is dict:
+            if not _plain_usage(value, depth + 1):
+                return False
+        elif not (kind is int or kind is float or kind is bool or value is None):
+            return False
+    return True
 
 
 def _short(value: object) -> str:

@@ -106,3 +106,25 @@ _NEAR_KEYS = st.lists(st.sampled_from([
 @example("hf_" + "q" * 30)
 def test_the_quick_test_before_the_scan_never_changes_what_is_redacted(text):
     assert redact(text) == _KEYS.sub(REDACTED, text)
+
+
+# Keys a usage object may have: plain names, and names that are, or hold, a key's shape.
+_USAGE_KEYS = st.one_of(st.sampled_from(["prompt_tokens", "completion_tokens", "cached_tokens", "x_groq",
+                                         "github_pat_" + "a" * 40, "sk_live_" + "b" * 20, "hf_" + "c" * 31]),
+                        st.from_regex(r"[a-z_]{1,45}", fullmatch=True), st.text(max_size=45))
+_USAGE_VALUES = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                          st.text(max_size=60), st.just("sk-" + "d" * 30))
+_USAGE = st.recursive(st.dictionaries(_USAGE_KEYS, _USAGE_VALUES, max_size=6),
+                      lambda inner: st.dictionaries(_USAGE_KEYS, inner, max_size=4), max_leaves=12)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_USAGE)
+@example({"github_pat_" + "a" * 40: 1})
+@example({"prompt_tokens_details": {"sk_live_" + "b" * 20: 0}})
+def test_a_usage_let_through_unredacted_is_one_redaction_leaves_alone(usage):
+    from analyzer.extracting import _plain_usage, _usage_json
+
+    text = _usage_json(usage)
+    if _plain_usage(usage):
+        assert redact(text) == text
