@@ -35,7 +35,7 @@ MAX_EXAMPLES = 5  # rejects per file kept for the run's summary; all of them go 
 #: record dated 1970 or 9999 would stretch the report's window to millions of days.
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)  # how far past the run's start a request may be dated (clock skew, zones)
-INT32_MAX = 2**31 - 1  # the INTEGER columns (tables.POLARS_TYPES: Int32)
+INT32_MAX = 2**31 - 1  # the INTEGER columns (tables.polars_types(): Int32)
 #: Usage as logged, each stored in an INTEGER column: checked before the batch is built, where a value
 #: out of range would fail the whole batch, not the one record.
 _REPORTED = ("reported_prompt_tokens", "reported_cached_tokens", "reported_cache_write_tokens",

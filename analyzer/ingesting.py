@@ -26,9 +26,7 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from . import batches, examples, parsers, reading, storage, templating
+from . import batches, examples, parsers, reading, storage, templating, working
 from .extracting import MAX_EXAMPLES, FileReader, FileResult
 from .storage import Rows
 
@@ -221,7 +219,7 @@ class Ingestor:
         # Spawned, not forked: a fork of a process running polars' and DuckDB's thread pools can
         # inherit a held lock and hang.
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_start_worker,
+                                   initializer=working.start,
                                    initargs=(self.format_name, self.timezone_name, self.reference, self.keep_text,
                                              os.getpid(), str(spool)))
         try:
@@ -230,18 +228,21 @@ class Ingestor:
             # submitted.
             results = [_start(p) for p in pending]
             with _workers_skip_our_main():
-                parts = [[(pool.submit(_read_in_worker, str(p.path), part, str(spool), end), (end or p.size) - start,
+                parts = [[(pool.submit(working.read, str(p.path), part, str(spool), end), (end or p.size) - start,
                            shift)
                           for part, start, end, shift in _parts(p, result)]
                          for p, result in zip(pending, results, strict=True)]
             for item, result, futures in zip(pending, results, parts, strict=True):
                 with self._file_transaction(item, result):
                     for future, size, shift in futures:
-                        part, batches = future.result()
-                        for batch in batches:
-                            frames = {table: pl.read_ipc(path) for table, path in batch.items()}
-                            self._write_batch(_shifted(frames, result.position.line if shift else 0), result)
-                            for path in batch.values():
+                        part, spools = future.result()
+                        for spooled in spools:
+                            with storage.transaction(self.con):
+                                stored, duplicates = storage.write_spool(self.con, spooled,
+                                                                         result.position.line if shift else 0)
+                            result.stored += stored
+                            result.duplicates += duplicates
+                            for path in spooled.paths.values():
                                 os.remove(path)
                         _merge(result, part, shift)
                         self._advanced(size)
@@ -361,51 +362,6 @@ def _workers_skip_our_main() -> Iterator[None]:
         yield
     finally:
         main.__spec__ = None
-
-
-_WORKER_READER: FileReader | None = None
-
-
-def _start_worker(format_name: str | None, timezone_name: str | None, reference: bool, keep_text: bool = True,
-                  parent: int | None = None, spool: str | None = None) -> None:
-    global _WORKER_READER
-    _WORKER_READER = FileReader(format_name, timezone_name, reference, keep_text)
-    if parent is not None:
-        threading.Thread(target=_die_with, args=(parent, spool), daemon=True, name="crossover-parent-watch").start()
-
-
-#: How often a worker checks that the process that started it is still there.
-PARENT_POLL = 0.5
-
-
-def _die_with(parent: int, spool: str | None) -> None:
-    """End this worker when its parent is gone (killed, even with SIGKILL, which runs no cleanup):
-    a worker holds a file's rows, some hundred MB, and nobody would ever collect its result. The
-    spool folder the parent could not remove goes with it."""
-    while os.getppid() == parent:
-        time.sleep(PARENT_POLL)
-    if spool:
-        shutil.rmtree(spool, ignore_errors=True)
-    os._exit(1)
-
-
-def _read_in_worker(path: str, result: FileResult, spool: str, end: int | None
-                    ) -> tuple[FileResult, list[dict[str, str]]]:
-    """Read one file in a worker; spool each batch's tables as Arrow IPC files and return their paths."""
-    batches: list[dict[str, str]] = []
-
-    def emit(rows: Rows) -> None:
-        stem = os.path.join(spool, uuid.uuid4().hex)
-        batch = {}
-        for table, frame in rows.frames().items():
-            batch[table] = f"{stem}-{table}.arrow"
-            frame.write_ipc(batch[table])
-        if batch:
-            batches.append(batch)
-
-    assert _WORKER_READER is not None, "worker not started"
-    _WORKER_READER.read(Path(path), result, emit, end)
-    return result, batches
 
 
 def _start(item: _Pending) -> FileResult:

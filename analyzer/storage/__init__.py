@@ -68,6 +68,8 @@ _NAMES = {
     "BATCH_TABLES": ("rows", "BATCH_TABLES"),
     "Rows": ("rows", "Rows"),
     "write_rows": ("rows", "write"),
+    "Spool": ("rows", "Spool"),
+    "write_spool": ("rows", "write_spool"),
     "TABLES": ("tables", "TABLES"),
     "VIEWS": ("tables", "VIEWS"),
 }
@@ -77,27 +79,27 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
     from .batch_parts import mark_joined, shared_custom_ids, unjoined_pairs
     from .batch_parts import waiting as batch_lines_waiting
     from .bookkeeping import (
-                              FileRow,
-                              add_to_file,
-                              delete_meta,
-                              file_row,
-                              forget_file,
-                              forget_lines_after,
-                              get_meta,
-                              record_file,
-                              set_file_mtime,
-                              set_meta,
-                              transaction,
+        FileRow,
+        add_to_file,
+        delete_meta,
+        file_row,
+        forget_file,
+        forget_lines_after,
+        get_meta,
+        record_file,
+        set_file_mtime,
+        set_meta,
+        transaction,
     )
     from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path, private_files
     from .derived import (
-                              add_price,
-                              classify_middle_turns,
-                              rebuild_templates,
-                              refresh_versions,
-                              set_version_templates,
-                              unpriced_days,
-                              version_texts,
+        add_price,
+        classify_middle_turns,
+        rebuild_templates,
+        refresh_versions,
+        set_version_templates,
+        unpriced_days,
+        version_texts,
     )
     from .reads import (
         calibration,
@@ -110,7 +112,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
         template_rows,
         templates_info,
     )
-    from .rows import BATCH_TABLES, Rows
+    from .rows import BATCH_TABLES, Rows, Spool, write_spool
     from .rows import write as write_rows
     from .tables import TABLES, VIEWS
 
@@ -134,4 +136,5 @@ __all__ = [
     "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
+    "Spool", "write_spool",
 ]

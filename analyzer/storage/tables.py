@@ -8,13 +8,24 @@ derived from here, so adding a column means a migration and a line below.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
-#: The polars type that carries each DuckDB type across the Arrow stream; JSON travels as text.
-POLARS_TYPES = {"VARCHAR": pl.Utf8, "JSON": pl.Utf8, "INTEGER": pl.Int32, "BIGINT": pl.Int64, "HUGEINT": pl.Int128,
-                "DOUBLE": pl.Float64, "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us"), "DATE": pl.Date}
+
+@functools.cache
+def polars_types() -> dict[str, pl.DataType]:
+    """The polars type that carries each DuckDB type across the Arrow stream; JSON travels as text.
+
+    Imported on first use: a worker process of ingest builds rows as JSON lines and has no use for polars.
+    """
+    import polars as pl
+
+    return {"VARCHAR": pl.Utf8, "JSON": pl.Utf8, "INTEGER": pl.Int32, "BIGINT": pl.Int64, "HUGEINT": pl.Int128,
+            "DOUBLE": pl.Float64, "BOOLEAN": pl.Boolean, "TIMESTAMP": pl.Datetime("us"), "DATE": pl.Date}
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class Column:
     @property
     def dtype(self) -> pl.DataType:
         """The polars type of this column in the frames written to it."""
-        return POLARS_TYPES[self.type]
+        return polars_types()[self.type]
 
 
 def col(name: str, spec: str, description: str, derived: bool = False) -> Column:
@@ -52,6 +63,10 @@ class Table:
     def schema(self) -> dict[str, pl.DataType]:
         """The polars schema of the rows ingest writes to this table (derived columns left out)."""
         return {c.name: c.dtype for c in self.columns if not c.derived}
+
+    def written(self) -> tuple[Column, ...]:
+        """The columns of the rows ingest writes to this table (derived columns left out)."""
+        return tuple(c for c in self.columns if not c.derived)
 
 
 @dataclass(frozen=True)
