@@ -10,7 +10,8 @@ Only this package imports DuckDB or holds SQL (saved queries aside, in ``queries
 * :mod:`.bookkeeping`: each file's ``files`` row, ``meta``, transactions;
 * :mod:`.batch_parts`: the staged halves of batch requests;
 * :mod:`.derived`: the final pass's reads and writes (versions, few-shot, prices);
-* :mod:`.reads`: what the report, ``templates`` and ``prices`` read.
+* :mod:`.reads`: what the report, ``templates`` and ``prices`` read;
+* :mod:`.comparisons`: what ``compare`` writes and the report reads back.
 
 Every file is written in one transaction (see :mod:`analyzer.ingesting`), and request ids are
 primary keys: re-reading a request already stored inserts nothing.
@@ -34,6 +35,7 @@ from .bookkeeping import (
                           set_meta,
                           transaction,
 )
+from .comparisons import comparisons, save_comparison
 from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path, private_files
 from .derived import (
                           add_price,
@@ -61,11 +63,12 @@ from .tables import TABLES, VIEWS
 
 __all__ = [
     "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "FileRow", "Rows",
-    "add_price", "add_to_file", "batch_lines_waiting", "calibration", "classify_middle_turns", "connect",
+    "add_price", "add_to_file", "batch_lines_waiting", "calibration", "classify_middle_turns", "comparisons", "connect",
     "db_path", "delete_meta", "export_candidates", "file_fingerprints",
     "private_files", "file_row", "forget_file", "forget_lines_after", "frame", "get_meta",
     "mark_joined", "models", "prices_used",
-    "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
+    "rebuild_templates", "record_file", "refresh_versions", "request_costs", "save_comparison", "set_file_mtime",
+    "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
 ]
