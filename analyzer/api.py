@@ -21,7 +21,7 @@ import polars as pl
 from . import comparing, costs, exporting, parsers, pricing, queries, storage
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished, TemplateNotFound
-from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
+from .ingesting import NO_TEXT, TEXT_KEY, Ingestor, IngestResult, OnBytes, OnFile
 from .models import RawRecord
 from .projection import Projection
 from .segmenting import segment
@@ -292,6 +292,7 @@ def compare(logs: Iterable[str], db: str | None = None, against: str | None = No
     con = storage.connect(db, read_only=True)
     try:
         labels = storage.template_labels(con)
+        keep_text = storage.get_meta(con, TEXT_KEY) != NO_TEXT
     finally:
         con.close()
     template_id = exporting.resolve(against, labels) if against is not None else chosen.template_id
@@ -302,18 +303,20 @@ def compare(logs: Iterable[str], db: str | None = None, against: str | None = No
     if chosen is not None and chosen.template_id not in (None, template_id):
         raise TemplateNotFound(f"{chosen.path} is the eval set of {chosen.template_id}, not of {template_id} "
                                f"({labels[template_id]})")
+    rebuilt: list[str] = []
     if chosen is None:
         with tempfile.TemporaryDirectory(prefix="crossover-eval-") as tmp:
-            export(template_id, Path(tmp) / "set", db)
+            rebuilt = export(template_id, Path(tmp) / "set", db).warnings
             chosen = comparing.load_eval_set(Path(tmp) / "set")
         chosen.path = Path(f"(rebuilt from {storage.db_path(db)}: crossover export {template_id})")
     chosen.template_id, chosen.label = template_id, labels[template_id]
     result = comparing.compare(chosen, logs)
+    result.warnings[:0] = rebuilt
     if not result.calls:
         raise NoData(f"{', '.join(logs)}: no logged call to compare")
     con = storage.connect(db)
     try:
-        storage.save_comparison(con, comparing.stored_row(result), comparing.stored_calls(result))
+        storage.save_comparison(con, comparing.stored_row(result, keep_text), comparing.stored_calls(result))
     finally:
         con.close()
     return result

@@ -401,8 +401,11 @@ def _confusion(calls: list[Call]) -> dict[str, dict[str, int]]:
 
 
 
-def stored_row(c: Comparison) -> dict[str, Any]:
-    """The ``comparisons`` row of a comparison."""
+def stored_row(c: Comparison, keep_text: bool = True) -> dict[str, Any]:
+    """The ``comparisons`` row of a comparison; without ``keep_text`` (a ``--no-text`` database) the
+    confusion table, whose labels are answers' text, is left out."""
+    by_kind = c.by_kind if keep_text else {k: {n: v for n, v in d.items() if n != "confusion"}
+                                           for k, d in c.by_kind.items()}
     return {"template_id": c.template_id, "compared_at": datetime.now(UTC).replace(tzinfo=None),
             "eval_set": c.eval_set, "logs": json.dumps(c.logs), "models": ",".join(c.models),
             "output_kind": c.output_kind, "eval_examples": c.eval_examples, "calls": c.calls, "matched": c.matched,
@@ -410,7 +413,7 @@ def stored_row(c: Comparison) -> dict[str, Any]:
             "missing_examples": c.missing_examples, "agreement": c.agreement, "agreement_measure": c.agreement_measure,
             "decisive": c.decisive, "cost_per_request": c.cost_per_request, "priced_calls": c.priced_calls,
             "price_sources": json.dumps(c.price_sources, ensure_ascii=False),
-            "by_kind": json.dumps(c.by_kind, ensure_ascii=False)}
+            "by_kind": json.dumps(by_kind, ensure_ascii=False)}
 
 
 def stored_calls(c: Comparison) -> list[dict[str, Any]]:

@@ -369,8 +369,10 @@ def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[str]]:
         lower(EVALUATE, f"{best.label} nets ${best.net_savings_horizon:,.0f} over {horizon} months, "
                         f"${best.ahead_by:,.0f} more than the next option, with no training")
     elif kind is not None and kind.named_when_best:
+        matched = (t.evaluation or {}).get("verdict") == MATCHES and t.evaluation["replaced_option"] == best.option
         reasons.append(f"{best.label} would net more: ${best.net_savings_horizon:,.0f} over {horizon} months, "
-                       "if its outputs match in the quality evaluation")
+                       + ("and its outputs matched on the eval set" if matched
+                          else "if its outputs match in the quality evaluation"))
     cheaper = [o for o in t.options if not options.KINDS[o.key].trains and best.option != o.key
                and o.net_savings_horizon is not None and t.net_savings_horizon is not None
                and o.net_savings_horizon > max(t.net_savings_horizon, 0)]
