@@ -308,3 +308,20 @@ def test_compare_runs_as_a_subprocess_on_the_bench_candidate(exports, db, tmp_pa
     markdown = subprocess.run([*command, "compare", str(tmp_path / "cand"), "--eval-set", str(export), "--format",
                                "markdown"], capture_output=True, text=True, env=env, timeout=300)
     assert markdown.returncode == 0 and f"{n - swapped:,} agree" in markdown.stdout
+
+
+def test_a_database_that_keeps_no_text_gets_no_labels_from_compare(exports, db, tmp_path):
+    export = exports["ticket router"]
+    _labels_run(export, tmp_path / "cand", {5})
+    con = duckdb.connect(str(db))
+    con.execute("INSERT OR REPLACE INTO meta VALUES ('texts', 'not kept')")  # as `ingest --no-text` leaves it
+    con.close()
+    printed = json.loads(invoke(["compare", str(tmp_path / "cand"), "--eval-set", str(export), "--db", str(db),
+                                 "--format", "json"]).stdout)
+    assert printed["by_kind"]["label"]["confusion"]  # shown to the user who ran it, never stored
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = json.loads(con.execute("SELECT by_kind FROM comparisons").fetchone()[0])
+    finally:
+        con.close()
+    assert "confusion" not in stored["label"] and stored["label"]["agree"] == printed["by_kind"]["label"]["agree"]
