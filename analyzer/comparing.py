@@ -368,8 +368,8 @@ def _summary(kind: str, calls: list[Call]) -> dict[str, Any]:
         for c in calls:
             hit = set(json.loads(c.candidate or "[]"))
             for path in json.loads(c.production or "[]"):
-                # Per top-level field, list positions folded, so a table of a few rows says where it differs.
-                name = re.sub(r"\[\d+\]", "[]", path).split(".")[0]
+                # Per field, list positions folded (line_items[].quantity), so a few rows say where it differs.
+                name = re.sub(r"\[\d+\]", "[]", path)
                 tally = fields.setdefault(name, [0, 0])
                 tally[0] += path in hit
                 tally[1] += 1

@@ -325,3 +325,25 @@ def test_a_database_that_keeps_no_text_gets_no_labels_from_compare(exports, db, 
     finally:
         con.close()
     assert "confusion" not in stored["label"] and stored["label"]["agree"] == printed["by_kind"]["label"]["agree"]
+
+
+def test_tool_calls_are_scored_by_name_and_arguments(tmp_path):
+    def call(name: str, args: dict) -> dict:
+        return {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}]}
+
+    asks = [{"order": "A1", "days": 3}, {"order": "B2", "days": 5}, {"order": "C3", "days": 1}]
+    write_jsonl(tmp_path / "ft" / "eval.jsonl", [
+        {"messages": [{"role": "system", "content": "You look orders up."}, {"role": "user", "content": f"where is {a}"},
+                      call("lookup_order", a)]} for a in asks])
+    answers = [call("lookup_order", asks[0]), call("lookup_order", {**asks[1], "days": 6}), call("cancel_order", asks[2])]
+    write_jsonl(tmp_path / "cand.jsonl", [_chat(i, [{"role": "user", "content": f"where is {a}"}], answer)
+                                          for i, (a, answer) in enumerate(zip(asks, answers, strict=True))])
+    result = comparing.compare(comparing.load_eval_set(tmp_path / "ft"), [str(tmp_path / "cand.jsonl")])
+    k = result.by_kind["tool_call"]
+    assert result.output_kind == "tool_call" and result.template_id is None  # no manifest: --against names it
+    assert (k["agree"], result.agreement) == (1, 1 / 3)
+    # Three leaves each (name, order, days): all, two (days differs), two (the name differs).
+    assert k["field_agreement"] == pytest.approx((3 + 2 + 2) / 9)
+    assert {name: (f["match"], f["of"]) for name, f in k["fields"].items()} == {
+        "[].name": (2, 3), "[].arguments.order": (3, 3), "[].arguments.days": (2, 3)}
