@@ -1,5 +1,5 @@
 """The library's verbs, the same as the CLI's: ingest, report, analyze, query, templates, count, formats,
-prices, export.
+prices, export, compare.
 
 Orchestration only: each verb opens the database, calls the step modules and returns data, which
 the CLI renders; a program that uses these verbs gets the same figures the commands print.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -17,17 +18,17 @@ from typing import Any
 
 import polars as pl
 
-from . import costs, exporting, parsers, pricing, queries, storage
+from . import comparing, costs, exporting, parsers, pricing, queries, storage
 from . import scenario as scenarios
-from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished
-from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
+from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished, TemplateNotFound
+from .ingesting import NO_TEXT, TEXT_KEY, Ingestor, IngestResult, OnBytes, OnFile
 from .models import RawRecord
 from .projection import Projection
 from .segmenting import segment
 from .tokenizing import Counter
 
 __all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", "count", "formats", "prices",
-           "export"]
+           "export", "compare"]
 
 
 def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
@@ -68,11 +69,12 @@ def report(db: str | None = None, scenario: str | None = None) -> Projection:
         labels = storage.template_labels(con)
         info = storage.templates_info(con)
         calibration = storage.calibration(con)
+        compared = storage.comparisons(con)
     finally:
         con.close()
     if requests.is_empty():
         raise NoData("the database holds no requests; run `crossover ingest PATH` first")
-    return costs.project(requests, labels, chosen, calibration, info)
+    return costs.project(requests, labels, chosen, calibration, info, compared)
 
 
 def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = None, format_name: str | None = None,
@@ -267,3 +269,54 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
     meta = {"template_id": template_id, "label": labels[template_id],
             "versions": sorted(int(v) for v in rows["version"].unique()), "database": str(storage.db_path(db))}
     return exporting.write(out, rows.drop("dropped").to_dicts(), sizes, meta, seed, eval_share, max_examples, dropped)
+
+
+def compare(logs: Iterable[str], db: str | None = None, against: str | None = None,
+            eval_set: str | Path | None = None) -> comparing.Comparison:
+    """Score a candidate model's logged calls on a template's eval set, and record the result for the report.
+
+    ``eval_set`` is the directory ``export`` wrote (or its ``eval.jsonl``); without it, the eval set of
+    ``against`` (a template id, prefix or label) is rebuilt from the database exactly as ``export``
+    writes it by default (seed 14, 20%, no cap). With both, they must name the same template. The
+    result replaces the template's previous comparison in the ``comparisons`` table.
+
+    Raises:
+        TemplateNotFound: neither names a template, or they name different ones.
+        InputNotFound: a log path, or the eval set, does not exist.
+        NoData: the logs hold no call.
+    """
+    logs = list(logs)
+    if against is None and eval_set is None:
+        raise TemplateNotFound("name the template (--against TEMPLATE) or the export it was run on (--eval-set DIR)")
+    chosen = comparing.load_eval_set(eval_set) if eval_set is not None else None
+    con = storage.connect(db, read_only=True)
+    try:
+        labels = storage.template_labels(con)
+        keep_text = storage.get_meta(con, TEXT_KEY) != NO_TEXT
+    finally:
+        con.close()
+    template_id = exporting.resolve(against, labels) if against is not None else chosen.template_id
+    if template_id is None:
+        raise TemplateNotFound(f"{chosen.path}: no manifest.json beside it names the template; give --against TEMPLATE")
+    if template_id not in labels:
+        raise TemplateNotFound(f"{chosen.path}: its template {template_id} is not in {storage.db_path(db)}")
+    if chosen is not None and chosen.template_id not in (None, template_id):
+        raise TemplateNotFound(f"{chosen.path} is the eval set of {chosen.template_id}, not of {template_id} "
+                               f"({labels[template_id]})")
+    rebuilt: list[str] = []
+    if chosen is None:
+        with tempfile.TemporaryDirectory(prefix="crossover-eval-") as tmp:
+            rebuilt = export(template_id, Path(tmp) / "set", db).warnings
+            chosen = comparing.load_eval_set(Path(tmp) / "set")
+        chosen.path = Path(f"(rebuilt from {storage.db_path(db)}: crossover export {template_id})")
+    chosen.template_id, chosen.label = template_id, labels[template_id]
+    result = comparing.compare(chosen, logs)
+    result.warnings[:0] = rebuilt
+    if not result.calls:
+        raise NoData(f"{', '.join(logs)}: no logged call to compare")
+    con = storage.connect(db)
+    try:
+        storage.save_comparison(con, comparing.stored_row(result, keep_text), comparing.stored_calls(result))
+    finally:
+        con.close()
+    return result

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from . import api, display
+from . import api, compare_text, display
 from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
@@ -292,6 +292,30 @@ def export(template: str, out: str, db: str | None, version: int | None, eval_sh
     click.echo(f"{result.out_dir}: {counts['train']} train + {counts['eval']} eval examples of "
                f"{result.manifest['template_id']} ({result.manifest['label']}); {counts['candidates']} candidates, "
                f"{counts['duplicates_dropped']} duplicates left out, {skipped} skipped")
+
+
+@cli.command()
+@click.argument("logs", nargs=-1, required=True, metavar="EVAL_LOGS...")
+@click.option("--against", metavar="TEMPLATE", default=None,
+              help="The template (id, prefix or label) whose eval set the calls answer [default: the --eval-set's].")
+@click.option("--eval-set", "eval_set", type=click.Path(), default=None,
+              help="The directory `crossover export` wrote, or its eval.jsonl [default: rebuilt from the database "
+                   "as export writes it by default].")
+@db_option
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON)
+def compare(logs: tuple[str, ...], against: str | None, eval_set: str | None, db: str | None, fmt: str) -> None:
+    """Score a candidate model's logged calls on a template's eval set against production, for the report."""
+    result = api.compare(logs, db, against, eval_set)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    data = result.as_dict()
+    if fmt == OutputFormat.JSON.value:
+        import json
+
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    text = compare_text.markdown(data) if fmt == OutputFormat.MARKDOWN.value else compare_text.lines(data)
+    click.echo("\n".join(text))
 
 
 def main() -> None:

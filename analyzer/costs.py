@@ -17,6 +17,7 @@ from . import options, recommending, sensitivity
 from . import volume as volumes
 from .figures import MONTHS, USD, USD_PER_REQUEST, rounded
 from .models import SEGMENT_KINDS
+from .pricing import finetune_prices
 from .projection import Best, OutputKind, Overall, Projection, TemplateProjection, Volume, Window
 from .scenario import Scenario
 
@@ -37,6 +38,9 @@ FIGURE_QUERIES = {
 GO, EVALUATE, NO_GO = "GO", "EVALUATE", "NO-GO"
 KEEP = "keep"  # the best option when none nets anything
 TASK_WORDS = {"label": "short labels", "json": "JSON objects", "tool_call": "tool calls"}
+#: The answers `crossover compare` gives the quality question (``evaluation.verdict``).
+MATCHES, NO_MATCH, INCOMPLETE = "matches", "does not match", "incomplete"
+WEAK, NO_ANSWERS = "weak evidence", "no answers"
 
 
 def _with_scenario_prices(requests: pl.DataFrame, scenario: Scenario) -> pl.DataFrame:
@@ -66,13 +70,15 @@ def window_of(requests: pl.DataFrame) -> Window:
 
 
 def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
-            calibration: list[dict[str, Any]] | None = None, templates_info: dict[str, dict[str, Any]] | None = None
-            ) -> Projection:
+            calibration: list[dict[str, Any]] | None = None, templates_info: dict[str, dict[str, Any]] | None = None,
+            comparisons: dict[str, dict[str, Any]] | None = None) -> Projection:
     """Project every template of ``requests`` (rows of the ``request_costs`` view) under ``scenario``.
 
     ``calibration`` (rows of the ``model_calibration`` view) is passed through to the report;
     ``templates_info`` holds, per template, what the requests do not: its versions, when the
-    latest was first seen, and its few-shot example pairs.
+    latest was first seen, and its few-shot example pairs. ``comparisons`` (rows of the
+    ``comparisons`` table) are what ``crossover compare`` measured: a template that has one is
+    decided on its measured agreement and costed at its measured cost per request.
     """
     requests = _with_scenario_prices(requests, scenario)
     # Counts of models whose tokenizer tiktoken lacks are o200k estimates: scaled to the model's own
@@ -83,7 +89,7 @@ def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
     warnings = _price_warnings(requests)
     info = templates_info or {}
     templates = [
-        _template(group, labels.get(tid, tid), (start, end), scenario, info.get(tid, {}))
+        _template(group, labels.get(tid, tid), (start, end), scenario, info.get(tid, {}), (comparisons or {}).get(tid))
         for (tid,), group in requests.group_by("template_id", maintain_order=True)
     ]
     templates.sort(key=lambda t: -(t.current_monthly_cost or 0))
@@ -105,7 +111,8 @@ def _price_warnings(requests: pl.DataFrame) -> list[str]:
     return out
 
 
-def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info: dict[str, Any]) -> TemplateProjection:
+def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info: dict[str, Any],
+              comparison: dict[str, Any] | None = None) -> TemplateProjection:
     # Most requests first; a tie goes to the name first in order, so the same logs give the same report.
     models = group["model"].value_counts().sort(["count", "model"], descending=[True, False])["model"].to_list()
     seen = volumes.volume(group.select("ts", "weight"), *window)
@@ -121,6 +128,7 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
     target = s["finetune.target_model"] or models[0]
     basis = options.Basis(group, s, current, target, tokens, info.get("fewshot_pairs"))
     every = [options.payback(o, current, monthly, horizon) for o in options.offered(basis)]
+    evaluation = _evaluation(comparison, every, current, monthly, horizon, s) if comparison else None
     main = options.find(every, options.MAIN)
     # A fine-tuned price the scenario leaves unset is the one the option used (the data file's).
     used = {f"finetune.{name}_price": price for name, price in main.prices.items()}
@@ -177,10 +185,89 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         sensitivity=spread,
         best_option=_best(every),
         queries=dict(FIGURE_QUERIES),
+        evaluation=evaluation,
     )
     decision, reasons = decide(t, s)
     decided = replace(t, decision=decision, reasons=reasons)
     return replace(decided, recommendation=recommending.recommend(decided, horizon))
+
+
+def _evaluation(comparison: dict[str, Any], every: list[options.Option], current: float | None,
+                monthly: Any, horizon: int, s: Scenario) -> dict[str, Any]:
+    """The quality question answered from what ``crossover compare`` measured, and the measured cost in place.
+
+    A candidate that is a fine-tune (``ft:`` name) of the same base model as one of the fine-tune
+    options replaces that option's assumed cost per request with its measured one (``every`` is
+    changed in place), so that savings, break-even and net follow from the measured calls.
+    """
+    ev = dict(comparison)
+    n, matched, agreement = ev["eval_examples"], ev["matched"], ev["agreement"]
+    ev["coverage"] = round(matched / n, 4) if n else 0.0
+    ev["agreement"] = round(agreement, 4) if agreement is not None else None
+    ev["min_agreement"], ev["min_eval_coverage"] = s["decision.min_agreement"], s["decision.min_eval_coverage"]
+    ev["replaced_option"] = ev["replaced_label"] = ev["assumed_cost_per_request"] = None
+    model = ev["models"][0] if ev["models"] else ""
+    tuned = finetune_prices(model) if model.lower().startswith("ft:") else None
+    if tuned is not None and ev["cost_per_request"] is not None:
+        for i, o in enumerate(every):
+            base = finetune_prices(o.model) if o.model and options.KINDS[o.key].trains else None
+            if base is not None and base.base_model == tuned.base_model:
+                ev["replaced_option"], ev["replaced_label"] = o.key, o.label
+                ev["assumed_cost_per_request"] = rounded(o.cost_per_request, USD_PER_REQUEST)
+                measured = replace(o, cost_per_request=ev["cost_per_request"], monthly_cost=None, monthly_savings=None,
+                                   breakeven_months=None, breakeven_requests=None, net_savings_horizon=None,
+                                   note=f"cost per request measured on {ev['priced_calls']:,} eval calls of {model} "
+                                        "(crossover compare)")
+                every[i] = options.payback(measured, current, monthly, horizon)
+                break
+    ev["cost_per_request"] = rounded(ev["cost_per_request"], USD_PER_REQUEST)
+    if not ev["decisive"]:
+        ev["verdict"] = WEAK
+    elif not matched or agreement is None:
+        ev["verdict"] = NO_ANSWERS
+    elif ev["coverage"] < ev["min_eval_coverage"]:
+        ev["verdict"] = INCOMPLETE
+    else:
+        ev["verdict"] = MATCHES if agreement >= ev["min_agreement"] else NO_MATCH
+    return ev
+
+
+def quality_reasons(ev: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Whether the measured answer lowers a GO to EVALUATE, and the sentences that say what was measured."""
+    model = ev["models"][0] if ev["models"] else "the candidate"
+    n, matched, a = ev["eval_examples"], ev["matched"], ev["agreement"]
+    measure = ev["agreement_measure"]
+    verdict = ev["verdict"]
+    lines = []
+    if verdict == MATCHES:
+        lines.append(f"the fine-tuned model matches on the eval set: {model} agrees on {a:.1%} of {matched:,} eval "
+                     f"examples ({measure}), at least the {ev['min_agreement']:.0%} wanted")
+    elif verdict == NO_MATCH:
+        lines.append(f"the fine-tuned model does not match on the eval set yet: {model} agrees on {a:.1%} of "
+                     f"{matched:,} eval examples ({measure}), below the {ev['min_agreement']:.0%} wanted "
+                     "(`crossover compare` shows where)")
+    elif verdict == INCOMPLETE:
+        lines.append(f"the eval set is not answered in full: {model}'s calls answer {matched:,} of {n:,} eval examples "
+                     f"({ev['coverage']:.0%}, under the {ev['min_eval_coverage']:.0%} needed), so their {a:.1%} "
+                     f"({measure}) does not decide yet")
+    elif verdict == WEAK:
+        text = ev["by_kind"].get("text") or {}
+        ratio = text.get("median_length_ratio")
+        lines.append(f"{model}'s free-text answers share {a:.0%} of their words with production's (word-overlap F1 "
+                     f"over {matched:,} eval examples" + (f", median length ×{ratio:.2f}" if ratio is not None else "")
+                     + "): weak evidence, so read a sample of them before deciding")
+    else:
+        lines.append(f"no call of {model} in the compared logs answers an eval example: nothing measured yet")
+    left = [(ev["unmatched_calls"], "calls matched no eval example"), (ev["repeated_calls"], "repeated an example"),
+            (ev["failed_calls"], "failed"), (ev["missing_examples"], "eval examples had no answer")]
+    if any(k for k, _ in left):
+        lines.append("compare: " + ", ".join(f"{k:,} {what}" for k, what in left if k))
+    if ev["cost_per_request"] is not None:
+        replaced = (f", in place of the ${ev['assumed_cost_per_request']:.6f} assumed for "
+                    f"{ev['replaced_label']}" if ev["replaced_option"] else "")
+        lines.append(f"measured: ${ev['cost_per_request']:.6f} per request over {ev['priced_calls']:,} eval calls of "
+                     f"{model}{replaced}")
+    return verdict != MATCHES, lines
 
 
 def _best(every: list[options.Option]) -> Best:
@@ -282,8 +369,10 @@ def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[str]]:
         lower(EVALUATE, f"{best.label} nets ${best.net_savings_horizon:,.0f} over {horizon} months, "
                         f"${best.ahead_by:,.0f} more than the next option, with no training")
     elif kind is not None and kind.named_when_best:
+        matched = (t.evaluation or {}).get("verdict") == MATCHES and t.evaluation["replaced_option"] == best.option
         reasons.append(f"{best.label} would net more: ${best.net_savings_horizon:,.0f} over {horizon} months, "
-                       "if its outputs match in the quality evaluation")
+                       + ("and its outputs matched on the eval set" if matched
+                          else "if its outputs match in the quality evaluation"))
     cheaper = [o for o in t.options if not options.KINDS[o.key].trains and best.option != o.key
                and o.net_savings_horizon is not None and t.net_savings_horizon is not None
                and o.net_savings_horizon > max(t.net_savings_horizon, 0)]
@@ -293,7 +382,14 @@ def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[str]]:
     if t.monthly_savings and (t.caching_monthly_savings or 0) >= 0.5 * t.monthly_savings > 0:
         lower(EVALUATE, "prompt caching of the static prefix alone would save "
                         f"${t.caching_monthly_savings:,.2f}/month, most of what fine-tuning saves, with no training")
-    if verdict == GO:
+    ev = t.evaluation
+    if ev is not None:
+        lowers, lines = quality_reasons(ev)
+        if lowers and verdict == GO:
+            lower(EVALUATE, lines[0])
+            lines = lines[1:]
+        reasons.extend(lines)
+    if verdict == GO and (ev is None or ev["verdict"] != MATCHES):
         reasons.append("GO means: run a quality evaluation; the fine-tuned model must match today's outputs on a "
                        "held-out set of logged requests before it replaces the prompt")
     return verdict, reasons

@@ -110,6 +110,9 @@ class TemplateProjection(_Serialised):
     decision: str = ""
     reasons: list[str] = field(default_factory=list)
     recommendation: Any = None  # recommending.Recommendation: what to do, once decided
+    #: What `crossover compare` measured on the template's eval set (its comparisons row, the verdict and
+    #: the option whose assumed cost the measured one replaced); None until a compare ran.
+    evaluation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

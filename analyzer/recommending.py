@@ -63,10 +63,12 @@ def recommend(t: TemplateProjection, horizon: int) -> Recommendation:
         return Recommendation(KEEP, [], 0.0, f"keep the prompt as it is: no option nets anything over {horizon} months")
     action = {(True, False): PROMPT_ONLY, (False, True): FINETUNE, (True, True): PROMPT_THEN_FINETUNE}[
         (prompt_only is not None, tuned is not None)]
-    return Recommendation(action, steps, steps[-1].net_savings_horizon, _sentence(steps, t.decision, horizon))
+    # The fine-tune `crossover compare` measured and found matching, if any: its step says so.
+    passed = (t.evaluation or {}).get("replaced_option") if (t.evaluation or {}).get("verdict") == "matches" else None
+    return Recommendation(action, steps, steps[-1].net_savings_horizon, _sentence(steps, t.decision, horizon, passed))
 
 
-def _sentence(steps: list[Step], decision: str, horizon: int) -> str:
+def _sentence(steps: list[Step], decision: str, horizon: int, passed: str | None = None) -> str:
     over = f" over {horizon} months"
     parts = []
     for i, step in enumerate(steps):
@@ -78,6 +80,8 @@ def _sentence(steps: list[Step], decision: str, horizon: int) -> str:
         else:
             condition = ("if it passes the quality evaluation" if decision == GO
                          else "may pay: weigh the reasons below, then run a quality evaluation")
+            if passed == step.option and decision == GO:
+                condition = "(it matched on the eval set: crossover compare)"
             parts.append(f"{'then ' if not first else ''}{step.label} ({signed_usd(step.net_savings_horizon)}"
                          f"{over if first else ''}) {condition}")
     return ", ".join(parts)

@@ -175,6 +175,8 @@ CSV_KEYS = ("template_id", "label", "requests", "daily_requests", "monthly_reque
             "current_cost_per_request", "finetuned_cost_per_request", "current_monthly_cost", "finetuned_monthly_cost",
             "monthly_savings", "upfront_cost", "maintenance_monthly", "breakeven_months", "breakeven_requests",
             "net_savings_horizon", "decision", "reasons")
+#: What `crossover compare` measured, after the contract's keys: empty for a template never compared.
+CSV_EVALUATION = ("verdict", "agreement", "agreement_measure", "matched", "eval_examples", "cost_per_request")
 
 
 def report_csv(p: Projection) -> str:
@@ -189,6 +191,8 @@ def report_csv(p: Projection) -> str:
                 row[key] = "; ".join(map(str, t[key]))  # a cell holds one value: lists joined
             else:
                 row[key] = t[key]
+        ev = t.get("evaluation") or {}
+        row.update({f"eval_{key}": ev.get(key) for key in CSV_EVALUATION})
         rows.append(row)
     return pl.DataFrame(rows).write_csv()
 

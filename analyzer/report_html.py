@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from html import escape
 
-from . import charts, fitting
+from . import charts, compare_text, fitting
 from .projection import Projection, TemplateProjection
 from .report_text import (
     anatomy,
     calibration_lines,
+    evaluation_lines,
     footer,
     header,
     headline,
@@ -58,9 +59,22 @@ def _section(t: TemplateProjection, p: Projection) -> str:
     return (f'<section class="{t.decision.lower()}" id="t{escape(t.template_id)}">'
             f"<h2>{_badge(t.decision)}{escape(t.label)} <code>{escape(t.template_id)}</code></h2>"
             f'<p class="action">{escape(headline(t, short=False))}</p>'
-            f"<p>{escape(per_request(t, short=False))}; {escape(anatomy(t))}</p><ul>{reasons}</ul>"
+            f"<p>{escape(per_request(t, short=False))}; {escape(anatomy(t))}</p><ul>{reasons}</ul>{_evaluation(t)}"
             f"{_table(option_columns(t, short=False))}{charts.template_charts(t, p.window, escape)}"
             f"<p>{escape(volume(t))}</p></section>")
+
+
+def _evaluation(t: TemplateProjection) -> str:
+    """What `crossover compare` measured, with the confusion table of labels."""
+    if not t.evaluation:
+        return ""
+    items = "".join(f"<li>{escape(line)}</li>" for line in evaluation_lines(t))
+    tables = ""
+    for k in t.evaluation["by_kind"].values():
+        if k.get("confusion"):
+            header, body = compare_text.confusion_rows(k)
+            tables += _table([fitting.Column(h, [row[i] for row in body], right=i > 0) for i, h in enumerate(header)])
+    return f"<ul>{items}</ul>{tables}"
 
 
 def report_html(p: Projection) -> str:

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
-from . import display, fitting, terminal
+from . import compare_text, display, fitting, terminal
 from .costs import EVALUATE, GO, NO_GO
 from .models import SEGMENT_KINDS
 from .options import MAX_MONTHS
@@ -58,8 +58,21 @@ def anatomy(t: TemplateProjection) -> str:
 def per_request(t: TemplateProjection, short: bool = True) -> str:
     """The cost of one request now and fine-tuned."""
     target = display.short_model(t.target_model) if short else t.target_model
+    measured = " (measured: crossover compare)" if (t.evaluation or {}).get("replaced_option") == "finetune" else ""
     return (f"{display.usd(t.current_cost_per_request, True)} per request now, "
-            f"{display.usd(t.finetuned_cost_per_request, True)} fine-tuned on {target}")
+            f"{display.usd(t.finetuned_cost_per_request, True)} fine-tuned on {target}{measured}")
+
+
+def evaluation_lines(t: TemplateProjection) -> list[str]:
+    """What `crossover compare` measured on the template's eval set: the answer, the matching, each kind."""
+    ev = t.evaluation
+    if not ev:
+        return []
+    lines = [f"measured on the eval set ({ev['compared_at'][:10]}, {', '.join(ev['models'])}): {ev['verdict']}",
+             compare_text.matching(ev)]
+    for kind, k in ev["by_kind"].items():
+        lines += [line.strip() for line in compare_text.kind_lines(kind, k)]
+    return lines  # the measured cost is among the reasons, beside what it replaced
 
 
 def volume(t: TemplateProjection) -> str:
@@ -197,6 +210,8 @@ def report_table(p: Projection, wide: bool = False) -> str:
             for reason in t.reasons:
                 reasons.add_row("-", escape(reason))
             console.print(Padding(reasons, (0, 0, 0, INDENT)))
+            for line in evaluation_lines(t):
+                console.print(Padding(escape(line), (0, 0, 0, INDENT)))
             console.print(Padding(options, (0, 0, 0, INDENT)))
             if hidden:
                 console.print(Padding(escape(f"(--wide adds {', '.join(hidden)})"), (0, 0, 0, INDENT)))
@@ -242,6 +257,8 @@ def report_markdown(p: Projection, wide: bool = False) -> str:
         lines += ["", f"## {t.decision}: {t.label} (`{t.template_id}`)", "", f"**{t.decision}: {headline(t, False)}**",
                   "", f"{per_request(t, short=False)}  ", f"{anatomy(t)}", ""]
         lines += [f"- {reason}" for reason in t.reasons]
+        if t.evaluation:
+            lines += [""] + compare_text.markdown({**t.evaluation, "label": t.label}, level=3)[:-1]
         lines += [""] + _md_table(option_columns(t, short=False)) + ["", volume(t)]
     calibration = calibration_lines(p)
     if calibration:

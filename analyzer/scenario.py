@@ -75,6 +75,11 @@ KEYS: tuple[Key, ...] = (
     Key("decision", "min_daily_requests", 1000.0, "GO needs at least this many requests per day (else EVALUATE)."),
     Key("decision", "min_examples", 500,
         "GO needs this many distinct successful examples in the logs; fewer than a fifth of it is NO-GO."),
+    Key("decision", "min_agreement", 0.95,
+        "Once `crossover compare` has scored a candidate: the share of eval examples it must agree on (labels "
+        "exactly, JSON in every field) for the quality evaluation to pass (else EVALUATE)."),
+    Key("decision", "min_eval_coverage", 0.9,
+        "The share of the eval set the candidate's calls must answer for its agreement to decide."),
 )
 PRICE_FIELDS = ("input", "cached_input", "cache_write", "output")
 

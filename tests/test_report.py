@@ -140,7 +140,9 @@ def test_defaults_cover_every_contract_key():
 
 OPTION_KEYS = {"traffic.growth", "finetune.smaller_model", "caching.hours", "trim.keep_examples", "trim.hours",
                "lora.model", "lora.gpu_hourly", "lora.training_hours", "lora.serving_hourly", "lora.serving_hours",
-               "lora.input_price", "lora.output_price"}
+               "lora.input_price", "lora.output_price",
+               # what `crossover compare` measured is held to these
+               "decision.min_agreement", "decision.min_eval_coverage"}
 
 
 def test_never_retraining_and_a_missing_training_price(tmp_path):

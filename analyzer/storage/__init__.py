@@ -10,7 +10,8 @@ Only this package imports DuckDB or holds SQL (saved queries aside, in ``queries
 * :mod:`.bookkeeping`: each file's ``files`` row, ``meta``, transactions;
 * :mod:`.batch_parts`: the staged halves of batch requests;
 * :mod:`.derived`: the final pass's reads and writes (versions, few-shot, prices);
-* :mod:`.reads`: what the report, ``templates`` and ``prices`` read.
+* :mod:`.reads`: what the report, ``templates`` and ``prices`` read;
+* :mod:`.comparisons`: what ``compare`` writes and the report reads back.
 
 Every file is written in one transaction (see :mod:`analyzer.ingesting`), and request ids are
 primary keys: re-reading a request already stored inserts nothing.
@@ -70,6 +71,8 @@ _NAMES = {
     "write_rows": ("rows", "write"),
     "Spool": ("rows", "Spool"),
     "write_spool": ("rows", "write_spool"),
+    "comparisons": ("comparisons", "comparisons"),
+    "save_comparison": ("comparisons", "save_comparison"),
     "TABLES": ("tables", "TABLES"),
     "VIEWS": ("tables", "VIEWS"),
 }
@@ -91,6 +94,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
         set_meta,
         transaction,
     )
+    from .comparisons import comparisons, save_comparison
     from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path, private_files
     from .derived import (
         add_price,
@@ -136,5 +140,5 @@ __all__ = [
     "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
-    "Spool", "write_spool",
+    "Spool", "write_spool", "comparisons", "save_comparison",
 ]

@@ -433,6 +433,55 @@ def m011_file_times(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE files ADD COLUMN mtime_ns BIGINT")
 
 
+@migration
+def m012_comparisons(con: duckdb.DuckDBPyConnection) -> None:
+    """What ``crossover compare`` measured: a candidate model's agreement and cost on a template's eval set.
+
+    Kept apart from ``requests``: the candidate's calls are not production traffic, so they must
+    not count as volume, templates or examples.
+    """
+    con.execute("""
+        CREATE TABLE comparisons (
+            template_id VARCHAR PRIMARY KEY, -- the latest compare of each template replaces the one before
+            compared_at TIMESTAMP NOT NULL,
+            eval_set VARCHAR NOT NULL,
+            logs VARCHAR NOT NULL,           -- JSON list of the paths read
+            models VARCHAR NOT NULL,         -- comma-separated, most calls first
+            output_kind VARCHAR NOT NULL,
+            eval_examples INTEGER NOT NULL,
+            calls INTEGER NOT NULL,
+            matched INTEGER NOT NULL,
+            unmatched_calls INTEGER NOT NULL,
+            repeated_calls INTEGER NOT NULL,
+            failed_calls INTEGER NOT NULL,
+            missing_examples INTEGER NOT NULL,
+            agreement DOUBLE,
+            agreement_measure VARCHAR NOT NULL,
+            decisive BOOLEAN NOT NULL,
+            cost_per_request DOUBLE,
+            priced_calls INTEGER NOT NULL,
+            price_sources VARCHAR NOT NULL,  -- JSON list
+            by_kind JSON NOT NULL
+        )""")
+    con.execute("""
+        CREATE TABLE comparison_calls (
+            template_id VARCHAR NOT NULL,
+            file VARCHAR NOT NULL,
+            line INTEGER NOT NULL,
+            request_id VARCHAR,
+            model VARCHAR NOT NULL,
+            status VARCHAR NOT NULL,         -- matched | unmatched | repeated | failed
+            example INTEGER,                 -- its line in eval.jsonl, from 0
+            kind VARCHAR,
+            agree BOOLEAN,
+            score DOUBLE,
+            prompt_tokens INTEGER NOT NULL,
+            cached_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cost_usd DOUBLE
+        )""")
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:
