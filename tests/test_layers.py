@@ -78,3 +78,23 @@ def test_every_module_opens_with_a_docstring():
     for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         assert ast.get_docstring(tree), path.name
+
+
+def test_an_ingest_worker_imports_neither_duckdb_nor_polars_nor_the_report():
+    # Each worker is a whole process: what it imports is paid once per core (see analyzer.working).
+    import subprocess
+    import sys
+
+    probe = ("import sys, analyzer.working; "
+             "print(sorted(m for m in ('duckdb', 'polars', 'rich', 'click', 'genai_prices', 'analyzer.api') "
+             "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+def test_the_storage_package_names_each_of_its_lazy_exports_once():
+    from analyzer import storage
+
+    assert sorted(storage.__all__) == sorted(storage._NAMES)
+    for name in storage.__all__:
+        assert getattr(storage, name) is not None
