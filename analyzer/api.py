@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -21,7 +19,7 @@ from . import costs, exporting, parsers, pricing, queries, storage
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished
 from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
-from .models import RawRecord
+from .models import CountResult, RawRecord
 from .projection import Projection
 from .segmenting import segment
 from .tokenizing import Counter
@@ -118,25 +116,6 @@ def templates(db: str | None = None, versions: bool = False) -> pl.DataFrame:
     totals = rows.group_by("template_id").agg(pl.col("requests").sum().alias("_total"))
     order = ["_total", "template_id", "version"] if versions else ["_total", "template_id"]
     return rows.join(totals, on="template_id").sort(order, descending=[True, False, False][: len(order)]).drop("_total")
-
-
-@dataclass
-class CountResult:
-    """The segment breakdown of one request."""
-
-    model: str
-    encoding: str
-    exact: bool
-    prompt_tokens: int
-    segments: dict[str, int]
-    output_tokens: int
-    reported_prompt_tokens: int | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The contract's JSON object (plus whether the tokenizer is the model's own)."""
-        return {"model": self.model, "encoding": self.encoding, "prompt_tokens": self.prompt_tokens,
-                "segments": self.segments, "output_tokens": self.output_tokens, "exact_tokenizer": self.exact,
-                "reported_prompt_tokens": self.reported_prompt_tokens}
 
 
 def count(source: str, model: str | None = None) -> CountResult:

@@ -17,7 +17,7 @@ from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
 from .projection import Projection
-from .rendering import OutputFormat, ingest_progress, render_report, render_rows, require
+from .rendering import OutputFormat, ingest_progress, render_count, render_report, render_rows, require
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # finished, with problems the user asked to fail on (--strict)
@@ -225,23 +225,10 @@ def templates(db: str | None, fmt: str, versions: bool, wide: bool) -> None:
 @cli.command()
 @click.argument("source", metavar="FILE|-")
 @click.option("--model", default=None, help="Model whose tokenizer and overheads to use [default: the request's].")
-@output_option(OutputFormat.TABLE, OutputFormat.JSON)
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
 def count(source: str, model: str | None, fmt: str) -> None:
     """Count one logged request, or a bare request or messages JSON, segment by segment."""
-    result = api.count(source, model)
-    if fmt == OutputFormat.JSON.value:
-        import json
-
-        click.echo(json.dumps(result.as_dict(), indent=2))
-        return
-    exact = "" if result.exact else " (estimate: not this model's own tokenizer)"
-    click.echo(f"model {result.model}, encoding {result.encoding}{exact}")
-    for kind, n in result.segments.items():
-        click.echo(f"  {kind:8} {n:>8,}")
-    click.echo(f"  {'prompt':8} {result.prompt_tokens:>8,}")
-    if result.reported_prompt_tokens is not None:
-        click.echo(f"  {'reported':8} {result.reported_prompt_tokens:>8,}")
-    click.echo(f"  {'output':8} {result.output_tokens:>8,}")
+    click.echo(render_count(api.count(source, model), OutputFormat(fmt)), nl=False)
 
 
 @cli.command()

@@ -57,6 +57,31 @@ def test_count_a_bare_messages_list_and_a_logged_request(tmp_path):
     assert out["prompt_tokens"] == out["reported_prompt_tokens"] == 124 and out["output_tokens"] == 2
 
 
+def _table_lines(text: str) -> list[tuple[str, int]]:
+    return [(kind, int(n.replace(",", ""))) for kind, n in (line.split() for line in text.splitlines()[1:])]
+
+
+def test_count_markdown_and_csv_hold_the_terminal_lines(tmp_path):
+    # A long system prompt, so that a count needs its thousands separator, and a reported usage line.
+    messages = [{"role": "system", "content": "Sort the ticket. " * 400}, *COOKBOOK_MESSAGES[1:]]
+    (tmp_path / "logged.json").write_text(json.dumps(chat_line(messages=messages, prompt_tokens=1234, output="Sure.")))
+    table = invoke(["count", "logged.json"]).output
+    lines = _table_lines(table)
+    assert [k for k, _ in lines] == ["system", "fewshot", "tools", "history", "input", "prompt", "reported", "output"]
+    assert dict(lines)["reported"] == 1234 and dict(lines)["system"] > 1000 and "," in table
+
+    markdown = invoke(["count", "logged.json", "--format", "markdown"]).output.splitlines()
+    assert markdown[0] == table.splitlines()[0] and markdown[2:4] == ["| segment | tokens |", "|---|---:|"]
+    assert [(k, int(n.replace(",", ""))) for k, n in (row.strip("| ").split(" | ") for row in markdown[4:])] == lines
+
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(invoke(["count", "logged.json", "--format", "csv"]).output)))
+    assert [(r["segment"], int(r["tokens"])) for r in rows] == lines
+    assert {(r["model"], r["encoding"], r["exact_tokenizer"]) for r in rows} == {("gpt-4o", "o200k_base", "true")}
+
+
 @pytest.mark.parametrize("args", [
     ["count", "missing.json"], ["ingest", "no/such/dir"], ["report"], ["query", "daily_volume"],
     ["templates"], ["ingest", ".", "--format", "no-such-format"],
