@@ -116,19 +116,35 @@ def _exit_if_strict(result: IngestResult, strict: bool) -> None:
         sys.exit(EXIT_PROBLEMS)
 
 
+def _log_format(log_format: str | None, old: str | None) -> str | None:
+    """The log format asked for: --log-format, or the deprecated --format it replaced (with a warning)."""
+    # `--format` was ingest's log format before it meant the output format on every command: it still
+    # works, for one release.
+    if old is None:
+        return log_format
+    click.echo("warning: `crossover ingest --format NAME` is deprecated and goes in the next release: "
+               "use `--log-format NAME`", err=True)
+    if log_format not in (None, old):
+        raise click.UsageError(f"--format {old} and --log-format {log_format} disagree; give --log-format alone")
+    return old
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @db_option
-@click.option("--format", "--log-format", "log_format", default=None, metavar="NAME",
+@click.option("--log-format", "log_format", default=None, metavar="NAME",
               help="Read every record as this log format instead of detecting it (see `crossover formats`).")
+@click.option("--format", "old_log_format", default=None, metavar="NAME", hidden=True,
+              help="Deprecated spelling of --log-format.")
 @timezone_option
 @jobs_option
 @no_text_option
 @quiet_option
 @strict_option
-def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, timezone_name: str | None,
-           jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
+def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, old_log_format: str | None,
+           timezone_name: str | None, jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
+    log_format = _log_format(log_format, old_log_format)
     with ingest_progress(_show_progress(quiet)) as display:
         result = api.ingest(paths, db, log_format, display and display.on_file, jobs=jobs or os.cpu_count() or 1,
                             timezone=timezone_name, on_bytes=display and display.on_bytes, keep_text=not no_text)

@@ -84,12 +84,28 @@ def test_count_markdown_and_csv_hold_the_terminal_lines(tmp_path):
 
 @pytest.mark.parametrize("args", [
     ["count", "missing.json"], ["ingest", "no/such/dir"], ["report"], ["query", "daily_volume"],
-    ["templates"], ["ingest", ".", "--format", "no-such-format"],
+    ["templates"], ["ingest", ".", "--log-format", "no-such-format"],
 ])
 def test_user_errors_exit_2_with_one_line(args):
     result = invoke(args, code=2)
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output
+
+
+def test_ingest_format_is_the_deprecated_log_format_and_still_works(tmp_path):
+    small_logs(tmp_path)
+    new = invoke(["ingest", "logs", "--db", "new.duckdb", "--log-format", "openai-chat"])
+    assert "deprecated" not in new.stderr and "12 stored" in new.stderr
+    old = invoke(["ingest", "logs", "--db", "old.duckdb", "--format", "openai-chat", "--quiet"])
+    warning = "warning: `crossover ingest --format NAME` is deprecated and goes in the next release: use `--log-format NAME`"
+    assert old.stderr.splitlines() == [warning]
+    assert api.templates("old.duckdb")["requests"].to_list() == api.templates("new.duckdb")["requests"].to_list() == [12]
+    # The old spelling still means the log format: a name that is none is the same error as before.
+    bad = invoke(["ingest", "logs", "--db", "bad.duckdb", "--format", "no-such-format"], code=2)
+    assert bad.stderr.splitlines()[0] == warning and "no-such-format" in bad.stderr.splitlines()[1]
+    clash = invoke(["ingest", "logs", "--format", "openai-chat", "--log-format", "langfuse"], code=2)
+    assert "disagree" in clash.stderr
+    assert "--format" not in invoke(["ingest", "--help"]).output.replace("--log-format", "")
 
 
 def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path):
