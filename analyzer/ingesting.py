@@ -141,7 +141,7 @@ class Ingestor:
 
         pending: list[_Pending] = []
         for path in files:
-            name = str(path.resolve()) if path.exists() else str(path)
+            name = reading.stored_name(path)
             before = storage.file_row(self.con, name)
             try:
                 stat = path.stat()
