@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from . import costs, exporting, parsers, pricing, queries, storage
+from . import costs, exporting, parsers, pricing, queries, storage, weak_inputs
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished
 from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
@@ -44,9 +44,11 @@ def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None 
     with storage.private_files():  # the database and its log are created 0600: they hold prompts
         con = storage.connect(db)
         try:
-            return Ingestor(con, format_name, jobs, timezone, keep_text=keep_text).ingest(paths, on_file, on_bytes)
+            result = Ingestor(con, format_name, jobs, timezone, keep_text=keep_text).ingest(paths, on_file, on_bytes)
         finally:
             con.close()
+    result.cautions = weak_inputs.after_ingest(result)
+    return result
 
 
 def report(db: str | None = None, scenario: str | None = None) -> Projection:
@@ -79,7 +81,15 @@ def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = 
     """Ingest, then report."""
     scenarios.load(scenario)  # a bad scenario fails before minutes of reading
     result = ingest(paths, db, format_name, on_file, jobs, timezone, on_bytes, keep_text)
-    return result, report(db, scenario)
+    try:
+        projection = report(db, scenario)
+    except NoData:
+        if not result.cautions:
+            raise
+        # An empty database because this run stored nothing: say why, not only that it is empty.
+        raise NoData(result.cautions[0].text) from None
+    projection.warnings[:0] = result.cautions  # the run's weak input first, in the report that follows it
+    return result, projection
 
 
 def list_queries() -> list[queries.SavedQuery]:
@@ -150,12 +160,14 @@ def count(source: str, model: str | None = None) -> CountResult:
     request = requests[0]
     counter = Counter(model or request.model)
     seg = segment(request, counter)
-    return CountResult(
+    result = CountResult(
         model=model or request.model, encoding=counter.encoding_name, exact=counter.exact,
         prompt_tokens=seg.prompt_tokens,
         segments={"system": seg.system, "fewshot": seg.fewshot_named, "tools": seg.tools,
                   "history": seg.middle_tokens, "input": seg.input},
         output_tokens=seg.output, reported_prompt_tokens=request.reported_prompt_tokens)
+    result.warnings = weak_inputs.in_count(result)
+    return result
 
 
 def formats() -> list[parsers.LogFormat]:

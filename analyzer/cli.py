@@ -16,6 +16,7 @@ from . import api, display
 from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
+from .models import Caution
 from .projection import Projection
 from .rendering import OutputFormat, ingest_progress, render_count, render_report, render_rows, require
 
@@ -72,6 +73,11 @@ def output_option(*choices: OutputFormat, default: OutputFormat = OutputFormat.T
 @click.version_option(package_name="crossover-analyzer")
 def cli() -> None:
     """Would fine-tuning pay off? Read a month of LLM request logs and find out, per prompt template."""
+
+
+def _warn(cautions: list[Caution]) -> None:
+    for caution in cautions:
+        click.echo(f"warning: {caution.text}", err=True)
 
 
 def _accounting(r: FileResult | IngestResult) -> str:
@@ -150,6 +156,7 @@ def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, old_l
                             timezone=timezone_name, on_bytes=display and display.on_bytes, keep_text=not no_text)
     if not quiet:
         _summary(result)
+    _warn(result.cautions)  # even with --quiet: a run that stored nothing is not a detail
     _exit_if_strict(result, strict)
 
 
@@ -165,8 +172,7 @@ def report(db: str | None, scenario: str | None, fmt: str, wide: bool) -> None:
 
 def _print_report(projection: Projection, fmt: str, wide: bool) -> None:
     click.echo(render_report(projection, OutputFormat(fmt), wide), nl=False)
-    for warning in projection.warnings:  # on stderr whatever the format, so a piped report still shows them
-        click.echo(f"warning: {warning}", err=True)
+    _warn(projection.warnings)  # on stderr whatever the format, so a piped report still shows them
 
 
 @cli.command()
@@ -244,7 +250,9 @@ def templates(db: str | None, fmt: str, versions: bool, wide: bool) -> None:
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
 def count(source: str, model: str | None, fmt: str) -> None:
     """Count one logged request, or a bare request or messages JSON, segment by segment."""
-    click.echo(render_count(api.count(source, model), OutputFormat(fmt)), nl=False)
+    result = api.count(source, model)
+    click.echo(render_count(result, OutputFormat(fmt)), nl=False)
+    _warn(result.warnings)
 
 
 @cli.command()

@@ -13,10 +13,10 @@ from typing import Any
 
 import polars as pl
 
-from . import options, recommending, sensitivity
+from . import options, recommending, sensitivity, weak_inputs
 from . import volume as volumes
 from .figures import MONTHS, USD, USD_PER_REQUEST, rounded
-from .models import SEGMENT_KINDS
+from .models import SEGMENT_KINDS, Caution
 from .projection import Best, OutputKind, Overall, Projection, TemplateProjection, Volume, Window
 from .scenario import Scenario
 
@@ -87,10 +87,12 @@ def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
         for (tid,), group in requests.group_by("template_id", maintain_order=True)
     ]
     templates.sort(key=lambda t: -(t.current_monthly_cost or 0))
-    return Projection(window, scenario, templates, _overall(templates), warnings, calibration or [])
+    projection = Projection(window, scenario, templates, _overall(templates), warnings, calibration or [])
+    projection.warnings += weak_inputs.in_report(projection)
+    return projection
 
 
-def _price_warnings(requests: pl.DataFrame) -> list[str]:
+def _price_warnings(requests: pl.DataFrame) -> list[Caution]:
     unpriced = requests.filter(pl.col("price_input").is_null() | pl.col("price_output").is_null())
     out = []
     total_tokens = requests.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens"))
@@ -100,8 +102,9 @@ def _price_warnings(requests: pl.DataFrame) -> list[str]:
         # Without a price its spend is unknown; its share of the billed tokens stands in for it.
         tokens = group.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens"))
                               * pl.col("weight")).sum().item()
-        out.append(f"no price for {model} ({len(group)} requests, {share:.1%} of all, {tokens / total_tokens:.1%} of "
-                   f'billed tokens): its cost is left out; set [prices."{model}"] in the scenario')
+        out.append(Caution("no_list_price", f"no price for {model} ({len(group)} requests, {share:.1%} of all, "
+                           f"{tokens / total_tokens:.1%} of billed tokens): its cost is left out; "
+                           f'set [prices."{model}"] in the scenario'))
     return out
 
 

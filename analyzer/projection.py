@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .models import Caution
 from .options import Option
 from .scenario import Scenario
 from .sensitivity import Sensitivity
@@ -133,11 +134,12 @@ class Projection:
     scenario: Scenario
     templates: list[TemplateProjection]
     overall: Overall
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Caution] = field(default_factory=list)  # weak inputs (analyzer.weak_inputs)
     calibration: list[dict[str, Any]] = field(default_factory=list)  # counted vs billed, per model
 
     def as_dict(self) -> dict[str, Any]:
         """The contract's JSON object."""
         return {"window": self.window.as_dict(), "scenario": self.scenario.as_dict(),
                 "templates": [t.as_dict() for t in self.templates], "overall": self.overall.as_dict(),
-                "calibration": self.calibration, "warnings": self.warnings}
+                "calibration": self.calibration, "warnings": [w.text for w in self.warnings],
+                "warning_codes": [w.as_dict() for w in self.warnings]}

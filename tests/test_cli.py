@@ -77,7 +77,7 @@ def test_count_markdown_and_csv_hold_the_terminal_lines(tmp_path):
     import csv
     import io
 
-    rows = list(csv.DictReader(io.StringIO(invoke(["count", "logged.json", "--format", "csv"]).output)))
+    rows = list(csv.DictReader(io.StringIO(invoke(["count", "logged.json", "--format", "csv"]).stdout)))
     assert [(r["segment"], int(r["tokens"])) for r in rows] == lines
     assert {(r["model"], r["encoding"], r["exact_tokenizer"]) for r in rows} == {("gpt-4o", "o200k_base", "true")}
 
@@ -193,9 +193,9 @@ def test_report_table_and_markdown(tmp_path):
     small_logs(tmp_path)
     table = invoke(["analyze", "logs", "--quiet"]).output
     assert "Fine-tuning projection per template" in table and "NO-GO" in table and "Summarise the text" in table
-    markdown = invoke(["report", "--format", "markdown"]).output
+    markdown = invoke(["report", "--format", "markdown"]).stdout
     assert markdown.startswith("# Fine-tuning projection") and "## NO-GO: Summarise the text in one line." in markdown
-    html = invoke(["report", "--format", "html"]).output
+    html = invoke(["report", "--format", "html"]).stdout
     assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
     assert '<h2><span class="badge no-go">NO-GO</span>Summarise the text in one line.' in html
 
