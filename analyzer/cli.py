@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from typing import Any
 
 import click
 
-from . import api, display
+from . import api, display, terminal
 from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
@@ -75,9 +76,16 @@ def cli() -> None:
     """Would fine-tuning pay off? Read a month of LLM request logs and find out, per prompt template."""
 
 
-def _warn(cautions: list[Caution]) -> None:
-    for caution in cautions:
-        click.echo(f"warning: {caution.text}", err=True)
+def _warn(*texts: str) -> None:
+    # Wrapped to the width the report fits, so that a long warning does not run past the terminal;
+    # paths and commands are never broken inside.
+    for text in texts:
+        click.echo(textwrap.fill(f"warning: {text}", terminal.width(), subsequent_indent="  ",
+                                 break_long_words=False, break_on_hyphens=False), err=True)
+
+
+def _warn_of(cautions: list[Caution]) -> None:
+    _warn(*(caution.text for caution in cautions))
 
 
 def _accounting(r: FileResult | IngestResult) -> str:
@@ -128,8 +136,7 @@ def _log_format(log_format: str | None, old: str | None) -> str | None:
     # works, for one release.
     if old is None:
         return log_format
-    click.echo("warning: `crossover ingest --format NAME` is deprecated and goes in the next release: "
-               "use `--log-format NAME`", err=True)
+    _warn("`crossover ingest --format NAME` is deprecated and goes in the next release: use `--log-format NAME`")
     if log_format not in (None, old):
         raise click.UsageError(f"--format {old} and --log-format {log_format} disagree; give --log-format alone")
     return old
@@ -156,7 +163,7 @@ def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, old_l
                             timezone=timezone_name, on_bytes=display and display.on_bytes, keep_text=not no_text)
     if not quiet:
         _summary(result)
-    _warn(result.cautions)  # even with --quiet: a run that stored nothing is not a detail
+    _warn_of(result.cautions)  # even with --quiet: a run that stored nothing is not a detail
     _exit_if_strict(result, strict)
 
 
@@ -172,7 +179,7 @@ def report(db: str | None, scenario: str | None, fmt: str, wide: bool) -> None:
 
 def _print_report(projection: Projection, fmt: str, wide: bool) -> None:
     click.echo(render_report(projection, OutputFormat(fmt), wide), nl=False)
-    _warn(projection.warnings)  # on stderr whatever the format, so a piped report still shows them
+    _warn_of(projection.warnings)  # on stderr whatever the format, so a piped report still shows them
 
 
 @cli.command()
@@ -252,7 +259,7 @@ def count(source: str, model: str | None, fmt: str) -> None:
     """Count one logged request, or a bare request or messages JSON, segment by segment."""
     result = api.count(source, model)
     click.echo(render_count(result, OutputFormat(fmt)), nl=False)
-    _warn(result.warnings)
+    _warn_of(result.warnings)
 
 
 @cli.command()

@@ -20,6 +20,11 @@ def codes(report: dict) -> list[str]:
     return [w["code"] for w in report["warning_codes"]]
 
 
+def unwrapped(text: str) -> str:
+    """Text with its line breaks and runs of spaces as single spaces: warnings wrap to the terminal."""
+    return " ".join(text.split())
+
+
 def analyze_json(*args: str) -> tuple[dict, str]:
     result = invoke(["analyze", *args, "--format", "json", "--quiet"])
     return json.loads(result.stdout), result.stderr
@@ -31,13 +36,14 @@ def test_the_sample_month_is_warned_only_that_its_fine_tuning_prices_are_old(tmp
     assert codes(report) == ["stale_finetune_prices"]
     assert report["warnings"] == [w["text"] for w in report["warning_codes"]]  # the texts, as before
     assert "gpt-4o (as of 2025-02-28, 610 days)" in report["warnings"][0]
-    assert stderr.splitlines() == [f"warning: {report['warnings'][0]}"]
+    assert unwrapped(stderr) == unwrapped(f"warning: {report['warnings'][0]}")
+    assert max(map(len, stderr.splitlines())) <= 200 < len(report["warnings"][0])  # wrapped to $COLUMNS
 
 
 def test_everything_rejected_is_said_even_with_quiet(tmp_path):
     write_jsonl(tmp_path / "bad.jsonl", ["{oops", '{"not": "a request"}', "[1, 2"])
     ingest = invoke(["ingest", str(tmp_path / "bad.jsonl"), "--db", str(tmp_path / "i.duckdb"), "--quiet"])
-    [line] = ingest.stderr.splitlines()
+    line = unwrapped(ingest.stderr)
     assert line.startswith("warning: nothing stored: all 3 records read were rejected (first: ") and "line 1:" in line
     assert f"rejects_by_file --param file={tmp_path / 'bad.jsonl'}" in line
     # analyze into an empty database: the error says why it is empty.
@@ -48,7 +54,7 @@ def test_everything_rejected_is_said_even_with_quiet(tmp_path):
     invoke(["ingest", str(tmp_path / "logs"), "--quiet"])
     report, stderr = analyze_json(str(tmp_path / "bad.jsonl"))
     assert codes(report)[0] == "all_rejected" and report["templates"][0]["requests"] == 40
-    assert "warning: nothing stored: all 3 records" in stderr
+    assert "warning: nothing stored: all 3 records" in unwrapped(stderr)
 
 
 def test_files_without_records_are_said(tmp_path):
@@ -65,7 +71,7 @@ def test_a_short_window_projected_over_the_horizon(tmp_path, days, warned):
     report, stderr = analyze_json(str(tmp_path / "logs"))
     assert ("short_window" in codes(report)) is warned
     if warned:
-        assert f"the logs cover {days} days, fewer than the 14" in stderr and "over 12 months" in stderr
+        assert f"the logs cover {days} days, fewer than the 14" in unwrapped(stderr) and "over 12 months" in unwrapped(stderr)
 
 
 def test_a_target_model_without_a_fine_tuning_price_lists_the_known_ones(tmp_path):
@@ -74,7 +80,7 @@ def test_a_target_model_without_a_fine_tuning_price_lists_the_known_ones(tmp_pat
     report, stderr = analyze_json(str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"))
     [text] = [w["text"] for w in report["warning_codes"] if w["code"] == "no_finetune_price"]
     assert text.startswith("no fine-tuning price for no-such-model (template ")
-    assert "gpt-4o, gpt-4o-mini" in text and "gpt-4.1-nano" in text and f"warning: {text}" in stderr
+    assert "gpt-4o, gpt-4o-mini" in text and "gpt-4.1-nano" in text and unwrapped(f"warning: {text}") in unwrapped(stderr)
     # Prices given in the scenario are prices: no warning.
     (tmp_path / "s.toml").write_text('[finetune]\ntarget_model = "no-such-model"\ninput_price = 1.0\n'
                                      "output_price = 4.0\n")
@@ -118,7 +124,8 @@ def test_count_says_its_history_may_be_the_reports_few_shot(tmp_path):
     out = json.loads(result.stdout)
     assert out["segments"]["fewshot"] == 0 and out["segments"]["history"] > 0
     assert [w["code"] for w in out["warning_codes"]] == ["single_request_history"]
-    assert out["warnings"][0] in result.stderr and "few-shot needs the whole template" in result.stderr
+    assert unwrapped(out["warnings"][0]) in unwrapped(result.stderr)
+    assert "few-shot needs the whole template" in unwrapped(result.stderr)
     # What the warning says: the report, from the whole template, counts those turns as few-shot.
     report, _ = analyze_json(str(SAMPLE_LOGS), "--db", str(tmp_path / "s.duckdb"))
     [router] = [t for t in report["templates"] if t["label"].startswith("You are the ticket router")]
