@@ -11,18 +11,16 @@ import json
 import sys
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from . import comparing, costs, exporting, parsers, pricing, queries, storage
+from . import comparing, costs, exporting, parsers, pricing, queries, storage, weak_inputs
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished, TemplateNotFound
 from .ingesting import NO_TEXT, TEXT_KEY, Ingestor, IngestResult, OnBytes, OnFile
-from .models import RawRecord
+from .models import CountResult, RawRecord
 from .projection import Projection
 from .segmenting import segment
 from .tokenizing import Counter
@@ -47,9 +45,11 @@ def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None 
     with storage.private_files():  # the database and its log are created 0600: they hold prompts
         con = storage.connect(db)
         try:
-            return Ingestor(con, format_name, jobs, timezone, keep_text=keep_text).ingest(paths, on_file, on_bytes)
+            result = Ingestor(con, format_name, jobs, timezone, keep_text=keep_text).ingest(paths, on_file, on_bytes)
         finally:
             con.close()
+    result.cautions = weak_inputs.after_ingest(result)
+    return result
 
 
 def report(db: str | None = None, scenario: str | None = None) -> Projection:
@@ -69,7 +69,7 @@ def report(db: str | None = None, scenario: str | None = None) -> Projection:
         labels = storage.template_labels(con)
         info = storage.templates_info(con)
         calibration = storage.calibration(con)
-        compared = storage.comparisons(con)
+        compared = storage.saved_comparisons(con)
     finally:
         con.close()
     if requests.is_empty():
@@ -83,7 +83,15 @@ def analyze(paths: Iterable[str], db: str | None = None, scenario: str | None = 
     """Ingest, then report."""
     scenarios.load(scenario)  # a bad scenario fails before minutes of reading
     result = ingest(paths, db, format_name, on_file, jobs, timezone, on_bytes, keep_text)
-    return result, report(db, scenario)
+    try:
+        projection = report(db, scenario)
+    except NoData:
+        if not result.cautions:
+            raise
+        # An empty database because this run stored nothing: say why, not only that it is empty.
+        raise NoData(result.cautions[0].text) from None
+    projection.warnings[:0] = result.cautions  # the run's weak input first, in the report that follows it
+    return result, projection
 
 
 def list_queries() -> list[queries.SavedQuery]:
@@ -122,25 +130,6 @@ def templates(db: str | None = None, versions: bool = False) -> pl.DataFrame:
     return rows.join(totals, on="template_id").sort(order, descending=[True, False, False][: len(order)]).drop("_total")
 
 
-@dataclass
-class CountResult:
-    """The segment breakdown of one request."""
-
-    model: str
-    encoding: str
-    exact: bool
-    prompt_tokens: int
-    segments: dict[str, int]
-    output_tokens: int
-    reported_prompt_tokens: int | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The contract's JSON object (plus whether the tokenizer is the model's own)."""
-        return {"model": self.model, "encoding": self.encoding, "prompt_tokens": self.prompt_tokens,
-                "segments": self.segments, "output_tokens": self.output_tokens, "exact_tokenizer": self.exact,
-                "reported_prompt_tokens": self.reported_prompt_tokens}
-
-
 def count(source: str, model: str | None = None) -> CountResult:
     """Count one logged request, or a bare request or messages JSON, from a file or ``-`` (stdin).
 
@@ -173,12 +162,14 @@ def count(source: str, model: str | None = None) -> CountResult:
     request = requests[0]
     counter = Counter(model or request.model)
     seg = segment(request, counter)
-    return CountResult(
+    result = CountResult(
         model=model or request.model, encoding=counter.encoding_name, exact=counter.exact,
         prompt_tokens=seg.prompt_tokens,
         segments={"system": seg.system, "fewshot": seg.fewshot_named, "tools": seg.tools,
                   "history": seg.middle_tokens, "input": seg.input},
         output_tokens=seg.output, reported_prompt_tokens=request.reported_prompt_tokens)
+    result.warnings = weak_inputs.in_count(result)
+    return result
 
 
 def formats() -> list[parsers.LogFormat]:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import os
 import sys
+import textwrap
 from typing import Any
 
 import click
 
-from . import api, compare_text, display
+from . import api, compare_text, display, terminal
 from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
+from .models import Caution
 from .projection import Projection
-from .rendering import OutputFormat, ingest_progress, render_report, render_rows, require
+from .rendering import OutputFormat, ingest_progress, render_count, render_report, render_rows, require
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # finished, with problems the user asked to fail on (--strict)
@@ -74,6 +76,18 @@ def cli() -> None:
     """Would fine-tuning pay off? Read a month of LLM request logs and find out, per prompt template."""
 
 
+def _warn(*texts: str) -> None:
+    # Wrapped to the width the report fits, so that a long warning does not run past the terminal;
+    # paths and commands are never broken inside.
+    for text in texts:
+        click.echo(textwrap.fill(f"warning: {text}", terminal.width(), subsequent_indent="  ",
+                                 break_long_words=False, break_on_hyphens=False), err=True)
+
+
+def _warn_of(cautions: list[Caution]) -> None:
+    _warn(*(caution.text for caution in cautions))
+
+
 def _accounting(r: FileResult | IngestResult) -> str:
     total = r.total if isinstance(r, IngestResult) else lambda name: getattr(r, name)
     n = lambda name: display.count(total(name))  # noqa: E731
@@ -116,24 +130,40 @@ def _exit_if_strict(result: IngestResult, strict: bool) -> None:
         sys.exit(EXIT_PROBLEMS)
 
 
+def _log_format(log_format: str | None, old: str | None) -> str | None:
+    """The log format asked for: --log-format, or the deprecated --format it replaced (with a warning)."""
+    # `--format` was ingest's log format before it meant the output format on every command: it still
+    # works, for one release.
+    if old is None:
+        return log_format
+    _warn("`crossover ingest --format NAME` is deprecated and goes in the next release: use `--log-format NAME`")
+    if log_format not in (None, old):
+        raise click.UsageError(f"--format {old} and --log-format {log_format} disagree; give --log-format alone")
+    return old
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @db_option
-@click.option("--format", "--log-format", "log_format", default=None, metavar="NAME",
+@click.option("--log-format", "log_format", default=None, metavar="NAME",
               help="Read every record as this log format instead of detecting it (see `crossover formats`).")
+@click.option("--format", "old_log_format", default=None, metavar="NAME", hidden=True,
+              help="Deprecated spelling of --log-format.")
 @timezone_option
 @jobs_option
 @no_text_option
 @quiet_option
 @strict_option
-def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, timezone_name: str | None,
-           jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
+def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, old_log_format: str | None,
+           timezone_name: str | None, jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
+    log_format = _log_format(log_format, old_log_format)
     with ingest_progress(_show_progress(quiet)) as display:
         result = api.ingest(paths, db, log_format, display and display.on_file, jobs=jobs or os.cpu_count() or 1,
                             timezone=timezone_name, on_bytes=display and display.on_bytes, keep_text=not no_text)
     if not quiet:
         _summary(result)
+    _warn_of(result.cautions)  # even with --quiet: a run that stored nothing is not a detail
     _exit_if_strict(result, strict)
 
 
@@ -149,8 +179,7 @@ def report(db: str | None, scenario: str | None, fmt: str, wide: bool) -> None:
 
 def _print_report(projection: Projection, fmt: str, wide: bool) -> None:
     click.echo(render_report(projection, OutputFormat(fmt), wide), nl=False)
-    for warning in projection.warnings:  # on stderr whatever the format, so a piped report still shows them
-        click.echo(f"warning: {warning}", err=True)
+    _warn_of(projection.warnings)  # on stderr whatever the format, so a piped report still shows them
 
 
 @cli.command()
@@ -225,23 +254,12 @@ def templates(db: str | None, fmt: str, versions: bool, wide: bool) -> None:
 @cli.command()
 @click.argument("source", metavar="FILE|-")
 @click.option("--model", default=None, help="Model whose tokenizer and overheads to use [default: the request's].")
-@output_option(OutputFormat.TABLE, OutputFormat.JSON)
+@output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV)
 def count(source: str, model: str | None, fmt: str) -> None:
     """Count one logged request, or a bare request or messages JSON, segment by segment."""
     result = api.count(source, model)
-    if fmt == OutputFormat.JSON.value:
-        import json
-
-        click.echo(json.dumps(result.as_dict(), indent=2))
-        return
-    exact = "" if result.exact else " (estimate: not this model's own tokenizer)"
-    click.echo(f"model {result.model}, encoding {result.encoding}{exact}")
-    for kind, n in result.segments.items():
-        click.echo(f"  {kind:8} {n:>8,}")
-    click.echo(f"  {'prompt':8} {result.prompt_tokens:>8,}")
-    if result.reported_prompt_tokens is not None:
-        click.echo(f"  {'reported':8} {result.reported_prompt_tokens:>8,}")
-    click.echo(f"  {'output':8} {result.output_tokens:>8,}")
+    click.echo(render_count(result, OutputFormat(fmt)), nl=False)
+    _warn_of(result.warnings)
 
 
 @cli.command()

@@ -13,10 +13,10 @@ from typing import Any
 
 import polars as pl
 
-from . import options, recommending, sensitivity
+from . import options, recommending, sensitivity, weak_inputs
 from . import volume as volumes
 from .figures import MONTHS, USD, USD_PER_REQUEST, rounded
-from .models import SEGMENT_KINDS
+from .models import SEGMENT_KINDS, Caution
 from .pricing import finetune_prices
 from .projection import Best, OutputKind, Overall, Projection, TemplateProjection, Volume, Window
 from .scenario import Scenario
@@ -93,10 +93,12 @@ def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
         for (tid,), group in requests.group_by("template_id", maintain_order=True)
     ]
     templates.sort(key=lambda t: -(t.current_monthly_cost or 0))
-    return Projection(window, scenario, templates, _overall(templates), warnings, calibration or [])
+    projection = Projection(window, scenario, templates, _overall(templates), warnings, calibration or [])
+    projection.warnings += weak_inputs.in_report(projection)
+    return projection
 
 
-def _price_warnings(requests: pl.DataFrame) -> list[str]:
+def _price_warnings(requests: pl.DataFrame) -> list[Caution]:
     unpriced = requests.filter(pl.col("price_input").is_null() | pl.col("price_output").is_null())
     out = []
     total_tokens = requests.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens"))
@@ -106,8 +108,9 @@ def _price_warnings(requests: pl.DataFrame) -> list[str]:
         # Without a price its spend is unknown; its share of the billed tokens stands in for it.
         tokens = group.select((pl.col("billed_prompt_tokens") + pl.col("billed_output_tokens"))
                               * pl.col("weight")).sum().item()
-        out.append(f"no price for {model} ({len(group)} requests, {share:.1%} of all, {tokens / total_tokens:.1%} of "
-                   f'billed tokens): its cost is left out; set [prices."{model}"] in the scenario')
+        out.append(Caution("no_list_price", f"no price for {model} ({len(group)} requests, {share:.1%} of all, "
+                           f"{tokens / total_tokens:.1%} of billed tokens): its cost is left out; "
+                           f'set [prices."{model}"] in the scenario'))
     return out
 
 
@@ -188,7 +191,8 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         evaluation=evaluation,
     )
     decision, reasons = decide(t, s)
-    decided = replace(t, decision=decision, reasons=reasons)
+    decided = replace(t, decision=decision, reasons=[text for _, text in reasons],
+                      reason_codes=[{"code": code, "text": text} for code, text in reasons])
     return replace(decided, recommendation=recommending.recommend(decided, horizon))
 
 
@@ -232,41 +236,49 @@ def _evaluation(comparison: dict[str, Any], every: list[options.Option], current
     return ev
 
 
-def quality_reasons(ev: dict[str, Any]) -> tuple[bool, list[str]]:
-    """Whether the measured answer lowers a GO to EVALUATE, and the sentences that say what was measured."""
+def quality_reasons(ev: dict[str, Any]) -> tuple[bool, list[tuple[str, str]]]:
+    """Whether the measured answer lowers a GO to EVALUATE, and the (code, sentence) reasons that say what it was."""
     model = ev["models"][0] if ev["models"] else "the candidate"
     n, matched, a = ev["eval_examples"], ev["matched"], ev["agreement"]
     measure = ev["agreement_measure"]
     verdict = ev["verdict"]
     lines = []
     if verdict == MATCHES:
-        lines.append(f"the fine-tuned model matches on the eval set: {model} agrees on {a:.1%} of {matched:,} eval "
-                     f"examples ({measure}), at least the {ev['min_agreement']:.0%} wanted")
+        lines.append(("eval_matches",
+                      f"the fine-tuned model matches on the eval set: {model} agrees on {a:.1%} of {matched:,} eval "
+                      f"examples ({measure}), at least the {ev['min_agreement']:.0%} wanted"))
     elif verdict == NO_MATCH:
-        lines.append(f"the fine-tuned model does not match on the eval set yet: {model} agrees on {a:.1%} of "
-                     f"{matched:,} eval examples ({measure}), below the {ev['min_agreement']:.0%} wanted "
-                     "(`crossover compare` shows where)")
+        lines.append(("eval_no_match",
+                      f"the fine-tuned model does not match on the eval set yet: {model} agrees on {a:.1%} of "
+                      f"{matched:,} eval examples ({measure}), below the {ev['min_agreement']:.0%} wanted "
+                      "(`crossover compare` shows where)"))
     elif verdict == INCOMPLETE:
-        lines.append(f"the eval set is not answered in full: {model}'s calls answer {matched:,} of {n:,} eval examples "
-                     f"({ev['coverage']:.0%}, under the {ev['min_eval_coverage']:.0%} needed), so their {a:.1%} "
-                     f"({measure}) does not decide yet")
+        lines.append(("eval_incomplete",
+                      f"the eval set is not answered in full: {model}'s calls answer {matched:,} of {n:,} eval "
+                      f"examples ({ev['coverage']:.0%}, under the {ev['min_eval_coverage']:.0%} needed), so "
+                      f"their {a:.1%} ({measure}) does not decide yet"))
     elif verdict == WEAK:
         text = ev["by_kind"].get("text") or {}
         ratio = text.get("median_length_ratio")
-        lines.append(f"{model}'s free-text answers share {a:.0%} of their words with production's (word-overlap F1 "
-                     f"over {matched:,} eval examples" + (f", median length ×{ratio:.2f}" if ratio is not None else "")
-                     + "): weak evidence, so read a sample of them before deciding")
+        lines.append(("eval_weak",
+                      f"{model}'s free-text answers share {a:.0%} of their words with production's (word-overlap F1 "
+                      f"over {matched:,} eval examples" + (f", median length ×{ratio:.2f}" if ratio is not None else "")
+                      + "): weak evidence, so read a sample of them before deciding"))
     else:
-        lines.append(f"no call of {model} in the compared logs answers an eval example: nothing measured yet")
+        lines.append(("eval_unanswered",
+                      f"no call of {model} in the compared logs answers an eval example: "
+                                          "nothing measured yet"))
     left = [(ev["unmatched_calls"], "calls matched no eval example"), (ev["repeated_calls"], "repeated an example"),
             (ev["failed_calls"], "failed"), (ev["missing_examples"], "eval examples had no answer")]
     if any(k for k, _ in left):
-        lines.append("compare: " + ", ".join(f"{k:,} {what}" for k, what in left if k))
+        lines.append(("eval_left_over",
+                      "compare: " + ", ".join(f"{k:,} {what}" for k, what in left if k)))
     if ev["cost_per_request"] is not None:
         replaced = (f", in place of the ${ev['assumed_cost_per_request']:.6f} assumed for "
                     f"{ev['replaced_label']}" if ev["replaced_option"] else "")
-        lines.append(f"measured: ${ev['cost_per_request']:.6f} per request over {ev['priced_calls']:,} eval calls of "
-                     f"{model}{replaced}")
+        lines.append(("eval_measured_cost",
+                      f"measured: ${ev['cost_per_request']:.6f} per request over {ev['priced_calls']:,} eval calls of "
+                      f"{model}{replaced}"))
     return verdict != MATCHES, lines
 
 
@@ -288,7 +300,43 @@ def breakeven_months(upfront: float, monthly_savings: float | None, maintenance:
     return upfront / (monthly_savings - maintenance)
 
 
-def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[str]]:
+#: Every reason's code, with when it is given (the decision it pushes toward, where it pushes).
+REASON_CODES = {
+    "no_list_price": "NO-GO: a model of the template has no list price",
+    "no_finetune_price": "NO-GO: the target model has no fine-tuning price",
+    "no_training_price": "EVALUATE: the target model has no per-token training price",
+    "finetuned_costs_more": "NO-GO: a fine-tuned call costs as much as today's or more",
+    "savings_below_upkeep": "NO-GO: the monthly savings do not cover the upkeep",
+    "breakeven_beyond_horizon": "NO-GO: break-even falls past the horizon",
+    "breakeven_slow": "EVALUATE: break-even is slower than [decision] max_breakeven_months",
+    "breaks_even": "when it breaks even, and what it nets over the horizon",
+    "breakeven_range": "the range of break-even as each assumption moves",
+    "too_few_examples": "NO-GO: under a fifth of [decision] min_examples distinct examples in the logs",
+    "few_examples": "EVALUATE: fewer than [decision] min_examples distinct examples in the logs",
+    "enough_examples": "the distinct examples the logs offer to train on",
+    "low_volume": "EVALUATE: fewer requests a day than [decision] min_daily_requests",
+    "enough_volume": "the requests a day",
+    "free_text_output": "EVALUATE: outputs are long or free text",
+    "learnable_output": "outputs are labels, JSON or another format fine-tuning learns well",
+    "prompt_unstable": "EVALUATE: the prompt changed two or more times in the window",
+    "prompt_version_new": "EVALUATE: the current prompt version is under 7 days old",
+    "prompt_changed_once": "the prompt changed once in the window",
+    "untrained_option_best": "EVALUATE: an option with no training (caching, trimming) nets the most",
+    "other_finetune_nets_more": "another fine-tune (a smaller model) nets more",
+    "try_untrained_first": "an option with no training nets more than fine-tuning: try it first",
+    "caching_takes_most": "EVALUATE: prompt caching alone saves most of what fine-tuning saves",
+    "quality_evaluation": "GO: what GO means, a quality evaluation before the switch",
+    "eval_matches": "`crossover compare`: the fine-tuned model matched on the eval set",
+    "eval_no_match": "EVALUATE: `crossover compare` measured agreement below [decision] min_agreement",
+    "eval_incomplete": "EVALUATE: the compared calls answer less than [decision] min_eval_coverage of the eval set",
+    "eval_weak": "EVALUATE: free-text answers compared by word overlap, weak evidence",
+    "eval_unanswered": "EVALUATE: no compared call answers an eval example",
+    "eval_left_over": "compared calls that matched no example, repeated one or failed, and examples with no answer",
+    "eval_measured_cost": "the cost per request measured on the compared calls, and what it replaced",
+}
+
+
+def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[tuple[str, str]]]:
     """GO, EVALUATE or NO-GO for one template, with every reason that produced it.
 
     NO-GO when there is no price to fine-tune at, when the fine-tuned call costs as much as today's,
@@ -296,102 +344,127 @@ def decide(t: TemplateProjection, s: Scenario) -> tuple[str, list[str]]:
     too few examples to train on. Otherwise GO unless a softer rule (break-even slower than wanted,
     low volume, fewer examples than wanted, long free-text outputs, caching taking most of the
     saving) makes it EVALUATE. GO means: go to a quality evaluation.
+
+    Each reason is ``(code, text)``: the code (:data:`REASON_CODES`) for programs, the text for people.
     """
-    reasons: list[str] = []
+    reasons: list[tuple[str, str]] = []
     verdict = GO
     horizon, max_months = s["traffic.horizon_months"], s["decision.max_breakeven_months"]
     months, examples = t.breakeven_months, t.examples_available
     min_examples = s["decision.min_examples"]
 
-    def lower(to: str, reason: str) -> None:
+    def note(code: str, reason: str) -> None:
+        assert code in REASON_CODES, code  # a new reason documents its code first
+        reasons.append((code, reason))
+
+    def lower(to: str, code: str, reason: str) -> None:
         nonlocal verdict
-        reasons.append(reason)
+        note(code, reason)
         if [GO, EVALUATE, NO_GO].index(to) > [GO, EVALUATE, NO_GO].index(verdict):
             verdict = to
 
     if t.current_cost_per_request is None:
-        lower(NO_GO, f"no list price for {', '.join(t.models)}: set [prices.\"MODEL\"] in the scenario")
+        lower(NO_GO, "no_list_price",
+              f"no list price for {', '.join(t.models)}: set [prices.\"MODEL\"] in the scenario")
         return verdict, reasons
     if t.finetuned_cost_per_request is None:
-        lower(NO_GO, f"no fine-tuning price for {t.target_model}: set [finetune] input_price and output_price")
+        lower(NO_GO, "no_finetune_price",
+              f"no fine-tuning price for {t.target_model}: set [finetune] input_price and output_price")
         return verdict, reasons
     if t.finetune_prices["training"] is None:
-        lower(EVALUATE, f"no per-token training price for {t.target_model}: training is left out of the upfront "
-                        "and upkeep; set [finetune] training_price")
+        lower(EVALUATE, "no_training_price",
+              f"no per-token training price for {t.target_model}: training is left out of the upfront "
+              "and upkeep; set [finetune] training_price")
     now, after = t.current_cost_per_request, t.finetuned_cost_per_request
     if after >= now:
-        lower(NO_GO, f"a fine-tuned call would cost ${after:.6f} against ${now:.6f} now: the static prompt it removes "
-                     f"({t.tokens_per_request['system'] + t.tokens_per_request['fewshot']:,.0f} tokens) does not "
-                     "pay for the fine-tuned model's higher price")
+        lower(NO_GO, "finetuned_costs_more",
+              f"a fine-tuned call would cost ${after:.6f} against ${now:.6f} now: the static prompt it removes "
+              f"({t.tokens_per_request['system'] + t.tokens_per_request['fewshot']:,.0f} tokens) does not "
+              "pay for the fine-tuned model's higher price")
     elif months is None:
-        lower(NO_GO, f"savings of ${t.monthly_savings:,.2f}/month do not cover upkeep of "
-                     f"${t.maintenance_monthly:,.2f}/month")
+        lower(NO_GO, "savings_below_upkeep", f"savings of ${t.monthly_savings:,.2f}/month do not cover upkeep of "
+                                             f"${t.maintenance_monthly:,.2f}/month")
     elif months > horizon:
-        lower(NO_GO, f"breaks even after {months:.1f} months, beyond the {horizon}-month horizon")
+        lower(NO_GO, "breakeven_beyond_horizon",
+              f"breaks even after {months:.1f} months, beyond the {horizon}-month horizon")
     elif months > max_months:
-        lower(EVALUATE, f"breaks even after {months:.1f} months, slower than the {max_months:g} wanted")
+        lower(EVALUATE, "breakeven_slow",
+              f"breaks even after {months:.1f} months, slower than the {max_months:g} wanted")
     else:
-        reasons.append(f"breaks even after {months:.1f} months ({t.breakeven_requests:,} requests); "
-                       f"nets ${t.net_savings_horizon:,.0f} over {horizon} months")
+        note("breaks_even", f"breaks even after {months:.1f} months ({t.breakeven_requests:,} requests); "
+                            f"nets ${t.net_savings_horizon:,.0f} over {horizon} months")
     if months is not None and after < now:
         low, high = t.breakeven_range_months
         most = sensitivity.described(t.sensitivity.most_sensitive)
-        reasons.append(f"break-even ranges {low:.1f}–{'never' if high is None else f'{high:.1f}'} months as each "
-                       f"assumption moves; most sensitive to {most}")
+        note("breakeven_range",
+             f"break-even ranges {low:.1f}–{'never' if high is None else f'{high:.1f}'} months as each "
+             f"assumption moves; most sensitive to {most}")
     if examples < min_examples / 5:
-        lower(NO_GO, f"only {examples} distinct examples in the logs, far below the {min_examples} wanted")
+        lower(NO_GO, "too_few_examples",
+              f"only {examples} distinct examples in the logs, far below the {min_examples} wanted")
     elif examples < min_examples:
-        lower(EVALUATE, f"{examples} distinct examples in the logs, fewer than the {min_examples} wanted: label more")
+        lower(EVALUATE, "few_examples",
+              f"{examples} distinct examples in the logs, fewer than the {min_examples} wanted: label more")
     else:
-        reasons.append(f"{examples:,} distinct successful examples in the logs to train on")
+        note("enough_examples", f"{examples:,} distinct successful examples in the logs to train on")
     if t.daily_requests < s["decision.min_daily_requests"]:
-        lower(EVALUATE, f"{t.daily_requests:,.0f} requests/day, below the {s['decision.min_daily_requests']:,.0f} "
-                        "where fine-tuning usually pays")
+        lower(EVALUATE, "low_volume",
+              f"{t.daily_requests:,.0f} requests/day, below the {s['decision.min_daily_requests']:,.0f} "
+              "where fine-tuning usually pays")
     else:
-        reasons.append(f"{t.daily_requests:,.0f} requests/day")
+        note("enough_volume", f"{t.daily_requests:,.0f} requests/day")
     task, share = t.output_kind.kind, t.output_kind.share
     if t.tokens_per_request["output"] > LONG_OUTPUT_TOKENS or task == "text":
-        lower(EVALUATE, f"outputs are free text ({t.tokens_per_request['output']:.0f} tokens on average): "
-                        "fine-tuning is surest on format and style, less so on open-ended writing")
+        lower(EVALUATE, "free_text_output",
+              f"outputs are free text ({t.tokens_per_request['output']:.0f} tokens on average): "
+              "fine-tuning is surest on format and style, less so on open-ended writing")
     elif task in TASK_WORDS:
-        reasons.append(f"{share:.0%} of outputs are {TASK_WORDS[task]}: a task fine-tuning learns well")
+        note("learnable_output", f"{share:.0%} of outputs are {TASK_WORDS[task]}: a task fine-tuning learns well")
     versions, fresh = t.versions, t.latest_version_days
     if versions >= 3:
-        lower(EVALUATE, f"the prompt changed {versions - 1} times in the window: fine-tuning freezes a prompt "
-                        "that is still moving")
+        lower(EVALUATE, "prompt_unstable",
+              f"the prompt changed {versions - 1} times in the window: fine-tuning freezes a prompt "
+              "that is still moving")
     elif versions == 2 and fresh is not None and fresh < 7:
-        lower(EVALUATE, f"the current prompt version is only {fresh} days old: wait until it settles")
+        lower(EVALUATE, "prompt_version_new",
+              f"the current prompt version is only {fresh} days old: wait until it settles")
     elif versions == 2:
-        reasons.append("the prompt changed once in the window (two versions, linked)")
+        note("prompt_changed_once", "the prompt changed once in the window (two versions, linked)")
     best = t.best_option
     kind = options.KINDS.get(best.option)  # None when the best is to keep the prompt
     if kind is not None and not kind.trains and after < now:
-        lower(EVALUATE, f"{best.label} nets ${best.net_savings_horizon:,.0f} over {horizon} months, "
-                        f"${best.ahead_by:,.0f} more than the next option, with no training")
+        lower(EVALUATE, "untrained_option_best",
+              f"{best.label} nets ${best.net_savings_horizon:,.0f} over {horizon} months, "
+              f"${best.ahead_by:,.0f} more than the next option, with no training")
     elif kind is not None and kind.named_when_best:
         matched = (t.evaluation or {}).get("verdict") == MATCHES and t.evaluation["replaced_option"] == best.option
-        reasons.append(f"{best.label} would net more: ${best.net_savings_horizon:,.0f} over {horizon} months, "
-                       + ("and its outputs matched on the eval set" if matched
-                          else "if its outputs match in the quality evaluation"))
+        note("other_finetune_nets_more",
+             f"{best.label} would net more: ${best.net_savings_horizon:,.0f} over {horizon} months, "
+             + ("and its outputs matched on the eval set" if matched
+                else "if its outputs match in the quality evaluation"))
     cheaper = [o for o in t.options if not options.KINDS[o.key].trains and best.option != o.key
                and o.net_savings_horizon is not None and t.net_savings_horizon is not None
                and o.net_savings_horizon > max(t.net_savings_horizon, 0)]
     for o in cheaper:  # not the best, but worth trying before any training
-        reasons.append(f"{o.label} alone nets ${o.net_savings_horizon:,.0f} over {horizon} months, more than "
-                       f"fine-tuning {t.target_model}, with no training: try it first")
+        note("try_untrained_first",
+             f"{o.label} alone nets ${o.net_savings_horizon:,.0f} over {horizon} months, more than "
+             f"fine-tuning {t.target_model}, with no training: try it first")
     if t.monthly_savings and (t.caching_monthly_savings or 0) >= 0.5 * t.monthly_savings > 0:
-        lower(EVALUATE, "prompt caching of the static prefix alone would save "
-                        f"${t.caching_monthly_savings:,.2f}/month, most of what fine-tuning saves, with no training")
+        lower(EVALUATE, "caching_takes_most",
+              "prompt caching of the static prefix alone would save "
+              f"${t.caching_monthly_savings:,.2f}/month, most of what fine-tuning saves, with no training")
     ev = t.evaluation
     if ev is not None:
         lowers, lines = quality_reasons(ev)
         if lowers and verdict == GO:
-            lower(EVALUATE, lines[0])
+            lower(EVALUATE, *lines[0])
             lines = lines[1:]
-        reasons.extend(lines)
+        for code, line in lines:
+            note(code, line)
     if verdict == GO and (ev is None or ev["verdict"] != MATCHES):
-        reasons.append("GO means: run a quality evaluation; the fine-tuned model must match today's outputs on a "
-                       "held-out set of logged requests before it replaces the prompt")
+        note("quality_evaluation",
+             "GO means: run a quality evaluation; the fine-tuned model must match today's outputs on a "
+             "held-out set of logged requests before it replaces the prompt")
     return verdict, reasons
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from . import parsers, queries, storage
+from . import costs, parsers, queries, storage, weak_inputs
 from .cli import cli
 from .scenario import scenario_keys_markdown
 
@@ -75,8 +75,17 @@ def _columns(columns: tuple[storage.tables.Column, ...]) -> str:
     return "\n".join(lines)
 
 
+def codes_block() -> str:
+    """The codes of the JSON report's warnings (``warning_codes``) and reasons (``reason_codes``)."""
+    parts = []
+    for title, codes in (("`warning_codes`", weak_inputs.CODES), ("`reason_codes`", costs.REASON_CODES)):
+        lines = [f"| {title} code | given when |", "|---|---|"]
+        parts.append("\n".join(lines + [f"| `{code}` | {_cell(when)} |" for code, when in codes.items()]))
+    return "\n\n".join(parts)
+
+
 BLOCKS = {"commands": commands_block, "queries": queries_block, "scenario": scenario_keys_markdown,
-          "formats": formats_block, "schema": schema_block}
+          "formats": formats_block, "schema": schema_block, "codes": codes_block}
 
 
 def render(text: str) -> str:

@@ -37,6 +37,7 @@ import polars as pl
 
 from . import batches, examples, parsers, reading, storage, templating, working
 from .extracting import MAX_EXAMPLES, FileReader, FileResult
+from .models import Caution
 from .storage import Rows
 
 #: Below this many bytes to read, starting workers (each loads the tokenizer files, about a second)
@@ -61,6 +62,7 @@ class IngestResult:
     batch_joined: int = 0  # batch requests built from their two halves in this run
     batch_waiting: dict[str, int] = field(default_factory=dict)  # lines still waiting, by half
     warnings: list[str] = field(default_factory=list)  # about the run, not one file
+    cautions: list[Caution] = field(default_factory=list)  # weak input, coded (api.ingest fills it: weak_inputs)
 
     def total(self, name: str) -> int:
         """The sum of one counter (records, stored, duplicates, rejected, pending) over the files."""
@@ -141,7 +143,7 @@ class Ingestor:
 
         pending: list[_Pending] = []
         for path in files:
-            name = str(path.resolve()) if path.exists() else str(path)
+            name = reading.stored_name(path)
             before = storage.file_row(self.con, name)
             try:
                 stat = path.stat()

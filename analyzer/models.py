@@ -63,3 +63,43 @@ class BatchPart:
     half: str  # request | result
     custom_id: str
     data: dict[str, Any]
+
+
+@dataclass
+class CountResult:
+    """The segment breakdown of one request."""
+
+    model: str
+    encoding: str
+    exact: bool
+    prompt_tokens: int
+    segments: dict[str, int]
+    output_tokens: int
+    reported_prompt_tokens: int | None
+    warnings: list[Caution] = field(default_factory=list)  # where the report's breakdown may differ
+
+    def breakdown(self) -> list[tuple[str, int]]:
+        """The lines of the breakdown every format prints: each segment, the prompt, what was reported, the output."""
+        lines = [*self.segments.items(), ("prompt", self.prompt_tokens)]
+        if self.reported_prompt_tokens is not None:
+            lines.append(("reported", self.reported_prompt_tokens))
+        return [*lines, ("output", self.output_tokens)]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The contract's JSON object (plus whether the tokenizer is the model's own)."""
+        return {"model": self.model, "encoding": self.encoding, "prompt_tokens": self.prompt_tokens,
+                "segments": self.segments, "output_tokens": self.output_tokens, "exact_tokenizer": self.exact,
+                "reported_prompt_tokens": self.reported_prompt_tokens,
+                "warnings": [w.text for w in self.warnings], "warning_codes": [w.as_dict() for w in self.warnings]}
+
+
+@dataclass(frozen=True)
+class Caution:
+    """A warning about weak input, with a stable ``code`` a program can act on (:mod:`analyzer.weak_inputs`)."""
+
+    code: str
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        """``{"code", "text"}``, as the JSON carries it."""
+        return {"code": self.code, "text": self.text}

@@ -9,11 +9,16 @@ are the field names, in field order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from importlib.metadata import version as package_version
 from typing import Any
 
+from .models import Caution
 from .options import Option
 from .scenario import Scenario
 from .sensitivity import Sensitivity
+
+#: The JSON report's schema: raised when a key is removed or changes its shape or meaning, not when one is added.
+SCHEMA_VERSION = 1
 
 
 def _plain(value: Any) -> Any:
@@ -109,6 +114,8 @@ class TemplateProjection(_Serialised):
     queries: dict[str, str]  # figure → the saved query that reproduces it
     decision: str = ""
     reasons: list[str] = field(default_factory=list)
+    #: The same reasons as ``{"code", "text"}``, the codes stable for programs (costs.REASON_CODES).
+    reason_codes: list[dict[str, str]] = field(default_factory=list)
     recommendation: Any = None  # recommending.Recommendation: what to do, once decided
     #: What `crossover compare` measured on the template's eval set (its comparisons row, the verdict and
     #: the option whose assumed cost the measured one replaced); None until a compare ran.
@@ -136,11 +143,13 @@ class Projection:
     scenario: Scenario
     templates: list[TemplateProjection]
     overall: Overall
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Caution] = field(default_factory=list)  # weak inputs (analyzer.weak_inputs)
     calibration: list[dict[str, Any]] = field(default_factory=list)  # counted vs billed, per model
 
     def as_dict(self) -> dict[str, Any]:
-        """The contract's JSON object."""
-        return {"window": self.window.as_dict(), "scenario": self.scenario.as_dict(),
+        """The contract's JSON object, led by its schema version and the crossover version that wrote it."""
+        return {"schema_version": SCHEMA_VERSION, "crossover_version": package_version("crossover-analyzer"),
+                "window": self.window.as_dict(), "scenario": self.scenario.as_dict(),
                 "templates": [t.as_dict() for t in self.templates], "overall": self.overall.as_dict(),
-                "calibration": self.calibration, "warnings": self.warnings}
+                "calibration": self.calibration, "warnings": [w.text for w in self.warnings],
+                "warning_codes": [w.as_dict() for w in self.warnings]}

@@ -10,6 +10,10 @@ A parameter with ``=`` has a default and may be left out. Without a ``params`` l
 placeholders found in the SQL once comments
 and string literals are removed. Names starting with ``_`` are filled by code, never by the user.
 Queries run on a read-only connection; a missing parameter fails before anything runs.
+
+A parameter named ``file`` or ``path``, or ending in ``_file`` or ``_path``, is a log file's path:
+its value is resolved as ingest resolves the files it records (:func:`analyzer.reading.stored_name`),
+so ``--param file=logs/a.jsonl`` finds the file recorded as ``/home/me/logs/a.jsonl``.
 """
 
 from __future__ import annotations
@@ -21,12 +25,26 @@ from pathlib import Path
 
 import polars as pl
 
-from . import storage
+from . import reading, storage
 from .errors import MissingParameter, QueryFailed, QueryNotFound
 
 _HEADER = re.compile(r"^--\s*(\w+)\s*:\s*(.*)$")
 _STRINGS_AND_COMMENTS = re.compile(r"'(?:[^']|'')*'|--[^\n]*|/\*.*?\*/", re.S)
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+_PATH_PARAM = re.compile(r"^(file|path)$|_(file|path)$")
+
+
+def is_path_param(name: str) -> bool:
+    """Whether a parameter holds a log file's path, resolved like ingest's (see the module docstring)."""
+    return bool(_PATH_PARAM.search(name))
+
+
+def _as_recorded(value: str) -> str:
+    # Empty means "every file" in the saved queries. A file gone since its ingest resolves as it did then.
+    if not value:
+        return value
+    path = Path(value)
+    return reading.stored_name(path) if path.exists() else str(path.resolve())
 
 
 @dataclass(frozen=True)
@@ -122,6 +140,7 @@ def run(con: storage.Connection, query: SavedQuery, params: dict[str, str] | Non
     if unknown:
         raise MissingParameter(f"query {query.name} takes no parameter {unknown[0]!r} "
                                f"(takes: {', '.join(query.params) or 'none'})")
+    params = {k: _as_recorded(v) if is_path_param(k) else v for k, v in params.items()}
     used = set(_PARAM.findall(_STRINGS_AND_COMMENTS.sub("", query.sql)))
     try:
         return storage.frame(con, query.sql, {k: v for k, v in params.items() if k in used})

@@ -53,6 +53,13 @@ def is_log_file(path: Path) -> bool:
     return name.endswith(LOG_SUFFIXES)
 
 
+def stored_name(path: Path) -> str:
+    """The name a log file is recorded under (``files.path``, ``rejects.file``): its resolved absolute path,
+    so that the same file named from anywhere is one file; a path that does not exist (a dangling symlink)
+    as given."""
+    return str(path.resolve()) if path.exists() else str(path)
+
+
 def find_files(paths: Iterable[str | os.PathLike], claimed: Callable[[Path], bool] = lambda path: False) -> list[Path]:
     """Expand the given files and directories into the log files to read, in a stable order.
 

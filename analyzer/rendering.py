@@ -22,6 +22,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 
 from . import charts, display, fitting, terminal
 from .extracting import FileResult
+from .models import CountResult
 from .projection import Projection
 from .report_html import report_html
 from .report_text import report_markdown, report_table
@@ -127,6 +128,43 @@ ROW_RENDERERS: dict[OutputFormat, Callable[..., str]] = {
 def render_rows(frame: pl.DataFrame, fmt: OutputFormat, title: str | None = None, wide: bool = False) -> str:
     """Render rows in the chosen format; ``wide`` keeps every column of a table, however wide."""
     return ROW_RENDERERS[OutputFormat(fmt)](frame, title, wide=wide)
+
+
+# Count -------------------------------------------------------------------------------------------
+
+def _count_heading(c: CountResult) -> str:
+    exact = "" if c.exact else " (estimate: not this model's own tokenizer)"
+    return f"model {c.model}, encoding {c.encoding}{exact}"
+
+
+def count_table(c: CountResult) -> str:
+    """The breakdown as aligned lines under the model and encoding."""
+    return "".join([f"{_count_heading(c)}\n"] + [f"  {kind:8} {display.count(n):>8}\n" for kind, n in c.breakdown()])
+
+
+def count_markdown(c: CountResult) -> str:
+    """The same lines as the terminal's, as a GitHub markdown table under the model and encoding."""
+    lines = [_count_heading(c), "", "| segment | tokens |", "|---|---:|"]
+    return "\n".join(lines + [f"| {kind} | {display.count(n)} |" for kind, n in c.breakdown()]) + "\n"
+
+
+def count_csv(c: CountResult) -> str:
+    """One row per line of the terminal's breakdown, each with the model and encoding it was counted with."""
+    return pl.DataFrame([{"model": c.model, "encoding": c.encoding, "exact_tokenizer": c.exact, "segment": kind,
+                          "tokens": n} for kind, n in c.breakdown()]).write_csv()
+
+
+COUNT_RENDERERS: dict[OutputFormat, Callable[[CountResult], str]] = {
+    OutputFormat.TABLE: count_table,
+    OutputFormat.MARKDOWN: count_markdown,
+    OutputFormat.JSON: lambda c: json.dumps(c.as_dict(), indent=2) + "\n",
+    OutputFormat.CSV: count_csv,
+}
+
+
+def render_count(c: CountResult, fmt: OutputFormat) -> str:
+    """Render one request's segment breakdown in the chosen format."""
+    return COUNT_RENDERERS[OutputFormat(fmt)](c)
 
 
 # Progress ----------------------------------------------------------------------------------------

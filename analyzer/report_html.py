@@ -96,7 +96,7 @@ def report_html(p: Projection) -> str:
         items = "".join(f"<li>{escape(line.strip())}</li>" for line in calibration[1:])
         parts.append(f"<h2>{escape(calibration[0].rstrip(':'))}</h2><ul>{items}</ul>")
     if p.warnings:
-        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{escape(w)}</li>" for w in p.warnings) + "</ul>")
+        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li>{escape(w.text)}</li>" for w in p.warnings) + "</ul>")
     steps = "".join(f"<li><code>{escape(command)}</code>: {escape(why)}</li>" for command, why in next_steps(p))
     parts.append(f"<h2>Next steps</h2><ul>{steps}</ul><p><small>{escape(footer(p))}</small></p>")
     return ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -264,7 +264,7 @@ def report_markdown(p: Projection, wide: bool = False) -> str:
     if calibration:
         lines += ["", "## " + calibration[0].rstrip(":"), ""] + [f"- {line.strip()}" for line in calibration[1:]]
     if p.warnings:
-        lines += ["", "## Warnings", ""] + [f"- {w}" for w in p.warnings]
+        lines += ["", "## Warnings", ""] + [f"- {w.text}" for w in p.warnings]
     lines += ["", "## Next steps", ""] + [f"- `{command}`: {why}" for command, why in next_steps(p)]
     lines += ["", footer(p), ""]
     return "\n".join(lines)

@@ -57,14 +57,55 @@ def test_count_a_bare_messages_list_and_a_logged_request(tmp_path):
     assert out["prompt_tokens"] == out["reported_prompt_tokens"] == 124 and out["output_tokens"] == 2
 
 
+def _table_lines(text: str) -> list[tuple[str, int]]:
+    return [(kind, int(n.replace(",", ""))) for kind, n in (line.split() for line in text.splitlines()[1:])]
+
+
+def test_count_markdown_and_csv_hold_the_terminal_lines(tmp_path):
+    # A long system prompt, so that a count needs its thousands separator, and a reported usage line.
+    messages = [{"role": "system", "content": "Sort the ticket. " * 400}, *COOKBOOK_MESSAGES[1:]]
+    (tmp_path / "logged.json").write_text(json.dumps(chat_line(messages=messages, prompt_tokens=1234, output="Sure.")))
+    table = invoke(["count", "logged.json"]).output
+    lines = _table_lines(table)
+    assert [k for k, _ in lines] == ["system", "fewshot", "tools", "history", "input", "prompt", "reported", "output"]
+    assert dict(lines)["reported"] == 1234 and dict(lines)["system"] > 1000 and "," in table
+
+    markdown = invoke(["count", "logged.json", "--format", "markdown"]).output.splitlines()
+    assert markdown[0] == table.splitlines()[0] and markdown[2:4] == ["| segment | tokens |", "|---|---:|"]
+    assert [(k, int(n.replace(",", ""))) for k, n in (row.strip("| ").split(" | ") for row in markdown[4:])] == lines
+
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(invoke(["count", "logged.json", "--format", "csv"]).stdout)))
+    assert [(r["segment"], int(r["tokens"])) for r in rows] == lines
+    assert {(r["model"], r["encoding"], r["exact_tokenizer"]) for r in rows} == {("gpt-4o", "o200k_base", "true")}
+
+
 @pytest.mark.parametrize("args", [
     ["count", "missing.json"], ["ingest", "no/such/dir"], ["report"], ["query", "daily_volume"],
-    ["templates"], ["ingest", ".", "--format", "no-such-format"],
+    ["templates"], ["ingest", ".", "--log-format", "no-such-format"],
 ])
 def test_user_errors_exit_2_with_one_line(args):
     result = invoke(args, code=2)
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in result.output
+
+
+def test_ingest_format_is_the_deprecated_log_format_and_still_works(tmp_path):
+    small_logs(tmp_path)
+    new = invoke(["ingest", "logs", "--db", "new.duckdb", "--log-format", "openai-chat"])
+    assert "deprecated" not in new.stderr and "12 stored" in new.stderr
+    old = invoke(["ingest", "logs", "--db", "old.duckdb", "--format", "openai-chat", "--quiet"])
+    warning = "warning: `crossover ingest --format NAME` is deprecated and goes in the next release: use `--log-format NAME`"
+    assert old.stderr.splitlines() == [warning]
+    assert api.templates("old.duckdb")["requests"].to_list() == api.templates("new.duckdb")["requests"].to_list() == [12]
+    # The old spelling still means the log format: a name that is none is the same error as before.
+    bad = invoke(["ingest", "logs", "--db", "bad.duckdb", "--format", "no-such-format"], code=2)
+    assert bad.stderr.splitlines()[0] == warning and "no-such-format" in bad.stderr.splitlines()[1]
+    clash = invoke(["ingest", "logs", "--format", "openai-chat", "--log-format", "langfuse"], code=2)
+    assert "disagree" in clash.stderr
+    assert "--format" not in invoke(["ingest", "--help"]).output.replace("--log-format", "")
 
 
 def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path):
@@ -152,9 +193,9 @@ def test_report_table_and_markdown(tmp_path):
     small_logs(tmp_path)
     table = invoke(["analyze", "logs", "--quiet"]).output
     assert "Fine-tuning projection per template" in table and "NO-GO" in table and "Summarise the text" in table
-    markdown = invoke(["report", "--format", "markdown"]).output
+    markdown = invoke(["report", "--format", "markdown"]).stdout
     assert markdown.startswith("# Fine-tuning projection") and "## NO-GO: Summarise the text in one line." in markdown
-    html = invoke(["report", "--format", "html"]).output
+    html = invoke(["report", "--format", "html"]).stdout
     assert html.startswith("<!doctype html>") and html.rstrip().endswith("</html>")
     assert '<h2><span class="badge no-go">NO-GO</span>Summarise the text in one line.' in html
 

@@ -98,3 +98,11 @@ def test_the_storage_package_names_each_of_its_lazy_exports_once():
     assert sorted(storage.__all__) == sorted(storage._NAMES)
     for name in storage.__all__:
         assert getattr(storage, name) is not None
+
+
+def test_no_lazy_storage_name_is_also_a_submodule():
+    # Once imported, a submodule is an attribute of its package, and would hide a lazy name like it.
+    from analyzer import storage
+
+    submodules = {p.stem for p in (PACKAGE / "storage").glob("*.py")}
+    assert not submodules & set(storage._NAMES)

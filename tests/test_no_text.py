@@ -37,7 +37,7 @@ def test_no_prompt_text_is_kept_and_the_figures_stay(tmp_path, monkeypatch):
     assert all(p in kept for p in prompts)  # the check sees a prompt when one is stored
     assert not [p for p in prompts if p in none]
     assert "sk-" not in none and "(prompt text not kept)" in none
-    reports = [json.loads(invoke(["report", "--db", str(tmp_path / f"{n}.duckdb"), "--format", "json"]).output)
+    reports = [json.loads(invoke(["report", "--db", str(tmp_path / f"{n}.duckdb"), "--format", "json"]).stdout)
                for n in ("kept", "none")]
     # The same requests and the same spend; versions are linked by prompt id only, so a template whose
     # system prompt was edited during the month may count as two.

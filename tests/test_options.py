@@ -55,7 +55,7 @@ def report(tmp_path, extra: str = "", list_input: float = 2.0, ft_input: float =
     (tmp_path / "s.toml").write_text(SCENARIO.format(list_input=list_input, ft_input=ft_input,
                                                      finetune_extra=finetune_extra) + extra)
     out = invoke(["analyze", str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"), "--format", "json", "-q"])
-    [t] = json.loads(out.output)["templates"]
+    [t] = json.loads(out.stdout)["templates"]
     return t
 
 

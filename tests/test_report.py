@@ -54,7 +54,7 @@ def test_published_breakeven_arithmetic_from_logs(tmp_path, fixed, breakeven_req
     published_traffic(tmp_path)
     (tmp_path / "s.toml").write_text(PUBLISHED.format(fixed=fixed))
     out = invoke(["analyze", str(tmp_path / "logs"), "--scenario", str(tmp_path / "s.toml"), "--format", "json", "--quiet"])
-    [t] = json.loads(out.output)["templates"]
+    [t] = json.loads(out.stdout)["templates"]
     assert t["current_cost_per_request"] == pytest.approx(0.0051, abs=1e-12)
     assert t["finetuned_cost_per_request"] == pytest.approx(0.0009, abs=1e-12)
     assert t["upfront_cost"] == fixed and t["maintenance_monthly"] == 0

@@ -20,7 +20,7 @@ def _generator():
 def report(tmp_path_factory):
     db = tmp_path_factory.mktemp("sample") / "sample.duckdb"
     out = invoke(["analyze", str(SAMPLE_LOGS), "--db", str(db), "--format", "json", "--quiet"])
-    return json.loads(out.output)
+    return json.loads(out.stdout)
 
 
 def test_the_month_and_its_four_templates(report):

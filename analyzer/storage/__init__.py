@@ -71,7 +71,8 @@ _NAMES = {
     "write_rows": ("rows", "write"),
     "Spool": ("rows", "Spool"),
     "write_spool": ("rows", "write_spool"),
-    "comparisons": ("comparisons", "comparisons"),
+    # Not "comparisons": a name of a submodule is the module itself once it is imported.
+    "saved_comparisons": ("comparisons", "comparisons"),
     "save_comparison": ("comparisons", "save_comparison"),
     "TABLES": ("tables", "TABLES"),
     "VIEWS": ("tables", "VIEWS"),
@@ -94,7 +95,8 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
         set_meta,
         transaction,
     )
-    from .comparisons import comparisons, save_comparison
+    from .comparisons import comparisons as saved_comparisons
+    from .comparisons import save_comparison
     from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path, private_files
     from .derived import (
         add_price,
@@ -140,5 +142,5 @@ __all__ = [
     "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
-    "Spool", "write_spool", "comparisons", "save_comparison",
+    "Spool", "write_spool", "saved_comparisons", "save_comparison",
 ]
