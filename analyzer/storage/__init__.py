@@ -30,6 +30,7 @@ from .bookkeeping import (
                           forget_lines_after,
                           get_meta,
                           record_file,
+                          set_file_etag,
                           set_file_mtime,
                           set_meta,
                           transaction,
@@ -65,7 +66,8 @@ __all__ = [
     "db_path", "delete_meta", "export_candidates", "file_fingerprints",
     "private_files", "file_row", "forget_file", "forget_lines_after", "frame", "get_meta",
     "mark_joined", "models", "prices_used",
-    "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
+    "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_etag", "set_file_mtime",
+    "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
 ]

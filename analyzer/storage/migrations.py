@@ -433,6 +433,13 @@ def m011_file_times(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE files ADD COLUMN mtime_ns BIGINT")
 
 
+@migration
+def m012_object_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """Each object's version as its store names it (S3 or Azure ETag, GCS generation): an object of the same
+    size and version is not read again."""
+    con.execute("ALTER TABLE files ADD COLUMN etag VARCHAR")
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:
