@@ -17,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from . import costs, exporting, parsers, pricing, queries, storage
+from . import costs, exporting, parsers, pricing, queries, sources, storage
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished
 from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
@@ -150,9 +150,9 @@ def count(source: str, model: str | None = None) -> CountResult:
         BadRecord: the JSON is not a request.
     """
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        text = sys.stdin.read() if source == "-" else sources.read_text(source)
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputNotFound(f"{source}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise InputNotFound(f"{sources.name_of(source)}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         data = json.loads(text)
     except ValueError as exc:

@@ -17,6 +17,7 @@ signed URL's signature, an Azure SAS token) are left out of every name crossover
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import re
 from dataclasses import dataclass
@@ -209,9 +210,11 @@ def open_binary(path: Path | RemotePath, gunzip: bool = False):
     if not isinstance(path, RemotePath):
         return gzip.open(path, "rb") if gunzip else open(path, "rb")
     fs, key = _filesystem(path.url)
+    # The size known from the listing spares the request a backend makes to learn it.
+    known = {"size": int(path._info["size"])} if path._info and path._info.get("size") is not None else {}
     with _errors(path):
-        raw = fs.open(key, "rb", block_size=BLOCK_BYTES, cache_type="readahead")
-    stream = _Guarded(raw, path)
+        raw = fs.open(key, "rb", block_size=BLOCK_BYTES, cache_type="readahead", **known)
+    stream = io.BufferedReader(_Guarded(raw, path), buffer_size=1 << 20)
     return _GzipClosing(stream) if gunzip else stream
 
 
@@ -248,19 +251,17 @@ class _GzipClosing(gzip.GzipFile):
             self._raw.close()
 
 
-class _Guarded:
-    """An object's stream whose failures are OSErrors naming the object (and never its credentials)."""
+class _Guarded(io.RawIOBase):
+    """An object's stream whose failures are OSErrors naming the object (and never its credentials);
+    buffered by :func:`open_binary` so that ``readline(limit)`` works as on a file."""
 
     def __init__(self, raw, path: RemotePath):
+        super().__init__()
         self._raw, self._path = raw, path
 
-    def read(self, size: int = -1) -> bytes:
+    def readinto(self, buffer) -> int:
         with _errors(self._path):
-            return self._raw.read(size)
-
-    def readline(self, size: int = -1) -> bytes:
-        with _errors(self._path):
-            return self._raw.readline(size)
+            return self._raw.readinto(buffer)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._raw.seek(offset, whence)
@@ -276,16 +277,7 @@ class _Guarded:
 
     def close(self) -> None:
         self._raw.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._raw.closed
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        super().close()
 
 
 class _errors:
