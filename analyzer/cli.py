@@ -128,7 +128,11 @@ def _exit_if_strict(result: IngestResult, strict: bool) -> None:
 @strict_option
 def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, timezone_name: str | None,
            jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
-    """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
+    """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database.
+
+    A path may be an object or a prefix in object storage: s3://, gs://, az:// or https:// (each with
+    its extra, e.g. pip install 'crossover-analyzer[s3]'; credentials from the provider's usual chain).
+    """
     with ingest_progress(_show_progress(quiet)) as display:
         result = api.ingest(paths, db, log_format, display and display.on_file, jobs=jobs or os.cpu_count() or 1,
                             timezone=timezone_name, on_bytes=display and display.on_bytes, keep_text=not no_text)
