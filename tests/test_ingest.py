@@ -171,8 +171,9 @@ arrow.append = append
 api.ingest([sys.argv[1]], sys.argv[2])
 """
 
-# What a run leaves that says when it ran, not what it read.
-_WHEN = {"rejects": "rejected_at", "_migrations": "applied_at", "files": "ingested_at"}
+# What a run leaves that says when it ran, not what it read. A file's modification time is kept only
+# once it is two seconds old (ingesting.SETTLED_NS), so whether it is kept depends on how fast the run was.
+_WHEN = {"rejects": "rejected_at", "_migrations": "applied_at", "files": "ingested_at, mtime_ns"}
 
 
 def _tables(path) -> dict[str, list]:
