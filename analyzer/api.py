@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from . import comparing, costs, exporting, parsers, pricing, queries, storage, weak_inputs
+from . import comparing, costs, exporting, parsers, pricing, queries, sources, storage, weak_inputs
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished, TemplateNotFound
 from .ingesting import NO_TEXT, TEXT_KEY, Ingestor, IngestResult, OnBytes, OnFile
@@ -141,9 +141,9 @@ def count(source: str, model: str | None = None) -> CountResult:
         BadRecord: the JSON is not a request.
     """
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        text = sys.stdin.read() if source == "-" else sources.read_text(source)
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputNotFound(f"{source}: {getattr(exc, 'strerror', None) or exc}") from None
+        raise InputNotFound(f"{sources.name_of(source)}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         data = json.loads(text)
     except ValueError as exc:

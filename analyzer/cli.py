@@ -156,7 +156,11 @@ def _log_format(log_format: str | None, old: str | None) -> str | None:
 @strict_option
 def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, old_log_format: str | None,
            timezone_name: str | None, jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
-    """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database."""
+    """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database.
+
+    A path may be an object or a prefix in object storage: s3://, gs://, az:// or https:// (each with
+    its extra, e.g. pip install 'crossover-analyzer[s3]'; credentials from the provider's usual chain).
+    """
     log_format = _log_format(log_format, old_log_format)
     with ingest_progress(_show_progress(quiet)) as display:
         result = api.ingest(paths, db, log_format, display and display.on_file, jobs=jobs or os.cpu_count() or 1,

@@ -18,6 +18,7 @@ from .errors import OutputExists, TemplateNotFound
 from .examples import without_examples
 from .models import BatchPart, Request
 from .segmenting import SYSTEM_ROLES
+from .sources import as_path
 
 DEFAULT_SEED = 14
 DEFAULT_EVAL_SHARE = 0.2
@@ -141,7 +142,7 @@ def write(out: Path, rows: list[dict], sizes: dict[str, int], meta: dict, seed: 
     with open(train_path, "w", encoding="utf-8") as train, open(eval_path, "w", encoding="utf-8") as ev:
         handles = {"train": train, "eval": ev}
         for name in sorted(by_file):
-            path, file_rows = Path(name), by_file[name]
+            path, file_rows = as_path(name), by_file[name]
             if not path.is_file():
                 warnings.append(f"{name}: gone since ingest; its {len(file_rows)} examples are skipped")
                 skipped["source file gone"] = skipped.get("source file gone", 0) + len(file_rows)

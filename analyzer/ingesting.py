@@ -35,7 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
-from . import batches, examples, parsers, reading, storage, templating, working
+from . import batches, examples, parsers, reading, sources, storage, templating, working
 from .extracting import MAX_EXAMPLES, FileReader, FileResult
 from .models import Caution
 from .storage import Rows
@@ -79,6 +79,7 @@ class _Pending:
     tail_of: storage.FileRow | None = None  # the files row of the part already read, when only the tail is new
     warning: str | None = None
     pieces: tuple[tuple[int, int | None], ...] | None = None  # a large plain file's pieces (reading.chunks)
+    etag: str | None = None  # an object's version in its store (sources.identity)
 
     @property
     def start_byte(self) -> int:
@@ -143,6 +144,13 @@ class Ingestor:
 
         pending: list[_Pending] = []
         for path in files:
+            if sources.is_remote(path):
+                found = self._object(path)
+                if isinstance(found, FileResult):
+                    finished(found)
+                else:
+                    pending.append(found)
+                continue
             name = reading.stored_name(path)
             before = storage.file_row(self.con, name)
             try:
@@ -188,6 +196,29 @@ class Ingestor:
         else:  # nothing new, and the last final pass committed: what it derived still holds
             run.batch_waiting = storage.batch_lines_waiting(self.con)
         return run
+
+    def _object(self, path: sources.RemotePath) -> _Pending | FileResult:
+        """An object in object storage, judged as a local file is (see :meth:`ingest`), except that its
+        store's version (ETag, generation) and size, not a modification time, say it is unchanged
+        without reading it."""
+        name = sources.name_of(path)
+        before = storage.file_row(self.con, name)
+        try:
+            found = sources.identity(path)
+            if before and found.version is not None and (before.size, before.etag) == (found.size, found.version):
+                return FileResult(name, skipped=True)
+            size, content_hash, prefix_hash = _fingerprint(path, before.size if before else None)
+        except OSError as exc:  # no such bucket or object, access denied, the store unreachable
+            if before is not None and before.content_hash == UNREADABLE:
+                return FileResult(name, skipped=True)
+            return self._unreadable(name, f"cannot read object: {exc}")
+        if before and before.content_hash == content_hash:  # uploaded again as it was
+            storage.set_file_etag(self.con, name, found.version)
+            return FileResult(name, skipped=True)
+        if before and before.lines_read is not None and size > before.size and prefix_hash == before.content_hash:
+            return _Pending(path, name, size, content_hash, tail_of=before, etag=found.version)
+        warning = "what was read before has changed: read again whole" if before else None
+        return _Pending(path, name, size, content_hash, warning=warning, etag=found.version)
 
     def finish(self, run: IngestResult | None = None) -> None:
         """What depends on all requests: batch halves joined, template versions linked, few-shot vs history, prices."""
@@ -297,12 +328,12 @@ class Ingestor:
                                              result.pending), strict=True)]
             position = result.position
             # A last line still being written is not part of what was read: hash only what was.
-            size, content_hash, mtime_ns = item.size, item.content_hash, item.mtime_ns
+            size, content_hash, mtime_ns, etag = item.size, item.content_hash, item.mtime_ns, item.etag
             if position.incomplete and position.offset is not None:
                 size, content_hash, _ = _fingerprint(item.path, limit=position.offset)
-                mtime_ns = None  # what is on disk is more than what was read: hash it next time
+                mtime_ns = etag = None  # what is on disk is more than what was read: hash it next time
             storage.record_file(self.con, item.name, size, content_hash, ",".join(sorted(result.formats)), totals,
-                                position.line, position.offset, _settled(mtime_ns))
+                                position.line, position.offset, _settled(mtime_ns), etag)
 
     def _write_batch(self, frames: dict[str, pl.DataFrame], result: FileResult) -> None:
         """Commit one batch of a file's rows (see :meth:`_file_transaction`)."""
@@ -435,7 +466,7 @@ def _fingerprint(path: Path, prefix: int | None = None, limit: int | None = None
     """Size and sha256 of a file (of its first ``limit`` bytes), and the sha256 of its first ``prefix`` bytes."""
     digest, head = hashlib.sha256(), hashlib.sha256() if prefix is not None else None
     size = 0
-    with open(path, "rb") as f:
+    with sources.open_binary(path) as f:
         while chunk := f.read(min(1 << 20, limit - size) if limit is not None else 1 << 20):
             if head is not None and size < prefix:
                 head.update(chunk[: prefix - size])

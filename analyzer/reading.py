@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
+from . import sources
 from .errors import InputNotFound
 from .jsonio import decode_at, explain, loads
 from .models import RawRecord
@@ -70,6 +71,9 @@ def find_files(paths: Iterable[str | os.PathLike], claimed: Callable[[Path], boo
     """
     found: list[Path] = []
     for given in paths:
+        if sources.is_remote(given):  # a bucket's prefix or one object; one it cannot list is recorded as unreadable
+            found.extend(sources.list_logs(str(given), is_log_file))
+            continue
         path = Path(given)
         if not path.exists():
             if path.is_symlink():
@@ -88,7 +92,7 @@ def find_files(paths: Iterable[str | os.PathLike], claimed: Callable[[Path], boo
             found.append(path)  # named directly: read whatever its suffix, the user asked for it
     if not found:
         raise InputNotFound(f"no .jsonl, .ndjson or .json files (or their .gz), nor llm logs.db, "
-                            f"under {', '.join(map(str, paths))}")
+                            f"under {', '.join(map(sources.name_of, paths))}")
     return found
 
 
@@ -104,6 +108,8 @@ def _kind(path: Path) -> str:
 
 
 def _open(path: Path):
+    if sources.is_remote(path):
+        return sources.open_binary(path, gunzip=path.name.lower().endswith(".gz"))
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rb")
     return open(path, "rb")
@@ -147,7 +153,7 @@ def chunks(path: Path, start: int, size: int) -> list[tuple[int, int | None]]:
     if not splittable(path) or size - start <= CHUNK_BYTES:
         return [(start, None)]
     cuts = [start]
-    with open(path, "rb") as f:
+    with sources.open_binary(path) as f:
         target = start + CHUNK_BYTES
         while target < size:
             f.seek(target - 1)  # a newline just before the target is a cut at the target
@@ -180,7 +186,7 @@ def read_file(path: Path, position: Position | None = None, end: int | None = No
     grew), and the position is advanced as lines are read. With ``end`` (a plain file's piece, see
     :func:`chunks`), reading stops at that byte offset; lines are then numbered from the piece's start.
     """
-    name = str(path)
+    name = sources.name_of(path)
     position = position if position is not None else Position()
     gzipped = path.name.lower().endswith(".gz")
     try:

@@ -12,8 +12,8 @@ import shutil
 import threading
 import time
 import uuid
-from pathlib import Path
 
+from . import sources
 from .extracting import FileReader, FileResult
 from .storage import Rows, Spool
 
@@ -54,5 +54,5 @@ def read(path: str, result: FileResult, spool: str, end: int | None) -> tuple[Fi
             spooled.append(batch)
 
     assert _READER is not None, "worker not started"
-    _READER.read(Path(path), result, emit, end)
+    _READER.read(sources.as_path(path), result, emit, end)
     return result, spooled

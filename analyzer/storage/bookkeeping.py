@@ -27,6 +27,7 @@ class FileRow(NamedTuple):
     rejected: int
     pending: int
     mtime_ns: int | None
+    etag: str | None = None
 
 
 @contextlib.contextmanager
@@ -45,13 +46,18 @@ def file_row(con: Connection, path: str) -> FileRow | None:
     """The ``files`` row of a file, or None if it was never read."""
     row = con.execute(
         "SELECT size, content_hash, lines_read, bytes_read, records, stored, duplicates, rejected, "
-        "coalesce(pending, 0), mtime_ns FROM files WHERE path = ?", [path]).fetchone()
+        "coalesce(pending, 0), mtime_ns, etag FROM files WHERE path = ?", [path]).fetchone()
     return FileRow(*row) if row else None
 
 
 def set_file_mtime(con: Connection, path: str, mtime_ns: int | None) -> None:
     """Remember the modification time of a file found unchanged (None: hash it next time)."""
     con.execute("UPDATE files SET mtime_ns = ? WHERE path = ?", [mtime_ns, path])
+
+
+def set_file_etag(con: Connection, path: str, etag: str | None) -> None:
+    """Remember the version of an object found unchanged in content under a new version (re-uploaded as it was)."""
+    con.execute("UPDATE files SET etag = ? WHERE path = ?", [etag, path])
 
 
 def forget_file(con: Connection, path: str) -> None:
@@ -69,14 +75,14 @@ def forget_lines_after(con: Connection, path: str, line: int) -> None:
 
 
 def record_file(con: Connection, path: str, size: int, content_hash: str, formats: str, counters: list[int],
-                lines_read: int, bytes_read: int | None, mtime_ns: int | None) -> None:
+                lines_read: int, bytes_read: int | None, mtime_ns: int | None, etag: str | None = None) -> None:
     """Write a file's ``files`` row, replacing any; ``counters`` are records, stored, duplicates, rejected, pending."""
     con.execute("DELETE FROM files WHERE path = ?", [path])
     con.execute(
         "INSERT INTO files BY NAME SELECT ? AS path, ? AS size, ? AS content_hash, ? AS formats, "
         "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, ? AS pending, "
-        "now()::TIMESTAMP AS ingested_at, ? AS lines_read, ? AS bytes_read, ? AS mtime_ns",
-        [path, size, content_hash, formats, *counters, lines_read, bytes_read, mtime_ns],
+        "now()::TIMESTAMP AS ingested_at, ? AS lines_read, ? AS bytes_read, ? AS mtime_ns, "
+        "? AS etag", [path, size, content_hash, formats, *counters, lines_read, bytes_read, mtime_ns, etag],
     )
 
 

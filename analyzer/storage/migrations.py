@@ -482,6 +482,13 @@ def m012_comparisons(con: duckdb.DuckDBPyConnection) -> None:
         )""")
 
 
+@migration
+def m013_object_versions(con: duckdb.DuckDBPyConnection) -> None:
+    """Each object's version as its store names it (S3 or Azure ETag, GCS generation): an object of the same
+    size and version is not read again."""
+    con.execute("ALTER TABLE files ADD COLUMN etag VARCHAR")
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:

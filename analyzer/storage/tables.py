@@ -181,6 +181,8 @@ TABLES = {t.name: t for t in (
         col("bytes_read", "BIGINT", "the offset after them (null for gzip)"),
         col("pending", "INTEGER", "batch lines waiting for their other half"),
         col("mtime_ns", "BIGINT", "its modification time when read: same size and time, not hashed again"),
+        col("etag", "VARCHAR", "an object's version in object storage (ETag, generation): same size and version, "
+            "not read again; null for a local file"),
     ), key=("path", "content_hash")),
     Table("rejects", "What could not be read, and why.", (
         col("file", "VARCHAR NOT NULL", "the log file"),
