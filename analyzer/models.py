@@ -49,6 +49,7 @@ class Request:
     prompt_id: str | None = None  # a provider-managed prompt template (Responses prompt.id, Langfuse promptName…)
     prompt_version: str | None = None
     tool_choice: str | None = None  # auto | any | tool | none, as Anthropic names them, when the request set one
+    api: str | None = None  # "responses" for an OpenAI Responses call, whose tool block is billed apart
 
 
 @dataclass(frozen=True)
