@@ -21,7 +21,7 @@ from . import costs, exporting, parsers, pricing, queries, storage
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished
 from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
-from .models import RawRecord
+from .models import RawRecord, Request
 from .projection import Projection
 from .segmenting import segment
 from .tokenizing import Counter
@@ -165,7 +165,7 @@ def count(source: str, model: str | None = None) -> CountResult:
     fmt = parsers.detect(data, ctx)
     if fmt is None:
         raise BadRecord(f"{source}: not a request ({parsers.shape(data)})")
-    requests = [r for r in fmt.parse(RawRecord(source, 1, data), ctx) if not isinstance(r, BadRecord)]
+    requests = [r for r in fmt.parse(RawRecord(source, 1, data), ctx) if isinstance(r, Request)]
     if not requests:
         raise BadRecord(f"{source}: no request found")
     request = requests[0]

@@ -53,6 +53,14 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Ignored:
+    """A record that is read but has nothing to count, and why: a framework's event span repeating a
+    call stored from its own span (no prompt, no reply, no usage). Counted in its file, never a reject."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class BatchPart:
     """One half of a batch request: its request line or its result line, joined later on ``custom_id``.
 
