@@ -177,6 +177,7 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         sensitivity=spread,
         best_option=_best(every),
         queries=dict(FIGURE_QUERIES),
+        counted_vs_billed=info.get("counted_vs_billed"),
     )
     decision, reasons = decide(t, s)
     decided = replace(t, decision=decision, reasons=reasons)

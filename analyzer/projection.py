@@ -110,6 +110,9 @@ class TemplateProjection(_Serialised):
     decision: str = ""
     reasons: list[str] = field(default_factory=list)
     recommendation: Any = None  # recommending.Recommendation: what to do, once decided
+    # Counted vs billed prompt tokens over its requests with usage (None without any): requests,
+    # exact_share, median and p95 absolute error, raw and calibrated (counted_vs_billed_by_template).
+    counted_vs_billed: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
