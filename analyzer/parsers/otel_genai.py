@@ -23,7 +23,8 @@ from .context import ReadContext
 
 NAME = "otel-genai"
 DESCRIPTION = ("OpenTelemetry GenAI spans in OTLP/JSON (an export with `resourceSpans`, or one span per line): "
-               "gen_ai.* attributes, current message JSON or OpenLLMetry's indexed gen_ai.prompt.N.*")
+               "gen_ai.* attributes, current message JSON or OpenLLMetry's indexed gen_ai.prompt.N.*; event spans "
+               "with no prompt, reply or usage are ignored")
 
 _MODEL_OPS = {"chat", "text_completion", "generate_content"}
 _DETAILS_EVENT = "gen_ai.client.inference.operation.details"
