@@ -329,7 +329,7 @@ class Ingestor:
         with storage.transaction(self.con):
             storage.forget_file(self.con, name)
             self._write(rows.frames(), result)
-            storage.record_file(self.con, name, 0, UNREADABLE, "", [1, 0, 0, 1, 0], 0, None, None)
+            storage.record_file(self.con, name, 0, UNREADABLE, "", [1, 0, 0, 1, 0, 0], 0, None, None)
         return result
 
 
