@@ -20,7 +20,7 @@ from . import comparing, costs, exporting, parsers, pricing, queries, sources, s
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished, TemplateNotFound
 from .ingesting import NO_TEXT, TEXT_KEY, Ingestor, IngestResult, OnBytes, OnFile
-from .models import CountResult, RawRecord
+from .models import CountResult, RawRecord, Request
 from .projection import Projection
 from .segmenting import segment
 from .tokenizing import Counter
@@ -156,7 +156,7 @@ def count(source: str, model: str | None = None) -> CountResult:
     fmt = parsers.detect(data, ctx)
     if fmt is None:
         raise BadRecord(f"{source}: not a request ({parsers.shape(data)})")
-    requests = [r for r in fmt.parse(RawRecord(source, 1, data), ctx) if not isinstance(r, BadRecord)]
+    requests = [r for r in fmt.parse(RawRecord(source, 1, data), ctx) if isinstance(r, Request)]
     if not requests:
         raise BadRecord(f"{source}: no request found")
     request = requests[0]

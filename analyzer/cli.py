@@ -92,7 +92,8 @@ def _accounting(r: FileResult | IngestResult) -> str:
     total = r.total if isinstance(r, IngestResult) else lambda name: getattr(r, name)
     n = lambda name: display.count(total(name))  # noqa: E731
     text = f"{n('records')} read = {n('stored')} stored + {n('duplicates')} duplicates + {n('rejected')} rejected"
-    return text + (f" + {n('pending')} pending" if total("pending") else "")
+    text += f" + {n('pending')} pending" if total("pending") else ""
+    return text + (f" + {n('ignored')} ignored (nothing to count)" if total("ignored") else "")
 
 
 def _summary(result: IngestResult) -> None:

@@ -189,6 +189,7 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
         best_option=_best(every),
         queries=dict(FIGURE_QUERIES),
         evaluation=evaluation,
+        counted_vs_billed=info.get("counted_vs_billed"),
     )
     decision, reasons = decide(t, s)
     decided = replace(t, decision=decision, reasons=[text for _, text in reasons],

@@ -21,7 +21,7 @@ import orjson
 from . import parsers, reading
 from .deriving import Derivation
 from .errors import BadRecord
-from .models import BatchPart, RawRecord, Request
+from .models import BatchPart, Ignored, RawRecord, Request
 from .parsers.common import zone_named
 from .redacting import redact
 from .segmenting import Memo, Segmented, segment, template_label
@@ -53,7 +53,8 @@ class FileResult:
     stored: int = 0
     duplicates: int = 0
     rejected: int = 0
-    pending: int = 0  # batch lines waiting for their other half (records = stored + duplicates + rejected + pending)
+    pending: int = 0  # batch lines waiting for their other half
+    ignored: int = 0  # records with nothing to count (records = stored + duplicates + rejected + pending + ignored)
     formats: set[str] = field(default_factory=set)
     skipped: bool = False  # unchanged since it was last read
     examples: list[tuple[int, str]] = field(default_factory=list)  # the first rejects: (line, reason)
@@ -151,6 +152,10 @@ class FileReader:
                 self.reject(rows, result, record.line, item.reason, _excerpt(record.data))
             elif isinstance(item, BatchPart):
                 self._stage(item, fmt.name, record, rows, result)
+            elif isinstance(item, Ignored):
+                result.records += 1
+                result.ignored += 1
+                result.formats.add(fmt.name)
             else:
                 item.service_tier = service_tier or item.service_tier
                 item.format = as_format or item.format
@@ -159,11 +164,12 @@ class FileReader:
     @staticmethod
     def _mark(rows: Rows, result: FileResult) -> tuple:
         return ({name: len(table) for name, table in rows.tables.items()},
-                (result.records, result.rejected, result.pending, len(result.examples), set(result.formats)))
+                (result.records, result.rejected, result.pending, result.ignored, len(result.examples),
+                 set(result.formats)))
 
     def _rollback(self, mark: tuple, rows: Rows, result: FileResult) -> None:
         """Take back what a failed record added: its rows, its counts, and the keys marked as written."""
-        lengths, (records, rejected, pending, examples, formats) = mark
+        lengths, (records, rejected, pending, ignored, examples, formats) = mark
         for name, table in rows.tables.items():
             added = table[lengths[name]:]
             if not added:
@@ -176,7 +182,7 @@ class FileReader:
                     self._seen_middles.discard(row["middle_id"])
                 elif name == "template_versions":
                     rows._versions.discard(row["version_id"])
-        result.records, result.rejected, result.pending = records, rejected, pending
+        result.records, result.rejected, result.pending, result.ignored = records, rejected, pending, ignored
         del result.examples[examples:]
         result.formats = formats
 

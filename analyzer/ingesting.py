@@ -7,11 +7,12 @@ result is the same as reading the files one by one. DuckDB has a single writer, 
 file leaves nothing half-written behind.
 
 Accounting is per unit read: a request (stored, or a duplicate of one already stored), a reject, or
-half of a batch request waiting for its other half (pending). For every file, records = stored +
-duplicates + rejected + pending, and the ``files`` row says so. When a batch request's halves are
-joined (:mod:`analyzer.batches`), its lines move from pending: the request line's to what became of
-the request, the result line's to duplicates (one request, logged twice). A file whose bytes are
-unchanged since it was read is skipped; one whose bytes changed is read again whole.
+half of a batch request waiting for its other half (pending), or a record with nothing to count
+(ignored). For every file, records = stored + duplicates + rejected + pending + ignored, and the
+``files`` row says so. When a batch request's halves are joined (:mod:`analyzer.batches`), its
+lines move from pending: the request line's to what became of the request, the result line's to
+duplicates (one request, logged twice). A file whose bytes are unchanged since it was read is
+skipped; one whose bytes changed is read again whole.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ class IngestResult:
     cautions: list[Caution] = field(default_factory=list)  # weak input, coded (api.ingest fills it: weak_inputs)
 
     def total(self, name: str) -> int:
-        """The sum of one counter (records, stored, duplicates, rejected, pending) over the files."""
+        """The sum of one counter (records, stored, duplicates, rejected, pending, ignored) over the files."""
         return sum(getattr(f, name) for f in self.files)
 
 
@@ -323,9 +324,9 @@ class Ingestor:
             # The row describes the whole file: what was read before (a tail run) plus this run.
             before = item.tail_of
             totals = [a + b for a, b in zip((before.records, before.stored, before.duplicates, before.rejected,
-                                             before.pending) if before else (0, 0, 0, 0, 0),
+                                             before.pending, before.ignored) if before else (0, 0, 0, 0, 0, 0),
                                             (result.records, result.stored, result.duplicates, result.rejected,
-                                             result.pending), strict=True)]
+                                             result.pending, result.ignored), strict=True)]
             position = result.position
             # A last line still being written is not part of what was read: hash only what was.
             size, content_hash, mtime_ns, etag = item.size, item.content_hash, item.mtime_ns, item.etag
@@ -367,7 +368,7 @@ class Ingestor:
         with storage.transaction(self.con):
             storage.forget_file(self.con, name)
             self._write(rows.frames(), result)
-            storage.record_file(self.con, name, 0, UNREADABLE, "", [1, 0, 0, 1, 0], 0, None, None)
+            storage.record_file(self.con, name, 0, UNREADABLE, "", [1, 0, 0, 1, 0, 0], 0, None, None)
         return result
 
 
@@ -431,6 +432,7 @@ def _merge(result: FileResult, part: FileResult, shifted: bool) -> None:
     result.records += part.records
     result.rejected += part.rejected
     result.pending += part.pending
+    result.ignored += part.ignored
     result.formats |= part.formats
     result.examples += [(line + shift, reason) for line, reason in part.examples][: MAX_EXAMPLES - len(result.examples)]
     result.warnings += part.warnings

@@ -49,6 +49,15 @@ class Request:
     prompt_id: str | None = None  # a provider-managed prompt template (Responses prompt.id, Langfuse promptName…)
     prompt_version: str | None = None
     tool_choice: str | None = None  # auto | any | tool | none, as Anthropic names them, when the request set one
+    api: str | None = None  # "responses" for an OpenAI Responses call, whose tool block is billed apart
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A record that is read but has nothing to count, and why: a framework's event span repeating a
+    call stored from its own span (no prompt, no reply, no usage). Counted in its file, never a reject."""
+
+    reason: str
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,9 @@ class TemplateProjection(_Serialised):
     #: What `crossover compare` measured on the template's eval set (its comparisons row, the verdict and
     #: the option whose assumed cost the measured one replaced); None until a compare ran.
     evaluation: dict[str, Any] | None = None
+    # Counted vs billed prompt tokens over its requests with usage (None without any): requests,
+    # exact_share, median and p95 absolute error, raw and calibrated (counted_vs_billed_by_template).
+    counted_vs_billed: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

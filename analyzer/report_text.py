@@ -55,6 +55,21 @@ def anatomy(t: TemplateProjection) -> str:
     return "tokens per request: " + ", ".join(f"{SEGMENT_WORDS.get(n, n)} {display.count(k[n])}" for n in SEGMENT_KINDS)
 
 
+def billing(t: TemplateProjection) -> list[str]:
+    """How far the counted prompt is from the bill, where the logs have usage ([] where they have none).
+
+    Over the requests whose prompt was counted in full; the others had their live input derived from
+    the bill once a checked sample agreed (crossover query counted_vs_billed_by_template)."""
+    c = t.counted_vs_billed
+    if not c or not c["requests"]:
+        return []
+    line = (f"counted vs billed prompt, on the {display.count(c['requests'])} requests counted in full: "
+            f"{c['exact_share']:.0%} exact, median error {c['median_abs_error']:.1%}, p95 {c['p95_abs_error']:.1%}")
+    if (c["calibrated_median_abs_error"], c["calibrated_p95_abs_error"]) != (c["median_abs_error"], c["p95_abs_error"]):
+        line += f" ({c['calibrated_median_abs_error']:.1%}, {c['calibrated_p95_abs_error']:.1%} calibrated)"
+    return [line]
+
+
 def per_request(t: TemplateProjection, short: bool = True) -> str:
     """The cost of one request now and fine-tuned."""
     target = display.short_model(t.target_model) if short else t.target_model
@@ -202,7 +217,7 @@ def report_table(p: Projection, wide: bool = False) -> str:
             top.add_column()
             top.add_row(_decision(t.decision), escape(headline(t, short=not wide)))
             console.print(top)
-            for line in (f"{t.template_id}  {t.label}", per_request(t, short=not wide), anatomy(t)):
+            for line in (f"{t.template_id}  {t.label}", per_request(t, short=not wide), anatomy(t), *billing(t)):
                 console.print(Padding(escape(line), (0, 0, 0, INDENT)))
             reasons = Table.grid(padding=(0, 1))  # a bullet's wrapped lines stay under its text
             reasons.add_column(no_wrap=True)
@@ -255,7 +270,8 @@ def report_markdown(p: Projection, wide: bool = False) -> str:
         lines += _md_table(summary)
     for t in p.templates:
         lines += ["", f"## {t.decision}: {t.label} (`{t.template_id}`)", "", f"**{t.decision}: {headline(t, False)}**",
-                  "", f"{per_request(t, short=False)}  ", f"{anatomy(t)}", ""]
+                  "", f"{per_request(t, short=False)}  ", f"{anatomy(t)}" + ("  " if billing(t) else ""),
+                  *billing(t), ""]
         lines += [f"- {reason}" for reason in t.reasons]
         if t.evaluation:
             lines += [""] + compare_text.markdown({**t.evaluation, "label": t.label}, level=3)[:-1]

@@ -222,8 +222,9 @@ def _count_tools(seg: Segmented, request: Request, counter: Counter, has_system:
     if not (request.tools or request.response_format):
         return ""
     # Tool definitions join the system message, or come in a message of their own without one.
-    seg.tools = (counter.tools(request.tools, system_message=has_system, tool_choice=request.tool_choice)
-                 + counter.response_format(request.response_format))
+    seg.tools = (counter.tools(request.tools, system_message=has_system, tool_choice=request.tool_choice,
+                               responses=request.api == "responses")
+                 + counter.response_format(request.response_format, joins=has_system or bool(request.tools)))
     # Anthropic's tool `input_examples` show the model calls to imitate: few-shot, in JSON.
     seg.fewshot_named += sum(counter.text(json.dumps(example), cache=True)
                              for tool in request.tools for example in _input_examples(tool))
@@ -347,7 +348,8 @@ def _segment_memoized(request: Request, counter: Counter, memo: Memo, split: tup
     statics, static_keys, turns = split
     tools_key = (orjson.dumps([request.tools, request.response_format], option=orjson.OPT_SORT_KEYS)
                  if request.tools or request.response_format else b"")
-    static_key = (tuple(static_keys), tools_key, request.tool_choice, request.prompt_id, request.prompt_version)
+    static_key = (tuple(static_keys), tools_key, request.tool_choice, request.api, request.prompt_id,
+                  request.prompt_version)
     static = memo.statics.get(static_key)
     if static is None:
         static = _static_part(request, counter, statics)

@@ -76,6 +76,13 @@ REPLY_PRIMING = 3  # every reply is primed with <|start|>assistant<|message|> (c
 # the other 3 one token over (each has properties without a description: not understood yet).
 TOOLS_IN_SYSTEM = 5
 TOOLS_OWN_MESSAGE = 4
+# The Responses API bills the same tool block less on gpt-4o and gpt-4.1: 2 tokens with a system
+# message (instructions), 6 without. Every recorded text-only Responses request with function tools
+# on those models shows it against the Chat count of the same tools (pydantic-ai traffic: 6, 7, 7,
+# 6, 7 without instructions, 2 and 2 with; the two structured-output cases 6 and 6 once their schema
+# is counted by :func:`render_response_format`). Reasoning models (gpt-5, o-series) bill the Chat
+# count there (within 3 tokens on 9 requests): no saving.
+RESPONSES_TOOLS_SAVING = (2, 6)  # (with a system message, without)
 # A tool result costs 8 tokens more than the cookbook's per-message count of a "tool" message with
 # its content (the tool_call_id is not billed). The recorded pydantic-ai requests show the cost of
 # one call and its result together: each such pair adds 8 in 8 of 9 cases (7 in the last, on
@@ -163,6 +170,7 @@ class Rules:
     per_tool_result: int = TOOL_RESULT
     schema_in_prompt: bool = True  # a json_schema response format is billed as prompt tokens
     tool_system: tuple[int, int] = (0, 0)  # the provider's tool-use system prompt: (tool_choice auto/none, any/tool)
+    responses_tools_saving: tuple[int, int] = (0, 0)  # Responses API's cheaper tool block: (system, none)
 
 
 # Anthropic adds a system prompt of its own to a request with tools (docs.anthropic.com, "Tool use
@@ -191,7 +199,9 @@ def rules_for_model(model: str) -> Rules:
     if name.startswith(_GEMINI):
         return Rules(per_message=0, per_name=0, reply_priming=0, per_role=False, per_tool_result=0,
                      schema_in_prompt=False)
-    return Rules(reply_priming=REPLY_PRIMING - 1 if name.startswith(_PRIMED_BY_TWO) else REPLY_PRIMING)
+    if name.startswith(_PRIMED_BY_TWO):
+        return Rules(reply_priming=REPLY_PRIMING - 1)
+    return Rules(responses_tools_saving=RESPONSES_TOOLS_SAVING if name.startswith(("gpt-4o", "gpt-4.1")) else (0, 0))
 
 
 class Counter:
@@ -243,13 +253,15 @@ class Counter:
                   + self.text(str(legacy.get("arguments") or ""), cache=cache))
         return n
 
-    def tools(self, tools: list[dict[str, Any]], *, system_message: bool = True, tool_choice: str | None = None) -> int:
+    def tools(self, tools: list[dict[str, Any]], *, system_message: bool = True, tool_choice: str | None = None,
+              responses: bool = False) -> int:
         """Tokens of a tool list: its rendered ``namespace functions`` block and the heading around it.
 
         ``system_message``: whether the request has a system or developer message for the block to
         join (the cookbook's example has one); without one the block costs the overhead of a message
         of its own, 4 tokens more. With function tools, the provider's own tool-use system prompt
-        (:class:`Rules`), whose size ``tool_choice`` (any/tool forces a call) decides.
+        (:class:`Rules`), whose size ``tool_choice`` (any/tool forces a call) decides. ``responses``:
+        the request is a Responses API call (:data:`RESPONSES_TOOLS_SAVING`).
         """
         text = render_functions(tools)
         if not text:
@@ -257,22 +269,70 @@ class Counter:
         system = 0
         if any(t.get("type") == "function" for t in tools if isinstance(t, dict)):
             system = self.rules.tool_system[tool_choice in ("any", "tool")]
-        return self.text(text, cache=True) + TOOLS_IN_SYSTEM + (0 if system_message else TOOLS_OWN_MESSAGE) + system
+        saving = self.rules.responses_tools_saving[not system_message] if responses else 0
+        return (self.text(text, cache=True) + TOOLS_IN_SYSTEM + (0 if system_message else TOOLS_OWN_MESSAGE) + system
+                - saving)
 
-    def response_format(self, response_format: dict[str, Any] | None) -> int:
-        """Tokens of a ``json_schema`` response format: its schema as compact JSON (an estimate).
+    def response_format(self, response_format: dict[str, Any] | None, *, joins: bool = True) -> int:
+        """Tokens of a ``json_schema`` response format, as the model reads it (:func:`render_response_format`).
 
-        Only the schema: the recorded pydantic-ai requests (2, gpt-4o) billed 29 and 118 tokens for
-        theirs, where the schema's compact JSON is 28 and 148 tokens and the whole ``json_schema``
-        object (name, strict, description) 39 and 165. The model reads a form more compact than JSON
-        for nested unions; two cases are too few to fit it.
+        ``joins``: whether the section joins a system message or a tool block (one blank line, 1
+        token); without either it is the developer message on its own, which bills nothing more.
         """
-        if (not isinstance(response_format, dict) or response_format.get("type") != "json_schema"
-                or not self.rules.schema_in_prompt):
+        if not self.rules.schema_in_prompt:
             return 0
-        wrapper = response_format.get("json_schema") or {}
-        schema = wrapper.get("schema", wrapper) if isinstance(wrapper, dict) else wrapper
-        return self.text(json.dumps(schema, separators=(",", ":"), ensure_ascii=False), cache=True)
+        text = render_response_format(response_format)
+        return self.text(text, cache=True) + (RESPONSE_FORMAT_JOIN if joins else 0) if text else 0
+
+
+#: The blank line that joins the response-format section to the system text or tool block before it.
+RESPONSE_FORMAT_JOIN = 1
+# Keywords the model is not shown: Structured Outputs enforces them while decoding (every key of a
+# strict schema is required and nothing else is allowed), so the schema in the prompt goes without.
+_ENFORCED_KEYWORDS = ("required",)
+
+
+def render_response_format(response_format: dict[str, Any] | None) -> str:
+    """A ``json_schema`` response format as the model reads it; "" for ``text``, ``json_object`` or none.
+
+    The ``# Response Formats`` section of OpenAI's harmony prompt format (openai-cookbook,
+    ``articles/openai-harmony.md``): ``## {name}``, a ``// {description}`` line when there is one,
+    then the schema as compact JSON, here without ``required`` and ``additionalProperties: false``.
+    Fitted on the 5 distinct schemas of the recorded OpenAI traffic (pydantic-ai cassettes: flat and
+    union-typed, strict and not, Chat and Responses, gpt-4o and gpt-5.4-mini): all 5 billed exactly
+    this once Responses' own tool block (:data:`RESPONSES_TOOLS_SAVING`) is allowed for; the JSON of
+    the whole schema was 1-55 tokens over. Whether ``required`` is dropped when it lists only some of
+    the properties (an optional field of a non-strict schema) the recordings cannot tell.
+    """
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return ""
+    wrapper = response_format.get("json_schema")
+    if not isinstance(wrapper, dict):
+        return ""
+    schema = wrapper.get("schema", wrapper)  # a bare schema where a logger dropped the wrapper
+    head = f"# Response Formats\n\n## {wrapper.get('name') or 'response'}\n\n"
+    if wrapper.get("description"):
+        head += f"// {wrapper['description']}\n"
+    return head + json.dumps(_shown_schema(schema), separators=(",", ":"), ensure_ascii=False)
+
+
+def _shown_schema(schema: Any) -> Any:
+    """A JSON schema less the keywords decoding enforces; property names are never touched."""
+    if isinstance(schema, list):
+        return [_shown_schema(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    shown = {}
+    for key, value in schema.items():
+        if key in _ENFORCED_KEYWORDS or (key == "additionalProperties" and value is False):
+            continue
+        if key in ("properties", "$defs", "definitions", "patternProperties") and isinstance(value, dict):
+            shown[key] = {name: _shown_schema(sub) for name, sub in value.items()}
+        elif key in ("items", "anyOf", "oneOf", "allOf", "not", "additionalProperties", "prefixItems"):
+            shown[key] = _shown_schema(value)
+        else:
+            shown[key] = value
+    return shown
 
 
 def render_functions(tools: list[dict[str, Any]]) -> str:

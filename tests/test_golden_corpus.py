@@ -218,7 +218,8 @@ def _count(body: dict, model: str) -> int:
     tools = list(body.get("tools") or []) + [{"type": "function", "function": f} for f in body.get("functions") or []]
     system = any(m.get("role") in ("system", "developer") for m in messages)
     return (sum(counter.message(m) for m in messages) + counter.rules.reply_priming
-            + counter.tools(tools, system_message=system) + counter.response_format(body.get("response_format")))
+            + counter.tools(tools, system_message=system)
+            + counter.response_format(body.get("response_format"), joins=system or bool(tools)))
 
 
 def _percentile(values: list[float], q: float) -> float:

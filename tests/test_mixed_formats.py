@@ -156,3 +156,113 @@ def test_a_chat_record_first_does_not_make_the_next_ones_chat(tmp_path):
     with duckdb.connect(str(storage.db_path()), read_only=True) as con:
         formats = [r[0] for r in con.execute("SELECT format FROM requests ORDER BY line").fetchall()]
     assert formats == order
+
+
+# The shapes issue 12 added, each beside the others in one directory: Azure's stream (empty first
+# chunk, deployment model name), Groq's stream usage in x_groq, a Vertex resource-path Gemini model,
+# a Responses request with a json_schema format and tools, LlamaIndex's {args: [...]} generation in a
+# Langfuse export (prompt in its arguments, in its metadata, or nowhere: a reject), and OTel event
+# spans with nothing to count beside a call's own span.
+AZURE_STREAM = "".join(f"data: {json.dumps(chunk)}\n\n" for chunk in [
+    {"id": "", "object": "", "created": 0, "model": "", "choices": [], "prompt_filter_results": []},
+    {"id": "chatcmpl-az20", "object": "chat.completion.chunk", "created": 1790000000, "model": "gpt-35-turbo",
+     "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Blue"}}]},
+    {"id": "chatcmpl-az20", "object": "chat.completion.chunk", "created": 1790000000, "model": "gpt-35-turbo",
+     "choices": [], "usage": {"prompt_tokens": 26, "completion_tokens": 1, "total_tokens": 27}}]) + "data: [DONE]\n\n"
+LLAMA_MESSAGES = [{"role": "system", "additional_kwargs": {}, "blocks": [{"block_type": "text", "text": "Answer in one word."}]},
+                  {"role": "user", "additional_kwargs": {}, "blocks": [{"block_type": "text", "text": "Colour of the sky?"}]}]
+FINISH_SPAN = {"traceId": "5b8efff798038103d269b633813fc60d", "spanId": "f1f1f1f1f1f1f1f1", "name": "chat gpt-4o stream",
+               "startTimeUnixNano": "1790053201000000000", "endTimeUnixNano": "1790053201000000000",
+               "attributes": [{"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}},
+                              {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o"}}]}
+SCHEMA = {"type": "object", "additionalProperties": False, "required": ["colour"],
+          "properties": {"colour": {"type": "string"}}}
+
+
+def _langfuse(obs_id: str, hour: int, raw_input: dict, metadata: dict) -> dict:
+    return {"id": obs_id, "traceId": "trace-li", "type": "GENERATION", "startTime": f"2026-10-04T{hour:02}:00:00.000Z",
+            "endTime": f"2026-10-04T{hour:02}:00:01.000Z", "model": "gpt-4o-mini", "input": json.dumps(raw_input),
+            "output": json.dumps({"role": "assistant", "content": "Blue"}), "metadata": json.dumps(metadata),
+            "usageDetails": {"input": 26, "output": 1, "total": 27}, "level": "DEFAULT"}
+
+
+NEW_RECORDS = [
+    {"request": {"method": "POST", "uri": "https://acme.openai.azure.com/openai/deployments/bot/chat/completions"
+                                          "?api-version=2024-10-21",
+                 "body": json.dumps({"messages": MSGS, "stream": True, "stream_options": {"include_usage": True}})},
+     "response": {"status": {"code": 200}, "headers": {"date": ["Sun, 04 Oct 2026 01:00:00 GMT"]},
+                  "body": {"string": AZURE_STREAM}}},
+    {"timestamp": "2026-10-04T02:00:00Z",
+     "request": {"model": "llama-3.3-70b-versatile", "messages": MSGS, "stream": True},
+     "response": [{"id": "chatcmpl-gq21", "object": "chat.completion.chunk", "created": 1790100000,
+                   "model": "llama-3.3-70b-versatile", "choices": [{"index": 0, "delta": {"content": "Blue"}}]},
+                  {"id": "chatcmpl-gq21", "object": "chat.completion.chunk", "created": 1790100000,
+                   "model": "llama-3.3-70b-versatile", "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                   "x_groq": {"id": "req_gq21", "usage": {"prompt_tokens": 40, "completion_tokens": 1,
+                                                          "total_tokens": 41}}}]},
+    {"timestamp": "2026-10-04T03:00:00Z",
+     "request": {"model": "projects/p1/locations/us-central1/publishers/google/models/gemini-2.5-flash",
+                 "contents": [{"role": "user", "parts": [{"text": "Colour of the sky?"}]}]},
+     "response": {"candidates": [{"content": {"role": "model", "parts": [{"text": "Blue"}]}}], "responseId": "gem-vx22",
+                  "usageMetadata": {"promptTokenCount": 6, "candidatesTokenCount": 1, "totalTokenCount": 7}}},
+    {"timestamp": "2026-10-04T04:00:00Z",
+     "request": {"model": "gpt-4o", "input": "Colour of the sky?",
+                 "text": {"format": {"type": "json_schema", "name": "Colour", "schema": SCHEMA, "strict": True}},
+                 "tools": [{"type": "function", "name": "look_up", "description": "", "strict": False,
+                            "parameters": {"type": "object", "properties": {}, "additionalProperties": False}}]},
+     "response": {"id": "resp_js23", "object": "response", "created_at": 1790136000.0, "status": "completed",
+                  "model": "gpt-4o-2024-08-06",
+                  "output": [{"type": "message", "role": "assistant",
+                              "content": [{"type": "output_text", "text": "{\"colour\":\"blue\"}"}]}],
+                  "usage": {"input_tokens": 60, "output_tokens": 6, "total_tokens": 66}}},
+    _langfuse("OpenAI.chat-li24", 5, {"args": [LLAMA_MESSAGES], "kwargs": {}}, {}),
+    _langfuse("OpenAI.chat-li25", 6, {"args": [], "kwargs": {}},
+              {"attributes": {"llm.input_messages.0.message.role": "user",
+                              "llm.input_messages.0.message.content": "Colour of the sky?"}}),
+    _langfuse("OpenAI.chat-li26", 7, {"args": [], "kwargs": {"temperature": 0}}, {}),  # no prompt anywhere: a reject
+    {"resourceSpans": [{"resource": {"attributes": []}, "scopeSpans": [{"scope": {"name": "x"}, "spans": [
+        {**RECORDS["otel-genai"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0], "traceId": "5b8efff798038103d269b633813fc60d",
+         "attributes": [*RECORDS["otel-genai"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"][:2],
+                        {"key": "gen_ai.response.id", "value": {"stringValue": "chatcmpl-ot27"}},
+                        *RECORDS["otel-genai"]["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"][3:]]},
+        FINISH_SPAN]}]}]},
+    {**FINISH_SPAN, "spanId": "f2f2f2f2f2f2f2f2"},  # a lone event span on its own line
+]
+# request id: (format, model)
+NEW_EXPECTED = {
+    "chatcmpl-az20": ("openai-chat", "gpt-35-turbo"),
+    "chatcmpl-gq21": ("openai-chat", "llama-3.3-70b-versatile"),
+    "gem-vx22": ("gemini", "gemini-2.5-flash"),
+    "resp_js23": ("openai-responses", "gpt-4o-2024-08-06"),
+    "OpenAI.chat-li24": ("langfuse", "gpt-4o-mini"),
+    "OpenAI.chat-li25": ("langfuse", "gpt-4o-mini"),
+    "chatcmpl-ot27": ("otel-genai", "gpt-4o"),
+}
+
+
+def test_the_shapes_of_issue_12_mixed_in_one_directory_lose_nothing(tmp_path):
+    logs = tmp_path / "logs"
+    write_jsonl(logs / "mixed.jsonl", [*RECORDS.values(), *NEW_RECORDS])
+    write_jsonl(logs / "more" / "new-only.jsonl.gz", NEW_RECORDS[:4], gz=True)  # logged twice: duplicates
+    result = api.ingest([logs])
+    for f in result.files:
+        assert f.records == f.stored + f.duplicates + f.rejected + f.pending + f.ignored
+    # 11 older records and 9 new lines: 7 new requests, 1 reject (no prompt anywhere), 2 ignored spans.
+    assert (result.total("records"), result.total("stored"), result.total("duplicates"), result.total("rejected"),
+            result.total("ignored")) == (25, 18, 4, 1, 2)
+    with duckdb.connect(str(storage.db_path()), read_only=True) as con:
+        rows = {r[0]: r[1:] for r in con.execute("""
+            SELECT request_id, format, model,
+                   prompt_tokens = system_tokens + fewshot_tokens + tools_tokens + history_tokens + input_tokens,
+                   tools_tokens
+            FROM requests""").fetchall()}
+        reasons = [r[0] for r in con.execute("SELECT reason FROM rejects").fetchall()]
+        files = con.execute("SELECT sum(records), sum(stored + duplicates + rejected + coalesce(pending, 0) + ignored), "
+                            "sum(ignored) FROM files").fetchone()
+    assert {rid: row[:2] for rid, row in rows.items() if rid in NEW_EXPECTED} == NEW_EXPECTED
+    assert all(row[2] for row in rows.values())  # segments add up to the counted prompt, every format
+    assert rows["resp_js23"][3] > 0  # the schema and the tool are counted
+    assert reasons == ["langfuse generation input is LlamaIndex's {args: [...]} wrapper with no prompt in its "
+                       "arguments or metadata (no messages, prompt or llm.input_messages.*): nothing to count"]
+    assert files == (25, 25, 2)
+    assert api.ingest([logs]).total("records") == 0  # a second run adds nothing

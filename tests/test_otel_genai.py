@@ -8,6 +8,8 @@ formats.md §8 (OTLP/JSON container, gen_ai.* attributes, OpenLLMetry's indexed 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import duckdb
@@ -15,7 +17,7 @@ import pytest
 
 from analyzer import api, parsers
 from analyzer.errors import BadRecord
-from analyzer.models import RawRecord, Request
+from analyzer.models import Ignored, RawRecord, Request
 from analyzer.parsers import (
     anthropic_messages,
     openai_chat,
@@ -522,3 +524,42 @@ def test_ingest_end_to_end(tmp_path, registered):
         assert reasons[1] == "no timestamp in record, wrapper or response"
         assert con.execute("SELECT formats, records, stored + duplicates + rejected FROM files").fetchone() == (
             "otel-genai", 6, 6)
+
+
+# --- event spans with nothing to count ----------------------------------------------------------------------------
+
+# A framework's span beside the call's own (Axiom's `chat <model> stream`, a finish event): it names the
+# operation and the model, maybe the finish reason, and carries no prompt, reply or usage.
+FINISH_EVENT = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o",
+                "gen_ai.response.finish_reasons": ["stop"]}
+
+
+def test_an_event_span_without_prompt_reply_or_usage_is_ignored_not_rejected():
+    [item] = parse_all(span(FINISH_EVENT, span_id="f1", name="chat gpt-4o stream"))
+    assert isinstance(item, Ignored) and item.reason.startswith("span 'f1' carries no prompt, reply or usage")
+    items = parse_all(export(span(chat(), span_id="c1"), span(FINISH_EVENT, span_id="f2")))
+    assert [type(i) for i in items] == [Request, Ignored]
+
+
+@pytest.mark.parametrize("extra", [{"gen_ai.usage.input_tokens": 9},
+                                   {"gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": []}])},
+                                   {"gen_ai.completion.0.content": "Hello"}])
+def test_a_span_with_a_reply_or_usage_but_no_prompt_is_still_rejected(extra):
+    with pytest.raises(BadRecord, match="span carries no prompt"):
+        parse_all(span({**FINISH_EVENT, **extra}))
+
+
+def test_ignored_spans_are_counted_and_the_accounting_adds_up(tmp_path, registered):
+    lines = [export(span(chat(), span_id="c1"), span(FINISH_EVENT, span_id="f1")),
+             span(FINISH_EVENT, span_id="f2"),
+             span({**FINISH_EVENT, "gen_ai.usage.input_tokens": 9}, span_id="u1")]  # usage, no prompt: a reject
+    log, db = write_jsonl(tmp_path / "spans.jsonl", lines), tmp_path / "x.duckdb"
+    [f] = api.ingest([log], db=db).files
+    assert (f.records, f.stored, f.duplicates, f.rejected, f.pending, f.ignored) == (4, 1, 0, 1, 0, 2)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT records, stored + duplicates + rejected + pending + ignored, ignored "
+                           "FROM files").fetchone() == (4, 4, 2)
+        assert con.execute("SELECT count(*) FROM rejects").fetchone() == (1,)
+    out = subprocess.run([sys.executable, "-m", "analyzer", "ingest", str(log), "--db", str(tmp_path / "y.duckdb")],
+                         capture_output=True, text=True, check=True).stderr
+    assert "4 read = 1 stored + 0 duplicates + 1 rejected + 2 ignored (nothing to count)" in out

@@ -138,3 +138,16 @@ def test_daily_volume_adds_up_to_template_volume(saved, case):
         mine = [d for d in days if d["template_id"] == template_id]
         assert sum(d["requests"] for d in mine) == row["requests"]
         assert sum(d["estimated_requests"] for d in mine) == pytest.approx(row["estimated_requests"], abs=0.05 * len(mine))
+
+
+def test_each_templates_counted_vs_billed_is_what_its_query_returns(saved, case):
+    db, report, _ = case
+    rows = run(db, "counted_vs_billed_by_template", saved)
+    assert rows, "the logs have usage: some template is measured"
+    for t in report["templates"]:
+        got = t["counted_vs_billed"]
+        if t["template_id"] not in rows:
+            assert got is None, t["label"]
+            continue
+        assert got == {k: rows[t["template_id"]][k] for k in got}, t["label"]
+        assert 0 <= got["exact_share"] <= 1 and got["median_abs_error"] <= got["p95_abs_error"]

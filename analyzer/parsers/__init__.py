@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadRecord, UnknownFormat
-from ..models import BatchPart, RawRecord, Request
+from ..models import BatchPart, Ignored, RawRecord, Request
 from ..reading import Position, Reject
 from . import (
     anthropic_batch,
@@ -37,9 +37,9 @@ from . import (
 )
 from .context import ReadContext
 
-#: What ``parse`` yields: requests, a BadRecord for one part of a composite record that failed, or
-#: one half of a batch request, staged until its other half is read.
-Parsed = Request | BadRecord | BatchPart
+#: What ``parse`` yields: requests, a BadRecord for one part of a composite record that failed, one
+#: half of a batch request, staged until its other half is read, or a record with nothing to count.
+Parsed = Request | BadRecord | BatchPart | Ignored
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ export ``{trace, observations}``, or the API's trace that holds its observations
 ``{data: [observations], meta}``. Only GENERATION observations are model calls. ``input``, ``output``,
 ``metadata`` and ``modelParameters`` are often JSON held in strings, sometimes encoded twice. ``input`` is
 whatever the integration logged: Chat messages, ``{messages, tools}``, or Responses items and
-``{instructions, input, tools}``. :func:`normalise_usage` undoes Langfuse's usage arithmetic.
+``{instructions, input, tools}``, or LlamaIndex's ``{args: [...]}`` (the wrapped call's bound
+arguments), whose prompt may sit in the arguments or in ``metadata``. :func:`normalise_usage` undoes
+Langfuse's usage arithmetic.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from .openai_responses import chat_tool as responses_tool
 
 NAME = "langfuse"
 DESCRIPTION = ("Langfuse export: `GENERATION` observations, one per line, in a trace export "
-               "`{trace, observations}` or in an API list page `{data: [...]}`")
+               "`{trace, observations}` or in an API list page `{data: [...]}`; LlamaIndex's `{args: [...]}` "
+               "inputs read from their arguments or metadata")
 
 # The public API's observation types. No provider body uses this upper-case spelling.
 _TYPES = {"GENERATION", "SPAN", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR", "EMBEDDING", "GUARDRAIL"}
@@ -85,7 +88,7 @@ def _request(obs: dict[str, Any], trace: dict[str, Any], ctx: ReadContext) -> Re
         raise BadRecord("langfuse generation without a model")
     params, metadata = _dict(_decode(obs.get("modelParameters"))), _dict(_decode(obs.get("metadata")))
     raw_input = _decode(obs.get("input"))
-    messages, tools = _prompt(raw_input)
+    messages, tools = _llamaindex_prompt(raw_input, metadata) if _is_llamaindex(raw_input) else _prompt(raw_input)
     if not messages:
         raise BadRecord("langfuse generation without input messages (input not captured or masked)")
     tools += _list(params.get("tools")) + _list(params.get("functions"))
@@ -135,6 +138,51 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _list(value: Any) -> list[Any]:
     return [_decode(v) for v in value] if isinstance(value := _decode(value), list) else []
+
+
+def _is_llamaindex(value: Any) -> bool:
+    """LlamaIndex's wrapper: the bound arguments of a ``*args`` call, no messages of their own."""
+    return (isinstance(value, dict) and isinstance(_decode(value.get("args")), list)
+            and not any(k in value for k in ("messages", "input", "prompt", "role")))
+
+
+def _llamaindex_prompt(value: dict[str, Any], metadata: dict[str, Any]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The prompt of a LlamaIndex ``{args: [...]}`` input: messages or a prompt string among the
+    arguments, else in ``metadata`` (``messages``, ``prompt``, or OpenInference's flattened
+    ``llm.input_messages.N.message.*``, also under ``metadata.attributes``).
+
+    Raises:
+        BadRecord: neither holds a prompt.
+    """
+    for arg in _decode(value["args"]):
+        arg = _decode(arg)
+        if isinstance(arg, str) and arg.strip():
+            return [{"role": "user", "content": arg}], []
+        if isinstance(arg, dict) and "role" in arg:
+            arg = [arg]
+        if isinstance(arg, list) and arg and all(isinstance(m, dict) and "role" in m for m in arg):
+            return [_llamaindex_message(m) for m in arg], []
+    for source in (metadata, _dict(_decode(metadata.get("attributes")))):
+        if isinstance(source.get("messages"), list | str) or isinstance(source.get("prompt"), list | str):
+            return _prompt({"messages": source["messages"]} if "messages" in source else {"prompt": source["prompt"]})
+        flat = [(int(k.split(".")[2]), k.rsplit(".", 1)[1], v) for k, v in source.items()
+                if k.startswith("llm.input_messages.") and k.split(".")[2].isdigit()]
+        if flat:
+            by_index: dict[int, dict[str, Any]] = {}
+            for index, field, text in sorted(flat):
+                by_index.setdefault(index, {})[field] = text
+            return [{"role": m.get("role") or "user", "content": m.get("content") or ""} for m in by_index.values()], []
+    raise BadRecord("langfuse generation input is LlamaIndex's {args: [...]} wrapper with no prompt in its arguments "
+                    "or metadata (no messages, prompt or llm.input_messages.*): nothing to count")
+
+
+def _llamaindex_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A LlamaIndex ChatMessage (``content`` or, since 0.12, text ``blocks``) as a Chat message."""
+    content = message.get("content")
+    if content is None and isinstance(message.get("blocks"), list):
+        content = "".join(b.get("text") or "" for b in message["blocks"]
+                          if isinstance(b, dict) and b.get("block_type", "text") == "text")
+    return _chat({"role": str(message.get("role") or "user"), "content": content or ""})
 
 
 def _prompt(value: Any) -> tuple[list[dict[str, Any]], list[Any]]:

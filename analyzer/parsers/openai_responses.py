@@ -104,6 +104,7 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
         messages=messages,
         tools=[chat_tool(t) for t in body.get("tools") or [] if isinstance(t, dict)],
         response_format=chat_response_format(body.get("text")),
+        api="responses",
         timestamp=exchange.time(ctx.naive_zone),
         user=body.get("user") or body.get("safety_identifier"),
         session_id=metadata.get("session_id") or (conversation if isinstance(conversation, str) else None)

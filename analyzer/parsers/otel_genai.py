@@ -16,14 +16,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..errors import BadRecord
-from ..models import RawRecord, Request
+from ..models import Ignored, RawRecord, Request
 from . import anthropic_messages
 from .common import as_int, content_id, maybe_json
 from .context import ReadContext
 
 NAME = "otel-genai"
 DESCRIPTION = ("OpenTelemetry GenAI spans in OTLP/JSON (an export with `resourceSpans`, or one span per line): "
-               "gen_ai.* attributes, current message JSON or OpenLLMetry's indexed gen_ai.prompt.N.*")
+               "gen_ai.* attributes, current message JSON or OpenLLMetry's indexed gen_ai.prompt.N.*; event spans "
+               "with no prompt, reply or usage are ignored")
 
 _MODEL_OPS = {"chat", "text_completion", "generate_content"}
 _DETAILS_EVENT = "gen_ai.client.inference.operation.details"
@@ -42,8 +43,12 @@ def detect(data: Any, ctx: ReadContext) -> bool:
             and ("startTimeUnixNano" in data or isinstance(data.get("attributes"), list)))
 
 
-def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request | BadRecord]:
+def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request | BadRecord | Ignored]:
     """One request per model-call span; a failing span of an export is a BadRecord item, the rest are kept.
+
+    A model-call span with no prompt, no reply and no usage is :class:`Ignored`: frameworks emit such
+    spans beside the call's own (a stream's or a finish event's, e.g. Axiom's ``chat <model> stream``),
+    and there is nothing in them to count. One with a reply or usage but no prompt is still a reject.
 
     Raises:
         BadRecord: a lone span that is no model call, or an export without any model-call span.
@@ -54,7 +59,7 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request | BadRecord]:
         why = _not_a_model_call(attrs)
         if why:
             raise BadRecord(f"span {data.get('name')!r} is not a GenAI model call: {why}")
-        yield _request(data, attrs, ctx)
+        yield _ignored(data, attrs) or _request(data, attrs, ctx)
         return
     spans = [span for rs in data["resourceSpans"] if isinstance(rs, dict)
              for ss in rs.get("scopeSpans") or rs.get("instrumentationLibrarySpans") or [] if isinstance(ss, dict)
@@ -66,7 +71,7 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request | BadRecord]:
             continue  # HTTP, tool, agent and embedding spans of the same trace are not records of their own
         found += 1
         try:
-            yield _request(span, attrs, ctx)
+            yield _ignored(span, attrs) or _request(span, attrs, ctx)
         except BadRecord as exc:
             yield BadRecord(f"span {span.get('spanId')}: {exc.reason}")
     if not found:
@@ -116,6 +121,16 @@ def _not_a_model_call(attrs: dict[str, Any]) -> str | None:
     if content or any(k.startswith(("gen_ai.prompt.", "gen_ai.usage.", "llm.usage.")) for k in attrs):
         return None
     return "it names a model but carries no prompt or usage"
+
+
+def _ignored(span: dict[str, Any], attrs: dict[str, Any]) -> Ignored | None:
+    """An :class:`Ignored` for a model-call span that carries nothing to count; None for any other."""
+    carried = ("gen_ai.input.messages", "gen_ai.system_instructions", "gen_ai.output.messages",
+               "gen_ai.prompt.", "gen_ai.completion.", "gen_ai.usage.", "llm.usage.")
+    if any(key.startswith(carried) for key in attrs):
+        return None
+    return Ignored(f"span {span.get('spanId') or span.get('name')!r} carries no prompt, reply or usage "
+                   "(an event span of a call recorded by its own span)")
 
 
 def _request(span: dict[str, Any], attrs: dict[str, Any], ctx: ReadContext) -> Request:

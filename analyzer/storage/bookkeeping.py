@@ -1,7 +1,7 @@
 """What the database records about ingest itself: each file's ``files`` row, ``meta``, and transactions.
 
 A file is written in one transaction with its ``files`` row, which says how far it was read and
-what became of its records (records = stored + duplicates + rejected + pending); the counters
+what became of its records (records = stored + duplicates + rejected + pending + ignored); the counters
 change again when batch halves are joined. :mod:`analyzer.ingesting` decides what to write.
 """
 
@@ -28,6 +28,7 @@ class FileRow(NamedTuple):
     pending: int
     mtime_ns: int | None
     etag: str | None = None
+    ignored: int = 0
 
 
 @contextlib.contextmanager
@@ -46,7 +47,7 @@ def file_row(con: Connection, path: str) -> FileRow | None:
     """The ``files`` row of a file, or None if it was never read."""
     row = con.execute(
         "SELECT size, content_hash, lines_read, bytes_read, records, stored, duplicates, rejected, "
-        "coalesce(pending, 0), mtime_ns, etag FROM files WHERE path = ?", [path]).fetchone()
+        "coalesce(pending, 0), mtime_ns, etag, coalesce(ignored, 0) FROM files WHERE path = ?", [path]).fetchone()
     return FileRow(*row) if row else None
 
 
@@ -76,11 +77,12 @@ def forget_lines_after(con: Connection, path: str, line: int) -> None:
 
 def record_file(con: Connection, path: str, size: int, content_hash: str, formats: str, counters: list[int],
                 lines_read: int, bytes_read: int | None, mtime_ns: int | None, etag: str | None = None) -> None:
-    """Write a file's ``files`` row, replacing any; ``counters`` are records, stored, duplicates, rejected, pending."""
+    """Write a file's ``files`` row, replacing any; ``counters`` are records, stored, duplicates, rejected, pending,
+    ignored."""
     con.execute("DELETE FROM files WHERE path = ?", [path])
     con.execute(
         "INSERT INTO files BY NAME SELECT ? AS path, ? AS size, ? AS content_hash, ? AS formats, "
-        "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, ? AS pending, "
+        "? AS records, ? AS stored, ? AS duplicates, ? AS rejected, ? AS pending, ? AS ignored, "
         "now()::TIMESTAMP AS ingested_at, ? AS lines_read, ? AS bytes_read, ? AS mtime_ns, "
         "? AS etag", [path, size, content_hash, formats, *counters, lines_read, bytes_read, mtime_ns, etag],
     )

@@ -489,6 +489,12 @@ def m013_object_versions(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE files ADD COLUMN etag VARCHAR")
 
 
+@migration
+def m014_ignored_records(con: duckdb.DuckDBPyConnection) -> None:
+    """Each file's records read but with nothing to count (a framework's event span of a call already stored)."""
+    con.execute("ALTER TABLE files ADD COLUMN ignored INTEGER DEFAULT 0")
+
+
 def pending(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The migrations a database has not had yet (all of them for one without ``_migrations``)."""
     try:

@@ -30,8 +30,29 @@ def templates_info(con: Connection) -> dict[str, dict]:
         SELECT t.template_id, t.versions, date_diff('day', l.since, (SELECT max(ts) FROM requests)),
                (SELECT median(n) FROM pairs p WHERE p.template_id = t.template_id)
         FROM templates t JOIN latest l USING (template_id)""").fetchall()
-    return {tid: {"versions": versions, "latest_version_days": days, "fewshot_pairs": float(pairs or 0)}
+    info = {tid: {"versions": versions, "latest_version_days": days, "fewshot_pairs": float(pairs or 0)}
             for tid, versions, days, pairs in rows}
+    for tid, *figures in con.execute(_COUNTED_VS_BILLED).fetchall():
+        info.setdefault(tid, {})["counted_vs_billed"] = dict(zip(_COUNTED_VS_BILLED_KEYS, figures, strict=True))
+    return info
+
+
+_COUNTED_VS_BILLED_KEYS = ("requests", "exact_share", "median_abs_error", "p95_abs_error",
+                           "calibrated_median_abs_error", "calibrated_p95_abs_error")
+# Per template, over its successful requests with usage whose prompt was counted (not derived from
+# the bill): the figures of queries/counted_vs_billed_by_template.sql, which tests hold equal.
+_COUNTED_VS_BILLED = """
+    WITH c AS (
+        SELECT r.template_id, r.prompt_tokens AS counted, r.reported_prompt_tokens AS billed,
+               r.prompt_tokens * coalesce(m.scale, 1.0) AS calibrated
+        FROM requests r LEFT JOIN model_calibration m USING (model)
+        WHERE r.status = 'ok' AND r.reported_prompt_tokens > 0 AND r.prompt_tokens > 0 AND NOT r.input_derived)
+    SELECT template_id, count(*), round(avg((counted = billed)::INTEGER), 4),
+           round(median(abs(counted - billed) / billed), 4),
+           round(quantile_cont(abs(counted - billed) / billed, 0.95), 4),
+           round(median(abs(calibrated - billed) / billed), 4),
+           round(quantile_cont(abs(calibrated - billed) / billed, 0.95), 4)
+    FROM c GROUP BY template_id"""
 
 
 def calibration(con: Connection) -> list[dict]:

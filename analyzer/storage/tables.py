@@ -172,7 +172,7 @@ TABLES = {t.name: t for t in (
         col("size", "BIGINT NOT NULL", "bytes read and hashed"),
         col("content_hash", "VARCHAR NOT NULL", "sha256 of the bytes read"),
         col("formats", "VARCHAR", "the formats detected, comma-separated"),
-        col("records", "INTEGER NOT NULL", "read = stored + duplicates + rejected + pending"),
+        col("records", "INTEGER NOT NULL", "read = stored + duplicates + rejected + pending + ignored"),
         col("stored", "INTEGER NOT NULL", "requests stored"),
         col("duplicates", "INTEGER NOT NULL", "requests already stored, or logged twice"),
         col("rejected", "INTEGER NOT NULL", "records that could not be read (see rejects)"),
@@ -183,6 +183,7 @@ TABLES = {t.name: t for t in (
         col("mtime_ns", "BIGINT", "its modification time when read: same size and time, not hashed again"),
         col("etag", "VARCHAR", "an object's version in object storage (ETag, generation): same size and version, "
             "not read again; null for a local file"),
+        col("ignored", "INTEGER", "records with nothing to count (an OTel event span of a call already stored)"),
     ), key=("path", "content_hash")),
     Table("rejects", "What could not be read, and why.", (
         col("file", "VARCHAR NOT NULL", "the log file"),
