@@ -103,3 +103,12 @@ def export_candidates(con: Connection, template_id: str, version: int | None = N
 def file_fingerprints(con: Connection) -> dict[str, int]:
     """Each log file's size when it was last read."""
     return dict(con.execute("SELECT path, arg_max(size, ingested_at) FROM files GROUP BY path").fetchall())
+
+
+def production_by_day(con: Connection, template_id: str, version: int | None = None) -> dict[str, float]:
+    """A template's requests each day with sample rates undone (the traffic an export follows), by ISO day."""
+    return {str(day): float(n) for day, n in con.execute("""
+        SELECT CAST(r.ts AS DATE) AS day, sum(1.0 / coalesce(r.sample_rate, 1.0)) AS n
+        FROM requests r JOIN template_versions v ON v.version_id = r.version_id
+        WHERE r.template_id = $template AND ($version IS NULL OR v.version = $version)
+        GROUP BY day ORDER BY day""", {"template": template_id, "version": version}).fetchall()}
