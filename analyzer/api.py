@@ -238,11 +238,13 @@ def _finetune_row(model: str) -> dict:
 
 def export(template: str, out_dir: str | Path, db: str | None = None, version: int | None = None,
            eval_share: float = exporting.DEFAULT_EVAL_SHARE, max_examples: int | None = None,
-           seed: int = exporting.DEFAULT_SEED) -> exporting.ExportResult:
+           seed: int = exporting.DEFAULT_SEED, scenario: str | None = None) -> exporting.ExportResult:
     """Write one template's successful, distinct requests as ``train.jsonl``, ``eval.jsonl`` and ``manifest.json``.
 
     ``template`` is a template id, a unique prefix of one, or its label. Examples are re-read from
-    the log files the database says they came from; the split is by a seeded hash of the input.
+    the log files the database says they came from, chosen day by day in proportion to production,
+    and split so that no input, nor a near-duplicate of one, is on both sides. The manifest and the
+    result carry the data checklist; its training cost is the report's (under ``scenario``).
 
     Raises:
         TemplateNotFound: no template, or several, match ``template``.
@@ -252,12 +254,14 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
     exporting.check_out_dir(out)
     if not 0 <= eval_share < 1:
         raise AnalyzerError(f"--eval-share must be at least 0 and below 1, not {eval_share}")
+    scenarios.load(scenario)  # a bad scenario fails before the logs are read again
     con = storage.connect(db, read_only=True)
     try:
         labels = storage.template_labels(con)
         template_id = exporting.resolve(template, labels)
         rows = storage.export_candidates(con, template_id, version)
         sizes = storage.file_fingerprints(con)
+        production = storage.production_by_day(con, template_id, version)
     finally:
         con.close()
     if rows.is_empty():
@@ -266,4 +270,17 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
     dropped = int(rows["dropped"][0])
     meta = {"template_id": template_id, "label": labels[template_id],
             "versions": sorted(int(v) for v in rows["version"].unique()), "database": str(storage.db_path(db))}
-    return exporting.write(out, rows.drop("dropped").to_dicts(), sizes, meta, seed, eval_share, max_examples, dropped)
+    costing, model = _costing(template_id, db, scenario)
+    return exporting.write(out, rows.drop("dropped"), sizes, meta, seed, eval_share, max_examples, dropped,
+                           production, model, costing)
+
+
+def _costing(template_id: str, db: str | None, scenario: str | None) -> tuple[exporting.Costing, str]:
+    """The report's training figure for one template (the report itself computes it), and the model it trains."""
+    projection = report(db, scenario)
+    [t] = [t for t in projection.templates if t.template_id == template_id]
+    s = projection.scenario
+    price, epochs = t.finetune_prices.get("training"), s["finetune.epochs"]
+    inputs = (f"report: {s['finetune.examples']:,} examples × {epochs:g} epochs at ${price:g}/1M on {t.target_model}"
+              if price is not None else f"no training price for {t.target_model}")
+    return exporting.Costing(t.training_cost if price is not None else None, inputs, epochs, price), t.target_model
