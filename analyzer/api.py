@@ -276,11 +276,23 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
 
 
 def _costing(template_id: str, db: str | None, scenario: str | None) -> tuple[exporting.Costing, str]:
-    """The report's training figure for one template (the report itself computes it), and the model it trains."""
-    projection = report(db, scenario)
-    [t] = [t for t in projection.templates if t.template_id == template_id]
-    s = projection.scenario
-    price, epochs = t.finetune_prices.get("training"), s["finetune.epochs"]
-    inputs = (f"report: {s['finetune.examples']:,} examples × {epochs:g} epochs at ${price:g}/1M on {t.target_model}"
-              if price is not None else f"no training price for {t.target_model}")
+    """The report's training figure for one template, and the model it trains.
+
+    The report's own projection (:func:`costs.project`) over that template's requests alone: each
+    template is projected from its own rows, so the figure is the report's, without holding the
+    whole month's rows in memory next to the export.
+    """
+    chosen = scenarios.load(scenario)
+    con = storage.connect(db, read_only=True)
+    try:
+        requests = storage.template_request_costs(con, template_id)
+        labels = storage.template_labels(con)
+        info = storage.templates_info(con)
+        calibration = storage.calibration(con)
+    finally:
+        con.close()
+    [t] = costs.project(requests, labels, chosen, calibration, info).templates
+    price, epochs = t.finetune_prices.get("training"), chosen["finetune.epochs"]
+    inputs = (f"report: {chosen['finetune.examples']:,} examples × {epochs:g} epochs at ${price:g}/1M on "
+              f"{t.target_model}" if price is not None else f"no training price for {t.target_model}")
     return exporting.Costing(t.training_cost if price is not None else None, inputs, epochs, price), t.target_model

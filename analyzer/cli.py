@@ -277,9 +277,9 @@ def prices(model: str | None, db: str | None, on, fmt: str, wide: bool) -> None:
 @db_option
 @click.option("--version", "version", type=click.IntRange(min=1), default=None, help="Only this version (1, 2, …).")
 @click.option("--eval-share", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
-              help="Share of distinct inputs held out for evaluation.")
+              help="Share of examples held out for evaluation, day by day (near-duplicates stay together).")
 @click.option("--max-examples", type=click.IntRange(min=1), default=None,
-              help="Cap on examples, sampled by a seeded hash.")
+              help="Cap on examples, shared over days in proportion to production.")
 @click.option("--seed", type=int, default=14, show_default=True, help="Seed of the split and the sample.")
 @scenario_option
 def export(template: str, out: str, db: str | None, version: int | None, eval_share: float,

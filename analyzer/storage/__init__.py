@@ -53,6 +53,7 @@ from .reads import (
     production_by_day,
     request_costs,
     template_labels,
+    template_request_costs,
     template_rows,
     templates_info,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "private_files", "file_row", "forget_file", "forget_lines_after", "frame", "get_meta",
     "mark_joined", "models", "prices_used", "production_by_day",
     "rebuild_templates", "record_file", "refresh_versions", "request_costs", "set_file_mtime", "set_meta",
-    "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
+    "set_version_templates", "shared_custom_ids", "template_labels", "template_request_costs", "template_rows",
+    "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
 ]
