@@ -151,7 +151,7 @@ class _Gathered:
     """What the pass over the log files keeps per written example: small arrays, never the text."""
 
     def __init__(self, n: int):
-        self.signatures = np.empty((n, neardup.PERMUTATIONS), dtype=np.uint32)
+        self.signatures = np.empty((n, neardup.PERMUTATIONS), dtype=np.uint16)
         self.row = np.empty(n, dtype=np.int64)
         self.normal = np.empty(n, dtype=np.uint64)
         self.tokens = np.zeros(n, dtype=np.int64)
@@ -222,9 +222,9 @@ def _leaks(g: _Gathered, input_keys: np.ndarray, is_eval: np.ndarray) -> int:
     return int(leaked.sum())
 
 
-def _review_picks(g: _Gathered, keys: list[str], seed: int) -> set[int]:
+def _review_picks(g: _Gathered, order_points: np.ndarray) -> set[int]:
     """A few examples for a person to read: one of each label (rarest first), then by seeded hash."""
-    order = sorted(range(g.k), key=lambda j: sampling.point("review:" + keys[j], seed))
+    order = np.argsort(order_points, kind="stable").tolist()
     tally = Tally(lb for lb in g.labels if lb)
     picks: set[int] = set()
     for label in sorted(tally, key=lambda lb: (tally[lb], lb))[:REVIEW_SIZE]:
@@ -234,6 +234,12 @@ def _review_picks(g: _Gathered, keys: list[str], seed: int) -> set[int]:
             break
         picks.add(j)
     return picks
+
+
+def _strings(column: pl.Series, at: np.ndarray, chunk: int = 50_000):
+    """The strings of ``column`` at rows ``at``, a chunk at a time (never all of them as Python objects)."""
+    for s in range(0, len(at), chunk):
+        yield from column.gather(at[s:s + chunk]).to_list()
 
 
 def _dumps(value: object) -> str:
@@ -310,11 +316,10 @@ def write(out: Path, rows: pl.DataFrame, sizes: dict[str, int], meta: dict, seed
     ex_keys = input_keys[g.row]
     roots = _clusters(g, ex_keys)
     unique_roots = np.unique(roots)
-    root_hash = dict(zip(unique_roots.tolist(), rows["input_hash"].gather(g.row[unique_roots]).to_list(), strict=True))
     ex_days = day_codes[g.row]
-    is_eval = sampling.split(roots, ex_days.tolist(), root_hash, seed, eval_share)
-    del root_hash
-    review = _review_picks(g, rows["request_id"].gather(g.row).to_list(), seed)
+    is_eval = sampling.split(roots, ex_days, sampling.points(_strings(rows["input_hash"], g.row[unique_roots]), seed),
+                             eval_share)
+    review = _review_picks(g, sampling.points(_strings(rows["request_id"], g.row), seed, "review:"))
     written = {"train": int((~is_eval).sum()), "eval": int(is_eval.sum())}
     _write_splits(out, spool_path, entries_path, is_eval, roots, review)
     days = {"train": Tally(day_of[c] for c in ex_days[~is_eval].tolist()),

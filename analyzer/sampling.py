@@ -63,29 +63,30 @@ def choose(days: list[str], keys: list[str], cap: int | None, production: dict[s
     return mask
 
 
-def split(roots: np.ndarray, days: list, keys: dict[int, str], seed: int, eval_share: float) -> np.ndarray:
+def points(keys, seed: int, prefix: str = "") -> np.ndarray:
+    """:func:`point` of each of ``keys`` (any iterable of strings), as an array."""
+    return np.fromiter((point(prefix + k, seed) for k in keys), dtype=np.float64)
+
+
+def split(roots: np.ndarray, days: np.ndarray, root_points: np.ndarray, eval_share: float) -> np.ndarray:
     """Which examples go to eval: whole clusters (``roots``), day by day, until each day holds ``eval_share``.
 
-    A cluster belongs to the day of its first example (its root); clusters are taken in the order of
-    a seeded hash of their root's key (``keys``: root → key), so the split does not depend on the
-    order rows came in.
+    A cluster belongs to the day of its first example (its root, the smallest row); clusters are
+    taken in the order of ``root_points`` (a seeded hash of each distinct root's key, in the order of
+    ``np.unique(roots)``), so the split does not depend on the order rows came in.
     """
-    members: dict[int, int] = defaultdict(int)
-    for r in roots.tolist():
-        members[r] += 1
-    per_day: dict[object, list[int]] = defaultdict(list)
-    for r in members:
-        per_day[days[r]].append(r)
-    eval_roots: set[int] = set()
-    for ids in per_day.values():
-        target = round(eval_share * sum(members[r] for r in ids))
-        taken = 0
-        for r in sorted(ids, key=lambda r: point(keys[r], seed)):
-            if taken >= target:
-                break
-            eval_roots.add(r)
-            taken += members[r]
-    return np.fromiter((r in eval_roots for r in roots.tolist()), dtype=bool, count=len(roots))
+    unique, sizes = np.unique(roots, return_counts=True)
+    cluster_days = days[unique]
+    order = np.lexsort((root_points, cluster_days))  # by day, then by seeded hash
+    d, n = cluster_days[order], sizes[order]
+    first = np.r_[True, d[1:] != d[:-1]]
+    starts = np.flatnonzero(first)
+    day_totals = np.add.reduceat(n, starts)
+    target = np.round(eval_share * day_totals)[np.cumsum(first) - 1]
+    taken_before = np.cumsum(n) - n - np.repeat(np.cumsum(n)[starts] - n[starts], np.diff(np.r_[starts, len(n)]))
+    eval_clusters = np.zeros(len(unique), dtype=bool)
+    eval_clusters[order] = taken_before < target  # take clusters while the day is short of its share
+    return eval_clusters[np.searchsorted(unique, roots)]
 
 
-__all__ = ["allocate", "choose", "point", "split"]
+__all__ = ["allocate", "choose", "point", "points", "split"]
