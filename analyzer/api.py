@@ -231,11 +231,13 @@ def _finetune_row(model: str) -> dict:
 
 def export(template: str, out_dir: str | Path, db: str | None = None, version: int | None = None,
            eval_share: float = exporting.DEFAULT_EVAL_SHARE, max_examples: int | None = None,
-           seed: int = exporting.DEFAULT_SEED) -> exporting.ExportResult:
+           seed: int = exporting.DEFAULT_SEED, scenario: str | None = None) -> exporting.ExportResult:
     """Write one template's successful, distinct requests as ``train.jsonl``, ``eval.jsonl`` and ``manifest.json``.
 
     ``template`` is a template id, a unique prefix of one, or its label. Examples are re-read from
-    the log files the database says they came from; the split is by a seeded hash of the input.
+    the log files the database says they came from, chosen day by day in proportion to production,
+    and split so that no input, nor a near-duplicate of one, is on both sides. The manifest and the
+    result carry the data checklist; its training cost is the report's (under ``scenario``).
 
     Raises:
         TemplateNotFound: no template, or several, match ``template``.
@@ -245,12 +247,14 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
     exporting.check_out_dir(out)
     if not 0 <= eval_share < 1:
         raise AnalyzerError(f"--eval-share must be at least 0 and below 1, not {eval_share}")
+    scenarios.load(scenario)  # a bad scenario fails before the logs are read again
     con = storage.connect(db, read_only=True)
     try:
         labels = storage.template_labels(con)
         template_id = exporting.resolve(template, labels)
         rows = storage.export_candidates(con, template_id, version)
         sizes = storage.file_fingerprints(con)
+        production = storage.production_by_day(con, template_id, version)
     finally:
         con.close()
     if rows.is_empty():
@@ -259,7 +263,32 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
     dropped = int(rows["dropped"][0])
     meta = {"template_id": template_id, "label": labels[template_id],
             "versions": sorted(int(v) for v in rows["version"].unique()), "database": str(storage.db_path(db))}
-    return exporting.write(out, rows.drop("dropped").to_dicts(), sizes, meta, seed, eval_share, max_examples, dropped)
+    costing, model = _costing(template_id, db, scenario)
+    return exporting.write(out, rows.drop("dropped"), sizes, meta, seed, eval_share, max_examples, dropped,
+                           production, model, costing)
+
+
+def _costing(template_id: str, db: str | None, scenario: str | None) -> tuple[exporting.Costing, str]:
+    """The report's training figure for one template, and the model it trains.
+
+    The report's own projection (:func:`costs.project`) over that template's requests alone: each
+    template is projected from its own rows, so the figure is the report's, without holding the
+    whole month's rows in memory next to the export.
+    """
+    chosen = scenarios.load(scenario)
+    con = storage.connect(db, read_only=True)
+    try:
+        requests = storage.template_request_costs(con, template_id)
+        labels = storage.template_labels(con)
+        info = storage.templates_info(con)
+        calibration = storage.calibration(con)
+    finally:
+        con.close()
+    [t] = costs.project(requests, labels, chosen, calibration, info).templates
+    price, epochs = t.finetune_prices.get("training"), chosen["finetune.epochs"]
+    inputs = (f"report: {chosen['finetune.examples']:,} examples × {epochs:g} epochs at ${price:g}/1M on "
+              f"{t.target_model}" if price is not None else f"no training price for {t.target_model}")
+    return exporting.Costing(t.training_cost if price is not None else None, inputs, epochs, price), t.target_model
 
 
 def compare(logs: Iterable[str], db: str | None = None, against: str | None = None,

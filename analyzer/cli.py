@@ -19,7 +19,7 @@ from .extracting import FileResult
 from .ingesting import IngestResult
 from .models import Caution
 from .projection import Projection
-from .rendering import OutputFormat, ingest_progress, render_count, render_report, render_rows, require
+from .rendering import OutputFormat, checklist_table, ingest_progress, render_count, render_report, render_rows, require
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # finished, with problems the user asked to fail on (--strict)
@@ -300,21 +300,26 @@ def prices(model: str | None, db: str | None, on, fmt: str, wide: bool) -> None:
 @db_option
 @click.option("--version", "version", type=click.IntRange(min=1), default=None, help="Only this version (1, 2, …).")
 @click.option("--eval-share", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
-              help="Share of distinct inputs held out for evaluation.")
+              help="Share of examples held out for evaluation, day by day (near-duplicates stay together).")
 @click.option("--max-examples", type=click.IntRange(min=1), default=None,
-              help="Cap on examples, sampled by a seeded hash.")
+              help="Cap on examples, shared over days in proportion to production.")
 @click.option("--seed", type=int, default=14, show_default=True, help="Seed of the split and the sample.")
+@scenario_option
 def export(template: str, out: str, db: str | None, version: int | None, eval_share: float,
-           max_examples: int | None, seed: int) -> None:
-    """Write TEMPLATE's successful, distinct requests as train.jsonl, eval.jsonl and manifest.json."""
-    result = api.export(template, out, db, version, eval_share, max_examples, seed)
+           max_examples: int | None, seed: int, scenario: str | None) -> None:
+    """Write TEMPLATE's successful, distinct requests as train.jsonl, eval.jsonl and manifest.json, and print
+    the data checklist (also in the manifest) with a sample for human review (review.csv)."""
+    result = api.export(template, out, db, version, eval_share, max_examples, seed, scenario)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    counts = result.manifest["counts"]
+    summary = result.summary
+    counts = summary["counts"]
     skipped = sum(counts["skipped"].values())
-    click.echo(f"{result.out_dir}: {counts['train']} train + {counts['eval']} eval examples of "
-               f"{result.manifest['template_id']} ({result.manifest['label']}); {counts['candidates']} candidates, "
-               f"{counts['duplicates_dropped']} duplicates left out, {skipped} skipped")
+    header = (f"{result.out_dir}: {counts['train']} train + {counts['eval']} eval examples of "
+              f"{summary['template_id']} ({summary['label']}); {counts['candidates']} candidates, "
+              f"{counts['duplicates_dropped']} duplicates left out, {skipped} skipped")
+    footer = f"{summary['cannot_show']} ({summary['review_sample']['examples']} examples.)"
+    click.echo(checklist_table(result.checks, header, footer), nl=False)
 
 
 @cli.command()

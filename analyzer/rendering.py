@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 import polars as pl
+from rich import box
 from rich.console import Console
 from rich.markup import escape as escape_markup
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
@@ -257,3 +258,32 @@ def require(fmt: OutputFormat | str) -> None:
 def render_report(p: Projection, fmt: OutputFormat, wide: bool = False) -> str:
     """Render the report in the chosen format."""
     return REPORT_RENDERERS[OutputFormat(fmt)](p, wide)
+
+
+VERDICT_STYLES = {"pass": "green", "warn": "yellow", "fail": "bold red", "info": "dim"}
+
+
+def checklist_table(checks: list, header: str = "", footer: str = "", columns: int | None = None) -> str:
+    """An export's data checklist as a rich table (check, what was measured with its note, threshold,
+    verdict) that fits ``columns`` (default the terminal's), between ``header`` and ``footer`` wrapped to it."""
+    from rich.table import Table
+    from rich.text import Text
+
+    def draw(console: Console) -> None:
+        if header:
+            console.print(escape_markup(header), width=min(console.width, 100))
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, expand=False, width=min(console.width, 100))
+        table.add_column("check", max_width=16)
+        table.add_column("measured", ratio=1)
+        table.add_column("threshold", max_width=14)
+        table.add_column("verdict", no_wrap=True)
+        for c in checks:
+            measured = Text(c.measured)
+            if c.note:
+                measured.append("\n" + c.note, style="dim")
+            table.add_row(c.name, measured, c.threshold, Text(c.verdict, style=VERDICT_STYLES.get(c.verdict, "")))
+        console.print(table)
+        if footer:
+            console.print(escape_markup(footer), width=min(console.width, 100))
+
+    return _capture(draw, columns)

@@ -24,6 +24,14 @@ def month(tmp_path_factory) -> Path:
     return db
 
 
+@pytest.fixture(scope="module")
+def exported(month, tmp_path_factory):
+    """The classifier exported once with the defaults: (template id, result, its directory)."""
+    out = tmp_path_factory.mktemp("exported") / "out"
+    tid = _classifier(month)
+    return tid, api.export(tid, out, str(month)), out
+
+
 def _classifier(db: Path) -> str:
     rows = api.templates(str(db))
     [tid] = [r["template_id"] for r in rows.to_dicts() if CLASSIFIER in r["label"]]
@@ -40,9 +48,8 @@ def _lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
-def test_counts_add_up_to_the_distinct_successful_requests(month, tmp_path):
-    tid = _classifier(month)
-    result = api.export(tid, tmp_path / "out", str(month))
+def test_counts_add_up_to_the_distinct_successful_requests(month, exported, tmp_path):
+    tid, result, out = exported
     counts = result.manifest["counts"]
     [row] = _sql(month, tmp_path, f"""
         SELECT count(*) FILTER (WHERE status = 'ok' AND output_kind <> 'none') AS ok,
@@ -53,41 +60,41 @@ def test_counts_add_up_to_the_distinct_successful_requests(month, tmp_path):
     assert row["distinct_ok"] > 100
     assert counts["candidates"] == row["distinct_ok"]
     assert counts["candidates"] + counts["duplicates_dropped"] == row["ok"]
-    train, eval_ = _lines(tmp_path / "out" / "train.jsonl"), _lines(tmp_path / "out" / "eval.jsonl")
+    train, eval_ = _lines(out / "train.jsonl"), _lines(out / "eval.jsonl")
     assert (len(train), len(eval_)) == (counts["train"], counts["eval"])
     assert counts["train"] + counts["eval"] + sum(counts["skipped"].values()) == counts["candidates"]
     assert len(result.manifest["examples"]["train"]) == len(train)
     assert 0.1 < len(eval_) / (len(train) + len(eval_)) < 0.3  # about the default 20%
 
 
-def test_no_input_on_both_sides(month, tmp_path):
-    tid = _classifier(month)
-    manifest = api.export(tid, tmp_path / "out", str(month)).manifest
+def test_no_input_on_both_sides(month, exported, tmp_path):
+    tid, result, out = exported
+    manifest = result.manifest
     hashes = {r["request_id"]: r["input_hash"]
               for r in _sql(month, tmp_path, f"SELECT request_id, input_hash FROM requests WHERE template_id = '{tid}'")}
     sides = {side: {hashes[e["request_id"]] for e in manifest["examples"][side]} for side in ("train", "eval")}
     assert sides["train"] and sides["eval"]
     assert not sides["train"] & sides["eval"]
     # And by the text itself: no live turn written on both sides.
-    turns = {side: {json.dumps(json.loads(line)["messages"][1:-1]) for line in _lines(tmp_path / "out" / f"{side}.jsonl")}
+    turns = {side: {json.dumps(json.loads(line)["messages"][1:-1]) for line in _lines(out / f"{side}.jsonl")}
              for side in ("train", "eval")}
     assert not turns["train"] & turns["eval"]
 
 
-def test_the_split_is_stable_and_follows_the_seed(month, tmp_path):
-    tid = _classifier(month)
-    for name, seed in (("a", 14), ("b", 14), ("c", 15)):
+def test_the_split_is_stable_and_follows_the_seed(month, exported, tmp_path):
+    tid, _, out = exported
+    for name, seed in (("b", 14), ("c", 15)):
         api.export(tid, tmp_path / name, str(month), seed=seed)
     for split in ("train.jsonl", "eval.jsonl"):
-        assert (tmp_path / "a" / split).read_bytes() == (tmp_path / "b" / split).read_bytes()
-        assert (tmp_path / "a" / split).read_bytes() != (tmp_path / "c" / split).read_bytes()
+        assert (out / split).read_bytes() == (tmp_path / "b" / split).read_bytes()
+        assert (out / split).read_bytes() != (tmp_path / "c" / split).read_bytes()
 
 
-def test_every_example_comes_from_its_source_line(month, tmp_path):
-    tid = _classifier(month)
-    manifest = api.export(tid, tmp_path / "out", str(month)).manifest
+def test_every_example_comes_from_its_source_line(exported):
+    _, result, out = exported
+    manifest = result.manifest
     for side in ("train", "eval"):
-        written = _lines(tmp_path / "out" / f"{side}.jsonl")
+        written = _lines(out / f"{side}.jsonl")
         by_file: dict[str, dict[int, int]] = {}
         for i, source in enumerate(manifest["examples"][side]):
             by_file.setdefault(source["file"], {})[source["line"]] = i
@@ -127,12 +134,13 @@ def test_a_vanished_source_file_is_skipped_and_counted(tmp_path):
     assert not any(e["file"] == str(gone) for side in ("train", "eval") for e in manifest["examples"][side])
 
 
-def test_by_label_and_prefix(month, tmp_path):
-    tid = _classifier(month)
+def test_by_label_and_prefix(month, exported, tmp_path):
+    tid, _, out = exported
     label = next(r["label"] for r in api.templates(str(month)).to_dicts() if r["template_id"] == tid)
     invoke(["export", label, "--out", str(tmp_path / "a"), "--db", str(month)])
     invoke(["export", tid[:6], "--out", str(tmp_path / "b"), "--db", str(month)])
-    assert (tmp_path / "a" / "train.jsonl").read_bytes() == (tmp_path / "b" / "train.jsonl").read_bytes()
+    assert (tmp_path / "a" / "train.jsonl").read_bytes() == (out / "train.jsonl").read_bytes()
+    assert (tmp_path / "b" / "train.jsonl").read_bytes() == (out / "train.jsonl").read_bytes()
 
 
 def _one_line_error(args: list[str]) -> str:

@@ -63,6 +63,8 @@ _NAMES = {
     "file_fingerprints": ("reads", "file_fingerprints"),
     "models": ("reads", "models"),
     "prices_used": ("reads", "prices_used"),
+    "production_by_day": ("reads", "production_by_day"),
+    "template_request_costs": ("reads", "template_request_costs"),
     "request_costs": ("reads", "request_costs"),
     "template_labels": ("reads", "template_labels"),
     "template_rows": ("reads", "template_rows"),
@@ -115,8 +117,10 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
         file_fingerprints,
         models,
         prices_used,
+        production_by_day,
         request_costs,
         template_labels,
+        template_request_costs,
         template_rows,
         templates_info,
     )
@@ -145,5 +149,5 @@ __all__ = [
     "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
-    "Spool", "write_spool", "saved_comparisons", "save_comparison",
+    "Spool", "write_spool", "saved_comparisons", "save_comparison", "production_by_day", "template_request_costs",
 ]

@@ -124,3 +124,26 @@ def export_candidates(con: Connection, template_id: str, version: int | None = N
 def file_fingerprints(con: Connection) -> dict[str, int]:
     """Each log file's size when it was last read."""
     return dict(con.execute("SELECT path, arg_max(size, ingested_at) FROM files GROUP BY path").fetchall())
+
+
+def production_by_day(con: Connection, template_id: str, version: int | None = None) -> dict[str, float]:
+    """A template's requests each day with sample rates undone (the traffic an export follows), by ISO day."""
+    return {str(day): float(n) for day, n in con.execute("""
+        SELECT CAST(r.ts AS DATE) AS day, sum(1.0 / coalesce(r.sample_rate, 1.0)) AS n
+        FROM requests r JOIN template_versions v ON v.version_id = r.version_id
+        WHERE r.template_id = $template AND ($version IS NULL OR v.version = $version)
+        GROUP BY day ORDER BY day""", {"template": template_id, "version": version}).fetchall()}
+
+
+def template_request_costs(con: Connection, template_id: str) -> pl.DataFrame:
+    """One template's rows of the ``request_costs`` view, with the columns a projection reads.
+
+    Not the texts, ids and raw usage a report never reads: at half a million requests they would
+    cost a gigabyte for nothing.
+    """
+    return frame(con, """
+        SELECT ts, model, template_id, status, sample_rate, input_hash, output_kind,
+               system_tokens, fewshot_tokens, tools_tokens, history_tokens, input_tokens, output_tokens,
+               billed_prompt_tokens, billed_cached_tokens, billed_cache_write_tokens, billed_output_tokens,
+               token_scale, price_input, price_cached_input, price_cache_write, price_output
+        FROM request_costs WHERE template_id = $template""", {"template": template_id})
