@@ -190,7 +190,9 @@ def test_unmatched_repeated_failed_calls_and_examples_without_one_are_counted(ex
     extra = [
         _chat(9001, [{"role": "user", "content": "a ticket nobody exported"}], {"role": "assistant", "content": "x"}),
         _chat(9002, [{"role": "user", "content": "another one"}], {"role": "assistant", "content": "y"}),
-        _chat(9003, first[:-1], {"role": "assistant", "content": "billing"}),  # example 10 again: a repeat
+        # Example 10 again, a repeat, answered as production did: whichever of its calls is read first
+        # counts, and the share stays whole.
+        _chat(9003, first[:-1], first[-1]),
         _chat(9004, examples[0]["messages"][:-1], {"role": "assistant", "content": ""}, status=500),  # failed
         # The full production prompt (a trimmed-prompt run): a long system text and a few-shot pair before
         # the live turn still meets example 1, which had no call.
