@@ -48,6 +48,16 @@ def bench_script(name: str):
     return importlib.import_module(name)
 
 
+def ingested_sample(tmp_path_factory, name: str) -> Path:
+    """A new database holding the sample month, for a module's tests to share (each module its own,
+    since some write to it: compare's results)."""
+    from analyzer import api
+
+    db = tmp_path_factory.mktemp(name) / f"{name}.duckdb"
+    api.ingest([str(SAMPLE_LOGS)], str(db))
+    return db
+
+
 def table_dump(db: Path) -> str:
     """Every value of every table of a database, as text: what a search of its contents sees."""
     import duckdb

@@ -16,7 +16,7 @@ import pytest
 
 from analyzer import api, checklist, neardup, sampling
 
-from .conftest import REPO, SAMPLE_LOGS, invoke
+from .conftest import REPO, SAMPLE_LOGS, ingested_sample, invoke
 
 CLASSIFIER = "ticket router"
 
@@ -24,9 +24,7 @@ CLASSIFIER = "ticket router"
 @pytest.fixture(scope="module")
 def month(tmp_path_factory) -> Path:
     """The sample month ingested once into its own database."""
-    db = tmp_path_factory.mktemp("checklist") / "month.duckdb"
-    api.ingest([str(SAMPLE_LOGS)], str(db))
-    return db
+    return ingested_sample(tmp_path_factory, "checklist")
 
 
 def _template(db: Path, words: str) -> str:

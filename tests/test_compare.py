@@ -23,7 +23,7 @@ import pytest
 from analyzer import api, comparing, pricing
 from analyzer.errors import TemplateNotFound
 
-from .conftest import REPO, SAMPLE_LOGS, invoke, write_jsonl
+from .conftest import REPO, ingested_sample, invoke, write_jsonl
 
 FINETUNED = "ft:gpt-4o-mini-2024-07-18:acme:router:x1"
 PROMPT_TOKENS, OUTPUT_TOKENS, CACHED = 250, 2, 0
@@ -32,9 +32,7 @@ PROMPT_TOKENS, OUTPUT_TOKENS, CACHED = 250, 2, 0
 @pytest.fixture(scope="module")
 def month(tmp_path_factory) -> Path:
     """The sample month ingested once into its own database."""
-    db = tmp_path_factory.mktemp("compare") / "month.duckdb"
-    api.ingest([str(SAMPLE_LOGS)], str(db))
-    return db
+    return ingested_sample(tmp_path_factory, "compare")
 
 
 @pytest.fixture(scope="module")

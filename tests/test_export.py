@@ -11,7 +11,7 @@ import pytest
 from analyzer import api, parsers, reading
 from analyzer.models import Request
 
-from .conftest import SAMPLE_LOGS, invoke
+from .conftest import SAMPLE_LOGS, ingested_sample, invoke
 
 CLASSIFIER = "ticket router"
 
@@ -19,9 +19,7 @@ CLASSIFIER = "ticket router"
 @pytest.fixture(scope="module")
 def month(tmp_path_factory) -> Path:
     """The sample month ingested once into its own database."""
-    db = tmp_path_factory.mktemp("export") / "month.duckdb"
-    api.ingest([str(SAMPLE_LOGS)], str(db))
-    return db
+    return ingested_sample(tmp_path_factory, "export")
 
 
 @pytest.fixture(scope="module")

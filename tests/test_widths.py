@@ -14,7 +14,7 @@ import pytest
 
 from analyzer import api
 
-from .conftest import SAMPLE_LOGS, invoke
+from .conftest import ingested_sample, invoke
 
 WIDTHS = (80, 100, 120)
 COMMANDS = (["report"], ["templates"], ["templates", "--versions"], ["prices"], ["query", "--list"],
@@ -24,9 +24,7 @@ COMMANDS = (["report"], ["templates"], ["templates", "--versions"], ["prices"], 
 @pytest.fixture(scope="module")
 def sample_db(tmp_path_factory):
     """The sample logs ingested once for the module."""
-    db = tmp_path_factory.mktemp("sample") / "sample.duckdb"
-    api.ingest([str(SAMPLE_LOGS)], str(db))
-    return db
+    return ingested_sample(tmp_path_factory, "sample")
 
 
 def _too_wide(text: str, width: int) -> list[str]:
