@@ -272,10 +272,8 @@ class Ingestor:
                         part, spools = future.result()
                         for spooled in spools:
                             with storage.transaction(self.con):
-                                stored, duplicates = storage.write_spool(self.con, spooled,
-                                                                         result.position.line if shift else 0)
-                            result.stored += stored
-                            result.duplicates += duplicates
+                                _count(result, storage.write_spool(self.con, spooled,
+                                                                   result.position.line if shift else 0))
                             for path in spooled.paths.values():
                                 os.remove(path)
                         _merge(result, part, shift)
@@ -354,9 +352,7 @@ class Ingestor:
                 "and the file is read again")
 
     def _write(self, frames: dict[str, pl.DataFrame], result: FileResult) -> None:
-        stored, duplicates = storage.write_rows(self.con, frames)
-        result.stored += stored
-        result.duplicates += duplicates
+        _count(result, storage.write_rows(self.con, frames))
 
     def _unreadable(self, name: str, reason: str) -> FileResult:
         """A file that cannot be read: one reject, and a ``files`` row that says so, so that the next
@@ -396,6 +392,12 @@ def _workers_skip_our_main() -> Iterator[None]:
         yield
     finally:
         main.__spec__ = None
+
+
+def _count(result: FileResult, written: tuple[int, int]) -> None:
+    """Add a written batch's (stored, duplicates) to its file's result."""
+    result.stored += written[0]
+    result.duplicates += written[1]
 
 
 def _start(item: _Pending) -> FileResult:
