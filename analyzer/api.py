@@ -16,9 +16,10 @@ from pathlib import Path
 
 import polars as pl
 
-from . import comparing, costs, exporting, parsers, pricing, queries, sources, storage, weak_inputs
+from . import comparing, costs, exporting, options, parsers, pricing, queries, sources, storage, weak_inputs
 from . import scenario as scenarios
 from .errors import AnalyzerError, BadRecord, InputNotFound, NoData, RunUnfinished, TemplateNotFound
+from .figures import USD, rounded
 from .ingesting import NO_TEXT, TEXT_KEY, Ingestor, IngestResult, OnBytes, OnFile
 from .models import CountResult, RawRecord, Request
 from .projection import Projection
@@ -271,24 +272,23 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
 def _costing(template_id: str, db: str | None, scenario: str | None) -> tuple[exporting.Costing, str]:
     """The report's training figure for one template, and the model it trains.
 
-    The report's own projection (:func:`costs.project`) over that template's requests alone: each
-    template is projected from its own rows, so the figure is the report's, without holding the
-    whole month's rows in memory next to the export.
+    Made of the figures the report's projection takes from the template's rows (the mean tokens of
+    an example, the target model), aggregated in the database, so that its memory does not grow
+    with the month; :func:`options.training_cost` then does the report's arithmetic on them.
     """
     chosen = scenarios.load(scenario)
     con = storage.connect(db, read_only=True)
     try:
-        requests = storage.template_request_costs(con, template_id)
-        labels = storage.template_labels(con)
-        info = storage.templates_info(con)
-        calibration = storage.calibration(con)
+        example_tokens, top_model = storage.training_basis(con, template_id, chosen["finetune.system_prompt_tokens"],
+                                                           chosen["traffic.sample_rate"])
     finally:
         con.close()
-    [t] = costs.project(requests, labels, chosen, calibration, info).templates
-    price, epochs = t.finetune_prices.get("training"), chosen["finetune.epochs"]
+    target = chosen["finetune.target_model"] or top_model or ""
+    price, epochs = options.training_price(chosen, target), chosen["finetune.epochs"]
+    cost = rounded(options.training_cost(chosen, example_tokens or 0.0, price), USD) if price is not None else None
     inputs = (f"report: {chosen['finetune.examples']:,} examples × {epochs:g} epochs at ${price:g}/1M on "
-              f"{t.target_model}" if price is not None else f"no training price for {t.target_model}")
-    return exporting.Costing(t.training_cost if price is not None else None, inputs, epochs, price), t.target_model
+              f"{target}" if price is not None else f"no training price for {target}")
+    return exporting.Costing(cost, inputs, epochs, price), target
 
 
 def compare(logs: Iterable[str], db: str | None = None, against: str | None = None,

@@ -231,7 +231,8 @@ def cookbook_checks(problems: Tally, no_system: int, no_user: int, over: int, li
 
 def cost_checks(report_cost: float | None, report_inputs: str, file_tokens: int, epochs: float,
                 price: float | None) -> list[Check]:
-    """The report's training figure (the same code path) and what training on this train file would bill."""
+    """The report's training figure (the same arithmetic, :func:`analyzer.options.training_cost`) and what training
+    on this train file would bill."""
     if report_cost is None:
         first = Check("training cost", "no report figure", "= the report's", WARN, report_inputs)
     else:

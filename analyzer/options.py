@@ -124,14 +124,31 @@ retraining upkeep.
         cost = wmean(group, (ft_prompt * prices["input"] + pl.col("billed_output_tokens") * prices["output"]) / MILLION)
     example_tokens = wmean(group, kept + pl.col("tools_tokens") + pl.col("history_tokens") + pl.col("input_tokens")
                            + pl.col("output_tokens")) or 0.0
-    training = (s["finetune.examples"] * example_tokens * s["finetune.epochs"] * prices["training"] / MILLION
-                if prices["training"] is not None else 0.0)
+    training = training_cost(s, example_tokens, prices["training"])
     upfront = training + labour(s)
     every = s["maintenance.retrain_every_months"]  # 0: never retrained
     retraining = (training + s["maintenance.retrain_hours"] * s["upfront.hourly_rate"]) / every if every else 0.0
     label = f"fine-tune {target}" if own else f"fine-tune the smaller {target}"
     return Option(key, label, cost, upfront, retraining + s["maintenance.monthly"], target, training, prices,
                   "" if ft or not own else "no fine-tuning price in data/finetune_prices.toml")
+
+
+def training_cost(s: Scenario, example_tokens: float, price: float | None) -> float:
+    """Training tokens (the scenario's examples × mean tokens an example × epochs) at ``price`` per 1M; 0 unpriced.
+
+    The report's figure, and the one ``crossover export`` checks its train file against.
+    """
+    if price is None:
+        return 0.0
+    return s["finetune.examples"] * example_tokens * s["finetune.epochs"] * price / MILLION
+
+
+def training_price(s: Scenario, target: str) -> float | None:
+    """The training price per 1M tokens of the template's own target: the scenario's, else the data file's."""
+    if s["finetune.training_price"] is not None:
+        return s["finetune.training_price"]
+    ft = finetune_prices(target)
+    return ft.training if ft else None
 
 
 def smaller_model(model: str, s: Scenario) -> str | None:

@@ -11,12 +11,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
 from analyzer import api, checklist, neardup, sampling
 
-from .conftest import REPO, SAMPLE_LOGS, ingested_sample, invoke
+from .conftest import REPO, SAMPLE_LOGS, ingested_sample, invoke, write_jsonl
 
 CLASSIFIER = "ticket router"
 
@@ -237,3 +238,54 @@ def test_near_duplicate_signatures():
     pairs = {tuple(p) for chunk in neardup.candidate_pairs(sigs) for p in chunk.tolist()}
     # One word changed in 38: at most 3 of 36 shingles differ, Jaccard about 0.85; the other ticket shares none.
     assert pairs == {(0, 1)}
+
+
+SCENARIOS = {
+    "defaults": "",
+    "sampled, short prompt, another target": "[traffic]\nsample_rate = 0.25\n[finetune]\nsystem_prompt_tokens = 20\n"
+                                             'target_model = "gpt-4.1-mini"\n',
+    "priced by the scenario": "[finetune]\ntraining_price = 7.5\nepochs = 2\nexamples = 900\n",
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_export_s_training_figure_is_the_report_s_for_every_template(month, tmp_path, scenario):
+    """Aggregated in the database rather than projected row by row, the figure is still the report's, to the
+    cent, for each template of the sample month and of a Claude month whose counts are scaled to its bill."""
+    path = tmp_path / "s.toml"
+    path.write_text(SCENARIOS[scenario], encoding="utf-8")
+    claude = _claude_month(tmp_path)
+    for db in (month, claude):
+        report = api.report(str(db), str(path))
+        for t in report.templates:
+            costing, target = api._costing(t.template_id, str(db), str(path))
+            assert target == t.target_model
+            if t.finetune_prices["training"] is None:
+                assert costing.training_cost is None and costing.price is None
+            else:
+                assert costing.training_cost == t.training_cost and costing.price == t.finetune_prices["training"]
+    # The Claude month is scaled (so the scaled sum is what is checked) and has no list training price
+    # of its own (so the scenario's is what prices it).
+    con = duckdb.connect(str(claude), read_only=True)
+    assert con.execute("SELECT min(token_scale) FROM request_costs").fetchone()[0] > 1.2
+    con.close()
+
+
+def _claude_month(tmp_path: Path) -> Path:
+    """Forty Claude calls billed for more prompt tokens than tiktoken counts (their tokenizer is another)."""
+    answers = ("billing", "shipping", "other")
+    tickets = ("my card was charged twice", "the parcel never arrived", "how do I change my password")
+    records = [{"timestamp": f"2026-10-{1 + i % 20:02d}T12:00:00Z",
+                "request": {"model": "claude-sonnet-4-5", "max_tokens": 50,
+                            "system": "You route support tickets to a team. Answer with one word: billing, shipping "
+                                      "or other.",
+                            "messages": [{"role": "user", "content": f"Ticket {i}: {tickets[i % 3]}"}]},
+                "response": {"id": f"msg_{i:04d}", "type": "message", "role": "assistant",
+                             "model": "claude-sonnet-4-5-20250929", "content": [{"type": "text", "text": answers[i % 3]}],
+                             "stop_reason": "end_turn", "stop_sequence": None,
+                             "usage": {"input_tokens": 60 + i % 5, "output_tokens": 2}}} for i in range(40)]
+    db = tmp_path / "claude.duckdb"
+    if not db.exists():
+        write_jsonl(tmp_path / "claude" / "calls.jsonl", records)
+        api.ingest([str(tmp_path / "claude")], str(db))
+    return db

@@ -64,7 +64,7 @@ _NAMES = {
     "models": ("reads", "models"),
     "prices_used": ("reads", "prices_used"),
     "production_by_day": ("reads", "production_by_day"),
-    "template_request_costs": ("reads", "template_request_costs"),
+    "training_basis": ("reads", "training_basis"),
     "request_costs": ("reads", "request_costs"),
     "template_labels": ("reads", "template_labels"),
     "template_rows": ("reads", "template_rows"),
@@ -120,9 +120,9 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
         production_by_day,
         request_costs,
         template_labels,
-        template_request_costs,
         template_rows,
         templates_info,
+        training_basis,
     )
     from .rows import BATCH_TABLES, Rows, Spool, write_spool
     from .rows import write as write_rows
@@ -149,5 +149,5 @@ __all__ = [
     "set_meta",
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
-    "Spool", "write_spool", "saved_comparisons", "save_comparison", "production_by_day", "template_request_costs",
+    "Spool", "write_spool", "saved_comparisons", "save_comparison", "production_by_day", "training_basis",
 ]

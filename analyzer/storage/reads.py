@@ -135,15 +135,24 @@ def production_by_day(con: Connection, template_id: str, version: int | None = N
         GROUP BY day ORDER BY day""", {"template": template_id, "version": version}).fetchall()}
 
 
-def template_request_costs(con: Connection, template_id: str) -> pl.DataFrame:
-    """One template's rows of the ``request_costs`` view, with the columns a projection reads.
+def training_basis(con: Connection, template_id: str, kept_tokens: float,
+                   sample_rate: float) -> tuple[float | None, str | None]:
+    """What a template's training figure is made of, aggregated in the database: the volume-weighted
+    mean tokens of one training example, and the model most of its requests went to.
 
-    Not the texts, ids and raw usage a report never reads: at half a million requests they would
-    cost a gigabyte for nothing.
+    The same figures :func:`analyzer.options.finetune` takes from the report's rows (counts scaled
+    to the model's own tokens, the system prompt cut to ``kept_tokens``, weights ``1 / sample_rate``
+    with ``sample_rate`` where the logs give none), without holding a row per request.
     """
-    return frame(con, """
-        SELECT ts, model, template_id, status, sample_rate, input_hash, output_kind,
-               system_tokens, fewshot_tokens, tools_tokens, history_tokens, input_tokens, output_tokens,
-               billed_prompt_tokens, billed_cached_tokens, billed_cache_write_tokens, billed_output_tokens,
-               token_scale, price_input, price_cached_input, price_cache_write, price_output
-        FROM request_costs WHERE template_id = $template""", {"template": template_id})
+    mean, = con.execute("""
+        WITH x AS (
+            SELECT 1.0 / coalesce(sample_rate, $rate) AS w,
+                   least(system_tokens * token_scale, $kept)
+                   + (tools_tokens + history_tokens + input_tokens + output_tokens) * token_scale AS tokens
+            FROM request_costs WHERE template_id = $template)
+        SELECT sum(w * tokens) / sum(w) FILTER (WHERE tokens IS NOT NULL) FROM x""",
+        {"template": template_id, "kept": kept_tokens, "rate": sample_rate}).fetchone()
+    model = con.execute("""
+        SELECT model FROM requests WHERE template_id = $template AND model IS NOT NULL
+        GROUP BY model ORDER BY count(*) DESC, model LIMIT 1""", {"template": template_id}).fetchone()
+    return (float(mean) if mean is not None else None), (model[0] if model else None)
