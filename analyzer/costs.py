@@ -136,6 +136,10 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
     # A fine-tuned price the scenario leaves unset is the one the option used (the data file's).
     used = {f"finetune.{name}_price": price for name, price in main.prices.items()}
 
+    # A measured cost per request of the main option (crossover compare's calls of a fine-tune of its
+    # model) replaces the one the scenario's prices give in every case of the sensitivity range too.
+    measured = main.cost_per_request if evaluation and evaluation["replaced_option"] == options.MAIN else None
+
     def breakeven_with(assumption: sensitivity.Assumption, factor: float) -> float | None:
         changed = s
         values = [used.get(key, s[key]) for key in assumption.keys]
@@ -143,12 +147,14 @@ def _template(group: pl.DataFrame, label: str, window: tuple, s: Scenario, info:
             for key, value in zip(assumption.keys, values, strict=True):
                 changed = changed.with_value(key, value * factor)
         option = options.KINDS[options.MAIN].price(replace(basis, scenario=changed))
+        if measured is not None:  # what compare measured stands, whatever the prices assumed
+            option.cost_per_request = measured
         if assumption.name == sensitivity.UPFRONT:
             option.upfront *= factor
         volume_factor = factor if assumption.name == sensitivity.VOLUME else 1.0
         return options.payback(option, current, monthly, horizon, volume_factor).breakeven_months
 
-    spread = sensitivity.analyse(breakeven_with)
+    spread = sensitivity.analyse(breakeven_with, measured)
     kinds = group["output_kind"].value_counts().sort(["count", "output_kind"], descending=[True, False])
     caching = options.find(every, "caching")
     t = TemplateProjection(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .figures import MONTHS, rounded
+from .figures import MONTHS, USD_PER_REQUEST, rounded
 
 #: The two assumptions the arithmetic scales itself: the volume each month, and the upfront cost.
 VOLUME, UPFRONT = "volume", "upfront"
@@ -56,13 +56,18 @@ class Sensitivity:
     low: float | None  # the earliest break-even of all cases
     high: float | None  # the latest; None when some case never breaks even
     most_sensitive: str | None
+    #: The main option's cost per request as ``crossover compare`` measured it, used in every case;
+    #: None when the scenario's fine-tuned prices give it (and are then one of the assumptions moved).
+    measured_cost_per_request: float | None = None
 
     def as_dict(self) -> dict:
         """For the report's JSON."""
         return {"breakeven_months": {name: [rounded(a, MONTHS), rounded(b, MONTHS)]
                                      for name, (a, b) in self.cases.items()},
                 "range_months": [rounded(self.low, MONTHS), rounded(self.high, MONTHS)],
-                "most_sensitive": self.most_sensitive, "described": {a.name: a.described for a in ASSUMPTIONS}}
+                "most_sensitive": self.most_sensitive, "described": {a.name: a.described for a in ASSUMPTIONS},
+                "cost_per_request": "measured" if self.measured_cost_per_request is not None else "assumed",
+                "measured_cost_per_request": rounded(self.measured_cost_per_request, USD_PER_REQUEST)}
 
 
 def described(name: str | None) -> str:
@@ -83,8 +88,12 @@ def factors() -> str:
                      for group in groups)
 
 
-def analyse(breakeven: BreakEven) -> Sensitivity:
-    """Run every assumption at its low and high value through ``breakeven``."""
+def analyse(breakeven: BreakEven, measured_cost: float | None = None) -> Sensitivity:
+    """Run every assumption at its low and high value through ``breakeven``.
+
+    ``measured_cost`` is the cost per request ``breakeven`` holds fixed when one was measured; it is
+    recorded, so the report can say the range rests on it.
+    """
     cases = {a.name: (breakeven(a, a.low), breakeven(a, a.high)) for a in ASSUMPTIONS}
     values = [v for pair in cases.values() for v in pair]
     known = [v for v in values if v is not None]
@@ -99,4 +108,4 @@ def analyse(breakeven: BreakEven) -> Sensitivity:
 
     ranked = sorted(cases, key=lambda name: swing(cases[name]), reverse=True)
     most = ranked[0] if ranked and swing(cases[ranked[0]]) > 0 else None
-    return Sensitivity(cases, low, high, most)
+    return Sensitivity(cases, low, high, most, measured_cost)

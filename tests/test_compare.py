@@ -347,3 +347,42 @@ def test_tool_calls_are_scored_by_name_and_arguments(tmp_path):
     assert k["field_agreement"] == pytest.approx((3 + 2 + 2) / 9)
     assert {name: (f["match"], f["of"]) for name, f in k["fields"].items()} == {
         "[].name": (2, 3), "[].arguments.order": (3, 3), "[].arguments.days": (2, 3)}
+
+
+def test_the_sensitivity_range_rests_on_the_measured_cost(exports, db, tmp_path):
+    """A fine-tune of the router's own target measured by compare: its cost per request holds in every case
+    of the range, so the fine-tuned prices no longer move break-even, and the range says it is measured."""
+    export = exports["ticket router"]
+    before = json.loads(invoke(["report", "--db", str(db), "--format", "json"]).stdout)
+    [old] = [t for t in before["templates"] if "ticket router" in t["label"]]
+    assert old["sensitivity"]["cost_per_request"] == "assumed"
+    assert old["sensitivity"]["measured_cost_per_request"] is None
+    low, high = old["sensitivity"]["breakeven_months"]["finetuned_prices"]
+    assert low < old["breakeven_months"] < high  # assumed prices: they move it
+    (tmp_path / "cand").mkdir()
+    made = subprocess.run([sys.executable, str(REPO / "bench" / "candidate_calls.py"), str(export),
+                           str(tmp_path / "cand" / "calls.jsonl"), "--model", "ft:gpt-4o-2024-08-06:acme:router:x2"],
+                          capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    # The eval set keeps the whole system prompt; a candidate that was sent a fifth of it costs less than today.
+    calls = [json.loads(line) for line in (tmp_path / "cand" / "calls.jsonl").read_text(encoding="utf-8").splitlines()]
+    for call in calls:
+        usage = call["response"]["usage"]
+        usage["prompt_tokens"] //= 5
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    write_jsonl(tmp_path / "cand" / "calls.jsonl", calls)
+    invoke(["compare", str(tmp_path / "cand"), "--eval-set", str(export), "--db", str(db)])
+    [t] = [t for t in json.loads(invoke(["report", "--db", str(db), "--format", "json"]).stdout)["templates"]
+           if t["evaluation"]]
+    ev, spread = t["evaluation"], t["sensitivity"]
+    assert ev["replaced_option"] == "finetune" and t["finetuned_cost_per_request"] == ev["cost_per_request"]
+    assert ev["cost_per_request"] != ev["assumed_cost_per_request"]
+    assert spread["cost_per_request"] == "measured" and spread["measured_cost_per_request"] == ev["cost_per_request"]
+    # Only the measured cost is priced: scaling the assumed fine-tuned prices changes nothing.
+    assert spread["breakeven_months"]["finetuned_prices"] == [t["breakeven_months"], t["breakeven_months"]]
+    assert t["breakeven_months"] != old["breakeven_months"]
+    # Volume still moves it, around the measured break-even, and the range is made of the cases.
+    vlow, vhigh = spread["breakeven_months"]["volume"]
+    assert vhigh < t["breakeven_months"] < vlow
+    cases = [v for pair in spread["breakeven_months"].values() for v in pair]
+    assert t["breakeven_range_months"] == [min(cases), max(cases)] == spread["range_months"]
