@@ -265,8 +265,16 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
     meta = {"template_id": template_id, "label": labels[template_id],
             "versions": sorted(int(v) for v in rows["version"].unique()), "database": str(storage.db_path(db))}
     costing, model = _costing(template_id, db, scenario)
+
+    def partners(file: str) -> exporting.Partners:  # only for a file with batch requests, when it is reached
+        con = storage.connect(db, read_only=True)
+        try:
+            return storage.batch_partners(con, template_id, file)
+        finally:
+            con.close()
+
     return exporting.write(out, rows.drop("dropped"), sizes, meta, seed, eval_share, max_examples, dropped,
-                           production, model, costing)
+                           production, model, costing, partners)
 
 
 def _costing(template_id: str, db: str | None, scenario: str | None) -> tuple[exporting.Costing, str]:

@@ -6,22 +6,25 @@ numbers). So result files are first matched to request files: each result file t
 file sharing most of its ``custom_id``\\ s, one in the same directory first. A tie is not guessed at:
 those lines wait, with a warning. Within a matched pair of files the lines join on ``custom_id``.
 Lines whose other half has not been read wait in ``batch_parts`` and join on a later run.
+:func:`join_lines` joins the same way, in memory, the batch lines of logs that are not ingested
+(``crossover compare``'s candidate calls).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from . import parsers, storage
 from .errors import BadRecord
 from .extracting import FileReader, FileResult
-from .models import RawRecord
+from .models import BatchPart, RawRecord, Request
 from .parsers import anthropic_batch, openai_batch
 
 PAGE = 2000  # pairs read at a time, which bounds memory on any batch size
@@ -137,6 +140,67 @@ def _join_group(con: storage.Connection, reader: FileReader, group: list[Pair], 
     if result_new:
         storage.mark_joined(con, first.provider, "result", first.result_file, [p.result_line for p in group])
     return news if request_new else 0
+
+
+def join_lines(halves: list[tuple[str, int, BatchPart]], rejects: list[str],
+                 ctx: parsers.ReadContext) -> list[tuple[str, int, Request]]:
+    """The requests batch lines read outside ingest make (``crossover compare``'s logs), joined in memory as
+    :func:`join` joins staged lines.
+
+    Each result file answers the request file sharing most of its custom_ids (one in its own
+    directory first; a tie is not guessed at); within the pair, lines join on custom_id. A half
+    without its other half is no call: it is named in ``rejects``, never scored.
+    """
+    by_file: dict[tuple[str, str, str], dict[str, tuple[int, dict]]] = {}
+    for path, line, part in halves:
+        by_file.setdefault((part.provider, part.half, path), {}).setdefault(part.custom_id, (line, part.data))
+    requests = {k: v for k, v in by_file.items() if k[1] == "request"}
+    joined: set[tuple[str, str, str]] = set()  # (request file, custom_id, provider)
+    calls = []
+    for (provider, half, result_file), results in by_file.items():
+        if half != "result":
+            continue
+        ranked = sorted(((Path(q_file).parent == Path(result_file).parent, len(results.keys() & ids.keys()), q_file)
+                         for (p, _, q_file), ids in requests.items() if p == provider), reverse=True)
+        ranked = [r for r in ranked if r[1]]
+        if not ranked or (len(ranked) > 1 and ranked[0][:2] == ranked[1][:2]):
+            why = "no request file among the logs shares its custom_ids" if not ranked else \
+                "two request files share as many of its custom_ids"
+            rejects.append(f"{result_file}: {len(results)} batch result lines not joined ({why})")
+            continue
+        request_file = ranked[0][2]
+        asked = requests[(provider, "request", request_file)]
+        for custom_id, (r_line, r_data) in results.items():
+            if custom_id not in asked:
+                rejects.append(f"{result_file}: line {r_line}: a batch result whose request line is not among "
+                               "the logs")
+                continue
+            q_line, q_data = asked[custom_id]
+            joined.add((request_file, custom_id, provider))
+            pair = Pair(provider, request_file, q_line, q_data, False, result_file, r_line, r_data, False,
+                        _mtime(result_file))
+            try:
+                format_name, record, _ = combine(pair)
+                made = list(parsers.get(format_name).parse(RawRecord(request_file, q_line, record), ctx))
+            except Exception as exc:  # noqa: BLE001 - one pair that makes no request is named and skipped
+                rejects.append(f"{request_file}: line {q_line}: batch request not read ({type(exc).__name__}: {exc})")
+                continue
+            # Priced as ingest prices a batch request: at the batch tier.
+            calls += [(request_file, q_line, replace(r, service_tier="batch")) for r in made if isinstance(r, Request)]
+    for (provider, _, request_file), ids in requests.items():
+        waiting = [line for custom_id, (line, _) in ids.items() if (request_file, custom_id, provider) not in joined]
+        if waiting:
+            rejects.append(f"{request_file}: {len(waiting)} batch request lines with no result among the logs "
+                           f"(first: line {waiting[0]})")
+    return calls
+
+
+
+def _mtime(path: str) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(os.path.getmtime(path), UTC).replace(tzinfo=None)
+    except OSError:
+        return None
 
 
 def _count(con: storage.Connection, path: str, this_run: dict[str, FileResult], **deltas: int) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from . import parsers, pricing, reading
+from . import batches, parsers, pricing, reading
 from .errors import InputNotFound
 from .models import BatchPart, Request
 from .segmenting import SYSTEM_ROLES, content_text, output_kind, output_tokens, segment
@@ -178,7 +178,7 @@ def read_calls(paths: list[str]) -> tuple[list[tuple[str, int, Request]], list[s
     """
     files = reading.find_files(paths, parsers.claims)
     ctx = parsers.context()
-    calls, rejects = [], []
+    calls, rejects, halves = [], [], []
     for path in files:
         owner = parsers.owner(path)
         items = owner.files.read(path, reading.Position()) if owner else reading.read_file(path)
@@ -199,10 +199,10 @@ def read_calls(paths: list[str]) -> tuple[list[tuple[str, int, Request]], list[s
                 if isinstance(p, Request):
                     calls.append((item.path, item.line, p))
                 elif isinstance(p, BatchPart):
-                    rejects.append(f"{item.path}: line {item.line}: a batch line (compare does not join batch "
-                                   "halves yet: log the calls, or ingest-style request/response records)")
+                    halves.append((item.path, item.line, p))
                 else:
                     rejects.append(f"{item.path}: line {item.line}: {getattr(p, 'reason', p)}")
+    calls += batches.join_lines(halves, rejects, ctx)
     return calls, rejects
 
 

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import json
 from collections import Counter as Tally
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import version as package_version
@@ -22,10 +23,10 @@ import numpy as np
 import orjson
 import polars as pl
 
-from . import checklist, neardup, parsers, reading, sampling
+from . import batches, checklist, neardup, parsers, reading, sampling
 from .errors import OutputExists, TemplateNotFound
 from .examples import without_examples
-from .models import BatchPart, Request
+from .models import BatchPart, RawRecord, Request
 from .segmenting import SYSTEM_ROLES
 from .sources import as_path
 from .tokenizing import Counter
@@ -105,9 +106,18 @@ def _clean(message: dict) -> dict:
     return {k: v for k, v in message.items() if k in ("role", "content", "name", "tool_calls", "tool_call_id")}
 
 
-def iter_requests_of_file(path: Path, wanted: dict[int, str]):
+#: The other halves of a file's batch lines: line → (half, file, line, data, file time) of each.
+Partners = dict[int, list[tuple]]
+
+
+def iter_requests_of_file(path: Path, wanted: dict[int, str], partners: Partners | None = None):
     """``(line, request)`` for the ``wanted`` lines of one file (line → request id), parsed as ingest does,
-    one at a time; a line that no longer parses to its request comes with the reason instead."""
+    one at a time; a line that no longer parses to its request comes with the reason instead.
+
+    A batch line is half a request: joined with the other half ingest joined it to (``partners``,
+    from ``batch_parts``) and read as ingest read the pair. A half that was never joined is not a
+    request and is never asked for; one whose other half is not found says so.
+    """
     ctx = parsers.context()
     owner = parsers.owner(path)
     items = owner.files.read(path, reading.Position()) if owner else reading.read_file(path)
@@ -119,12 +129,35 @@ def iter_requests_of_file(path: Path, wanted: dict[int, str]):
             parsed = list(fmt.parse(item, ctx)) if fmt else []
         except Exception:  # noqa: BLE001 - one unreadable line is skipped and counted, as ingest would
             parsed = []
-        if any(isinstance(p, BatchPart) for p in parsed):
-            yield item.line, "batch request (its halves are in two files: not exported yet)"
-            continue
+        halves = [p for p in parsed if isinstance(p, BatchPart)]
+        if halves:
+            # Only the pair that builds the stored request again: custom_ids recur across batches.
+            parsed = [r for r in _joined(halves[0], item, (partners or {}).get(item.line, []), ctx)
+                      if r.request_id == wanted[item.line]]
+            if not parsed:
+                yield item.line, "batch line whose other half is no longer joined to it"
+                continue
         parsed = [r for r in parsed if isinstance(r, Request)]
         match = [r for r in parsed if r.request_id == wanted[item.line]] or (parsed if len(parsed) == 1 else [])
         yield item.line, (match[0] if match else "the line no longer parses to its request")
+
+
+def _joined(half: BatchPart, item, others: list[tuple], ctx) -> list[Request]:
+    """The requests a batch line makes with each other half it may have been joined to."""
+    found = []
+    for other_half, other_file, other_line, data, file_time in others:
+        mine = (item.path, item.line, half.data)
+        theirs = (other_file, other_line, json.loads(data))
+        (q_file, q_line, q_data), (r_file, r_line, r_data) = (mine, theirs) if other_half == "result" \
+            else (theirs, mine)
+        pair = batches.Pair(half.provider, q_file, q_line, q_data, True, r_file, r_line, r_data, True, file_time)
+        try:
+            format_name, record, _ = batches.combine(pair)
+            found += [r for r in parsers.get(format_name).parse(RawRecord(item.path, item.line, record), ctx)
+                      if isinstance(r, Request)]
+        except Exception:  # noqa: BLE001 - as ingest: a pair that does not make a request is no example
+            continue
+    return found
 
 
 def requests_of_file(path: Path, wanted: dict[int, str]) -> dict[int, Request | str]:
@@ -258,11 +291,12 @@ def _files(rows: pl.DataFrame):
 
 def write(out: Path, rows: pl.DataFrame, sizes: dict[str, int], meta: dict, seed: int, eval_share: float,
           max_examples: int | None, dropped: int, production: dict[str, float], model: str,
-          costing: Costing) -> ExportResult:
+          costing: Costing, partners: Callable[[str], Partners] | None = None) -> ExportResult:
     """Choose, re-read file by file, cluster, split, write both splits, the review sample and the manifest.
 
     Streams: examples go to a spool file as they are read, and only small per-example arrays stay in
     memory until the split is known, so memory grows by a few hundred bytes an example.
+    ``partners(file)`` gives the other halves of a file's batch lines (rows with ``batch`` set).
     """
     warnings: list[str] = []
     skipped: Tally = Tally()
@@ -294,7 +328,8 @@ def write(out: Path, rows: pl.DataFrame, sizes: dict[str, int], meta: dict, seed
             part = rows.slice(start, length).to_dicts()
             at_line = {r["line"]: start + n for n, r in enumerate(part)}
             seen = set()
-            for line, request in iter_requests_of_file(path, {r["line"]: r["request_id"] for r in part}):
+            halves = partners(name) if partners is not None and any(r.get("batch") for r in part) else None
+            for line, request in iter_requests_of_file(path, {r["line"]: r["request_id"] for r in part}, halves):
                 i = at_line[line]
                 seen.add(i)
                 if not isinstance(request, Request):

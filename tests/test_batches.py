@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -281,3 +282,94 @@ def test_prices_command_shows_the_prices_used_per_tier_with_their_days(tmp_path)
     assert "batch tier" in gpt4o["source"] and gpt4o["ft_input"] == 3.75
     [on_day] = json.loads(invoke(["prices", "gpt-4o", "--on", "2025-06-01", "--format", "json"]).stdout)
     assert (on_day["first_day"], on_day["tier"], on_day["input"]) == ("2025-06-01", "standard", 2.5)
+
+
+NOUNS = ("kettle", "lamp", "chair", "blender", "jacket", "phone", "tent", "desk", "camera", "bike", "watch", "mug",
+         "scarf", "radio", "oven", "sofa", "drill", "kite")
+
+
+def _answer(custom_id: str, n: int, label: str) -> dict:
+    output = chat_output(custom_id, n)
+    output["response"]["body"]["choices"][0]["message"]["content"] = label
+    return output
+
+
+def two_batches_numbered_alike(tmp_path):
+    """Two batches in directories of their own that number their lines alike (c1, c2, … in each): the first
+    loves, the second hates. Two lines of the first have no result yet and one result has no request."""
+    logs = tmp_path / "logs"
+    write_jsonl(logs / "b1" / "input.jsonl", [chat_input(f"c{i}", f"I love the {NOUNS[i]}") for i in range(12)])
+    write_jsonl(logs / "b1" / "output.jsonl", [_answer(f"c{i}", 100 + i, "positive") for i in range(10)]
+                + [_answer("c99", 199, "positive")])
+    write_jsonl(logs / "b2" / "input.jsonl", [chat_input(f"c{i}", f"I hate the {NOUNS[12 + i % 6]} {NOUNS[i]}")
+                                              for i in range(8)])
+    write_jsonl(logs / "b2" / "output.jsonl", [_answer(f"c{i}", 200 + i, "negative") for i in range(8)])
+    return logs
+
+
+def test_export_writes_joined_batch_requests_and_never_an_unjoined_half(tmp_path):
+    logs = two_batches_numbered_alike(tmp_path)
+    db = tmp_path / "b.duckdb"
+    result = api.ingest([logs], db)
+    assert result.batch_joined == 18 and result.batch_waiting == {"request": 2, "result": 1}
+    [tid] = api.templates(str(db))["template_id"].to_list()
+    exported = api.export(tid, tmp_path / "set", str(db))
+    examples = [json.loads(line) for side in ("train", "eval")
+                for line in (exported.out_dir / f"{side}.jsonl").read_text(encoding="utf-8").splitlines()]
+    # Each of the 18 joined requests once, with the answer of its own batch (custom_ids recur across them).
+    pairs = sorted((ex["messages"][-2]["content"], ex["messages"][-1]["content"]) for ex in examples)
+    assert pairs == sorted([(f"I love the {NOUNS[i]}", "positive") for i in range(10)]
+                           + [(f"I hate the {NOUNS[12 + i % 6]} {NOUNS[i]}", "negative") for i in range(8)])
+    assert all(ex["messages"][0] == SYSTEM for ex in examples)
+    manifest = exported.manifest
+    assert manifest["counts"]["skipped"] == {} and manifest["counts"]["candidates"] == 18
+    # Every example names the input line of its batch request; none is a line still waiting.
+    sources = manifest["examples"]["train"] + manifest["examples"]["eval"]
+    assert sorted((Path(s["file"]).parent.name, s["line"]) for s in sources) == sorted(
+        [("b1", i + 1) for i in range(10)] + [("b2", i + 1) for i in range(8)])
+
+
+def test_a_batch_line_whose_partner_is_gone_is_skipped_and_said(tmp_path):
+    logs = two_batches_numbered_alike(tmp_path)
+    db = tmp_path / "b.duckdb"
+    api.ingest([logs], db)
+    [tid] = api.templates(str(db))["template_id"].to_list()
+    with duckdb.connect(str(db)) as con:  # as if the second batch's results had been forgotten since
+        con.execute("UPDATE batch_parts SET joined = false WHERE file LIKE '%b2%output.jsonl'")
+    manifest = api.export(tid, tmp_path / "set", str(db)).manifest
+    assert manifest["counts"]["skipped"] == {"batch line whose other half is no longer joined to it": 8}
+    assert manifest["counts"]["train"] + manifest["counts"]["eval"] == 10
+
+
+def test_compare_joins_a_candidate_s_batch_files_and_scores_only_the_joined(tmp_path):
+    """The candidate ran the eval set through the Batch API: its input and output files are joined on
+    custom_id; a request line without a result and a result without a request are said, never scored."""
+    logs = two_batches_numbered_alike(tmp_path)
+    db = tmp_path / "b.duckdb"
+    api.ingest([logs], db)
+    [tid] = api.templates(str(db))["template_id"].to_list()
+    export = api.export(tid, tmp_path / "set", str(db)).out_dir
+    examples = [json.loads(line) for line in (export / "eval.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(examples) >= 3
+    model = "ft:gpt-4o-mini-2024-07-18:acme:sentiment:b1"
+    inputs = [{"custom_id": f"e{i}", "method": "POST", "url": "/v1/chat/completions",
+               "body": {"model": model, "messages": ex["messages"][:-1]}} for i, ex in enumerate(examples)]
+    flip = {"positive": "negative", "negative": "positive"}
+    outputs = []
+    for i, ex in enumerate(examples[:-1]):  # the last one is still running: no result line
+        want = ex["messages"][-1]["content"]
+        output = _answer(f"e{i}", 300 + i, flip[want] if i == 0 else want)
+        output["response"]["body"]["model"] = model
+        outputs.append(output)
+    outputs.append(_answer("e999", 999, "positive"))  # a result whose request is in no input file given
+    write_jsonl(tmp_path / "cand" / "input.jsonl", inputs)
+    write_jsonl(tmp_path / "cand" / "output.jsonl", outputs[::-1])
+    comparison = api.compare([str(tmp_path / "cand")], str(db), eval_set=export)
+    n = len(examples)
+    assert comparison.calls == n - 1 and comparison.matched == n - 1 and comparison.missing_examples == 1
+    assert comparison.agreement == (n - 2) / (n - 1)
+    assert comparison.models == [model] and comparison.cost_per_request is not None
+    assert all(Path(c.file).name == "input.jsonl" for c in comparison.call_rows)
+    said = "\n".join(comparison.warnings)
+    assert "output.jsonl: line 1: a batch result whose request line is not among the logs" in said
+    assert "input.jsonl: 1 batch request lines with no result among the logs" in said

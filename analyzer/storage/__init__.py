@@ -32,6 +32,7 @@ _NAMES = {
     "mark_joined": ("batch_parts", "mark_joined"),
     "shared_custom_ids": ("batch_parts", "shared_custom_ids"),
     "unjoined_pairs": ("batch_parts", "unjoined_pairs"),
+    "batch_partners": ("batch_parts", "partners"),
     "FileRow": ("bookkeeping", "FileRow"),
     "add_to_file": ("bookkeeping", "add_to_file"),
     "delete_meta": ("bookkeeping", "delete_meta"),
@@ -84,6 +85,7 @@ _NAMES = {
 if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
     from .arrow import frame
     from .batch_parts import mark_joined, shared_custom_ids, unjoined_pairs
+    from .batch_parts import partners as batch_partners
     from .batch_parts import waiting as batch_lines_waiting
     from .bookkeeping import (
         FileRow,
@@ -141,7 +143,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "FileRow", "Rows",
-    "add_price", "add_to_file", "batch_lines_waiting", "calibration", "classify_middle_turns", "connect",
+    "add_price", "add_to_file", "batch_lines_waiting", "batch_partners", "calibration", "classify_middle_turns",
+    "connect",
     "db_path", "delete_meta", "export_candidates", "file_fingerprints",
     "private_files", "file_row", "forget_file", "forget_lines_after", "frame", "get_meta",
     "mark_joined", "models", "prices_used",

@@ -52,3 +52,24 @@ def mark_joined(con: Connection, provider: str, half: str, file: str, lines: lis
 def waiting(con: Connection) -> dict[str, int]:
     """Lines still waiting for their other half, by half (request, result)."""
     return dict(con.execute("SELECT half, count(*) FROM batch_parts WHERE NOT joined GROUP BY half").fetchall())
+
+
+def partners(con: Connection, template_id: str, file: str) -> dict[int, list[tuple[Any, ...]]]:
+    """For each line of ``file`` that is a joined half of one of the template's batch requests, the other
+    halves that share its provider and custom_id: (half, file, line, data, file time) of each.
+
+    ``custom_id`` is unique only within a batch, so there can be several; the caller keeps the one
+    that builds the stored request again.
+    """
+    found: dict[int, list[tuple[Any, ...]]] = {}
+    for line, *other in con.execute(
+        """
+        SELECT q.line, p.half, p.file, p.line, p.data, p.file_time
+        FROM requests r
+        JOIN batch_parts q ON q.file = r.file AND q.line = r.line AND q.joined
+        JOIN batch_parts p ON p.provider = q.provider AND p.custom_id = q.custom_id AND p.half <> q.half AND p.joined
+        WHERE r.template_id = ? AND r.file = ? AND r.service_tier = 'batch'
+        ORDER BY q.line, p.file, p.line
+        """, [template_id, file]).fetchall():
+        found.setdefault(line, []).append(tuple(other))
+    return found

@@ -114,11 +114,13 @@ EXPORT_MEMORY_LIMIT = "96MB"
 
 def export_candidates(con: Connection, template_id: str, version: int | None = None) -> pl.DataFrame:
     """A template's successful requests with an output, one per distinct live turn and output, with
-    where each came from; ``dropped`` on every row counts the duplicates left out."""
+    where each came from (``batch``: a batch request, built from two lines); ``dropped`` on every row
+    counts the duplicates left out."""
     query = """
         WITH c AS (
             SELECT r.request_id, r.file, r.line, r.ts, r.input_hash, r.output_kind, v.version,
                    r.system_tokens, r.tools_tokens, r.input_tokens, r.output_tokens,
+                   coalesce(r.service_tier = 'batch', false) AS batch,
                    row_number() OVER (PARTITION BY coalesce(r.exchange_hash, r.request_id)
                                       ORDER BY r.ts, r.file, r.line) AS nth
             FROM requests r JOIN template_versions v ON v.version_id = r.version_id
