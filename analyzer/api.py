@@ -253,6 +253,12 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
     try:
         labels = storage.template_labels(con)
         template_id = exporting.resolve(template, labels)
+    finally:
+        con.close()
+    # Before the rows are read: the memory its scan takes is given back before theirs is taken.
+    costing, model = _costing(template_id, db, scenario)
+    con = storage.connect(db, read_only=True)
+    try:
         rows = storage.export_candidates(con, template_id, version)
         sizes = storage.file_fingerprints(con)
         production = storage.production_by_day(con, template_id, version)
@@ -264,7 +270,6 @@ def export(template: str, out_dir: str | Path, db: str | None = None, version: i
     dropped = int(rows["dropped"][0])
     meta = {"template_id": template_id, "label": labels[template_id],
             "versions": sorted(int(v) for v in rows["version"].unique()), "database": str(storage.db_path(db))}
-    costing, model = _costing(template_id, db, scenario)
 
     def partners(file: str) -> exporting.Partners:  # only for a file with batch requests, when it is reached
         con = storage.connect(db, read_only=True)

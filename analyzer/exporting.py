@@ -10,6 +10,7 @@ of a million requests is written without holding its examples in memory.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 from collections import Counter as Tally
@@ -190,6 +191,7 @@ class _Gathered:
         self.normal = np.empty(n, dtype=np.uint64)
         self.tokens = np.zeros(n, dtype=np.int64)
         self.labels: list[str | None] = []
+        self._label_of: dict[str, str] = {}  # one string object per distinct label, not one per example
         self.shapes: Tally = Tally()
         self.problems: Tally = Tally()
         self.no_system = self.no_user = 0
@@ -203,7 +205,7 @@ class _Gathered:
         self.row[self.k], self.tokens[self.k] = i, tokens
         shape, label = checklist.shape_of(example["messages"][-1])
         self.shapes[shape] += 1
-        self.labels.append(label)
+        self.labels.append(self._label_of.setdefault(label, label) if label is not None else None)
         self.problems.update(set(checklist.format_problems(example)))
         roles = {m.get("role") for m in example["messages"]}
         self.no_system += "system" not in roles
@@ -216,10 +218,24 @@ class _Gathered:
         self.normal, self.tokens = self.normal[:self.k], self.tokens[:self.k]
 
 
-def _tokens(counter: Counter, example: dict, row: dict) -> int:
+#: Distinct kept system prompts whose counts are remembered. Not the counter's own cache: that keeps
+#: 200,000 texts, and a template whose system prompt carries the day or an id has a distinct one per
+#: request (kilobytes each), which at half a million examples held hundreds of megabytes.
+SYSTEM_CACHE = 4096
+
+
+def _system_counter(counter: Counter):
+    """The tokens of one kept system message, by its text, remembered for the :data:`SYSTEM_CACHE` latest."""
+    @functools.lru_cache(maxsize=SYSTEM_CACHE)
+    def count(text: str) -> int:
+        return counter.message({"role": "system", "content": text})
+    return count
+
+
+def _tokens(counter: Counter, system_tokens, example: dict, row: dict) -> int:
     """Training tokens of one example: the kept system prompt counted (once per distinct text), the rest as
     the month counted it (the live turn with its reply priming, tools, the answer) plus the answer's overhead."""
-    system = sum(counter.message(m, cache=True) for m in example["messages"] if m.get("role") == "system")
+    system = sum(system_tokens(m["content"]) for m in example["messages"] if m.get("role") == "system")
     return system + row["input_tokens"] + row["tools_tokens"] + row["output_tokens"] + counter.rules.per_message
 
 
@@ -303,6 +319,9 @@ def write(out: Path, rows: pl.DataFrame, sizes: dict[str, int], meta: dict, seed
     day_codes = rows["ts"].dt.date().cast(pl.Int32).to_numpy()
     day_of = {int(c): (date(1970, 1, 1) + timedelta(days=int(c))).isoformat() for c in np.unique(day_codes)}
     input_keys = rows["input_hash"].str.slice(0, 15).str.to_integer(base=16).to_numpy()
+    # Each row's split point now, so that the input hashes (64 characters a row) need not stay for the split.
+    split_points = sampling.points(_strings(rows["input_hash"], np.arange(rows.height)), seed)
+    rows = rows.drop("input_hash", "output_kind")
     chosen = np.ones(rows.height, dtype=bool)
     if max_examples is not None and max_examples < rows.height:
         chosen = sampling.choose([day_of[int(c)] for c in day_codes], rows["request_id"].to_list(), max_examples,
@@ -311,6 +330,7 @@ def write(out: Path, rows: pl.DataFrame, sizes: dict[str, int], meta: dict, seed
     g = _Gathered(int(chosen.sum()))
     month_labels: Tally = Tally()
     counter = Counter(model)
+    system_tokens = _system_counter(counter)
     out.mkdir(parents=True, exist_ok=True)
     spool_path, entries_path = out / ".examples.spool", out / ".sources.spool"
     with open(spool_path, "w", encoding="utf-8") as spool, open(entries_path, "w", encoding="utf-8") as entries:
@@ -340,7 +360,7 @@ def write(out: Path, rows: pl.DataFrame, sizes: dict[str, int], meta: dict, seed
                     continue
                 row = part[i - start]
                 example = example_of(request)
-                tokens = _tokens(counter, example, row)
+                tokens = _tokens(counter, system_tokens, example, row)
                 spool.write(_dumps(example) + "\n")
                 entries.write(_dumps(_source(row, day_of[int(day_codes[i])], tokens)) + "\n")
                 g.add(i, example, tokens)
@@ -353,7 +373,7 @@ def write(out: Path, rows: pl.DataFrame, sizes: dict[str, int], meta: dict, seed
     roots = _clusters(g, ex_keys)
     unique_roots = np.unique(roots)
     ex_days = day_codes[g.row]
-    is_eval = sampling.split(roots, ex_days, sampling.points(_strings(rows["input_hash"], g.row[unique_roots]), seed),
+    is_eval = sampling.split(roots, ex_days, split_points[g.row[unique_roots]],
                              eval_share)
     review = _review_picks(g, sampling.points(_strings(rows["request_id"], g.row), seed, "review:"))
     written = {"train": int((~is_eval).sum()), "eval": int(is_eval.sum())}
