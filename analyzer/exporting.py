@@ -367,6 +367,8 @@ def write(out: Path, rows: pl.DataFrame, sizes: dict[str, int], meta: dict, seed
             skipped["the line is gone"] += sum(int(chosen[i]) for i in range(start, start + length) if i not in seen)
             del part, at_line, seen
     g.trim()
+    neardup.forget_words()  # its cache of word hashes is of no use past the pass, and tens of megabytes
+    del system_tokens
     skipped = Tally({k: n for k, n in skipped.items() if n})
     month_labels.pop(None, None)
     ex_keys = input_keys[g.row]
