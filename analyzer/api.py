@@ -32,8 +32,13 @@ __all__ = ["ingest", "report", "analyze", "query", "list_queries", "templates", 
 
 def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None = None,
            on_file: OnFile | None = None, jobs: int = 1, timezone: str | None = None,
-           on_bytes: OnBytes | None = None, keep_text: bool = True) -> IngestResult:
+           on_bytes: OnBytes | None = None, keep_text: bool = True, dataset: str | None = None,
+           executor: str = "local", address: str | None = None) -> IngestResult:
     """Read log files and directories into the database (created if needed).
+
+    With ``dataset`` (a folder or an object storage prefix), each file is read by a map task into a
+    Parquet shard there, on ``executor`` (``local``: this machine's processes; ``dask``: the cluster at
+    ``address``, else a local one), and the shards are loaded into the database (:mod:`analyzer.sharding`).
 
     With ``jobs`` > 1, that many worker processes read files in parallel when there are several
     files and enough bytes to be worth it. The workers are spawned and import the caller's main
@@ -46,11 +51,29 @@ def ingest(paths: Iterable[str], db: str | None = None, format_name: str | None 
     with storage.private_files():  # the database and its log are created 0600: they hold prompts
         con = storage.connect(db)
         try:
-            result = Ingestor(con, format_name, jobs, timezone, keep_text=keep_text).ingest(paths, on_file, on_bytes)
+            if dataset is None and executor == "local":
+                ingestor = Ingestor(con, format_name, jobs, timezone, keep_text=keep_text)
+            else:
+                ingestor = _sharded(con, dataset, executor, address, format_name=format_name, jobs=jobs,
+                                    timezone_name=timezone, keep_text=keep_text)
+            result = ingestor.ingest(paths, on_file, on_bytes)
         finally:
             con.close()
     result.cautions = weak_inputs.after_ingest(result)
     return result
+
+
+def _sharded(con, dataset: str | None, executor: str, address: str | None, **options):
+    """An ingest by map tasks into shards under ``dataset`` (a temporary folder for a local cluster)."""
+    from . import sharding
+
+    if dataset is None:
+        if address is not None:
+            raise AnalyzerError("--executor dask --address needs --dataset: a folder or object storage prefix "
+                               "every worker can write")
+        dataset = tempfile.mkdtemp(prefix="crossover-shards-")
+    jobs = options["jobs"]
+    return sharding.ShardIngestor(con, dataset, lambda: sharding.executor(executor, jobs, address), **options)
 
 
 def report(db: str | None = None, scenario: str | None = None) -> Projection:

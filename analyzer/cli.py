@@ -155,8 +155,15 @@ def _log_format(log_format: str | None, old: str | None) -> str | None:
 @no_text_option
 @quiet_option
 @strict_option
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local",
+              help="Where files are read: this machine's processes, or a dask cluster (the [dask] extra).")
+@click.option("--address", default=None, metavar="URL",
+              help="The dask scheduler of an existing cluster [default: a local cluster of --jobs workers].")
+@click.option("--dataset", default=None, metavar="PATH",
+              help="Folder or object storage prefix where each file's Parquet shard is written, then loaded.")
 def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, old_log_format: str | None,
-           timezone_name: str | None, jobs: int | None, no_text: bool, quiet: bool, strict: bool) -> None:
+           timezone_name: str | None, jobs: int | None, no_text: bool, quiet: bool, strict: bool,
+           executor: str, address: str | None, dataset: str | None) -> None:
     """Read log files and directories (recursively; .jsonl, .ndjson, .json and .gz) into the database.
 
     A path may be an object or a prefix in object storage: s3://, gs://, az:// or https:// (each with
@@ -165,7 +172,8 @@ def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, old_l
     log_format = _log_format(log_format, old_log_format)
     with ingest_progress(_show_progress(quiet)) as display:
         result = api.ingest(paths, db, log_format, display and display.on_file, jobs=jobs or os.cpu_count() or 1,
-                            timezone=timezone_name, on_bytes=display and display.on_bytes, keep_text=not no_text)
+                            timezone=timezone_name, on_bytes=display and display.on_bytes, keep_text=not no_text,
+                            dataset=dataset, executor=executor, address=address)
     if not quiet:
         _summary(result)
     _warn_of(result.cautions)  # even with --quiet: a run that stored nothing is not a detail

@@ -84,6 +84,12 @@ class FileReader:
         self._seen_middles: set[str] = set()
         self._latest = datetime.now(UTC) + FUTURE_SLACK
 
+    def forget_written(self) -> None:
+        """Forget which segments and middle runs were handed on: the next file's rows then hold every
+        one its requests name, as a shard read on its own must (:mod:`analyzer.sharding`)."""
+        self._seen_segments.clear()
+        self._seen_middles.clear()
+
     def counter(self, model: str) -> Counter:
         """The (caching) token counter for a model."""
         if model not in self._counters:

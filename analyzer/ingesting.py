@@ -187,7 +187,7 @@ class Ingestor:
         parallel = self.jobs > 1 and units > 1 and sum(p.size for p in pending) >= PARALLEL_MIN_BYTES
         self._bytes = [0, sum(p.size - p.start_byte for p in pending)]
         self._on_bytes = on_bytes
-        for result in (self._read_parallel(pending) if parallel else map(self._read_here, pending)):
+        for result in self._read_pending(pending, parallel):
             finished(result)
         run = IngestResult(results)
         if recovered:
@@ -233,6 +233,10 @@ class Ingestor:
             examples.classify_middle_turns(self.con)
             pricing.fill_prices(self.con)
             storage.set_meta(self.con, {**pricing.versions(), "final_pass": "done"})
+
+    def _read_pending(self, pending: list[_Pending], parallel: bool) -> Iterator[FileResult]:
+        """Read the files to read, yielding each one's result in order (:mod:`analyzer.sharding` maps them instead)."""
+        return self._read_parallel(pending) if parallel else map(self._read_here, pending)
 
     def _read_here(self, item: _Pending) -> FileResult:
         result = _start(item)

@@ -78,6 +78,8 @@ _NAMES = {
     # Not "comparisons": a name of a submodule is the module itself once it is imported.
     "saved_comparisons": ("comparisons", "comparisons"),
     "save_comparison": ("comparisons", "save_comparison"),
+    "load_shard": ("shards", "load_shard"),
+    "use_filesystem": ("shards", "use_filesystem"),
     "TABLES": ("tables", "TABLES"),
     "VIEWS": ("tables", "VIEWS"),
 }
@@ -128,6 +130,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
     )
     from .rows import BATCH_TABLES, Rows, Spool, write_spool
     from .rows import write as write_rows
+    from .shards import load_shard, use_filesystem
     from .tables import TABLES, VIEWS
 
 
@@ -153,4 +156,5 @@ __all__ = [
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
     "Spool", "write_spool", "saved_comparisons", "save_comparison", "production_by_day", "training_basis",
+    "load_shard", "use_filesystem",
 ]

@@ -1,0 +1,318 @@
+"""The ingest as a map and a reduce: each file (or piece) read into a Parquet shard, the shards loaded in order.
+
+The map (:func:`map_shard`) is a pure function of one input: it reads a file, or one byte range of a
+large one, with the same :class:`~analyzer.extracting.FileReader` as every ingest, and writes its
+rows as Parquet files under ``DATASET/shards/ID/``, then a ``manifest.json`` saying what it read. ID
+is a hash of what was read (stored name, size, content hash, byte range, starting line) and how
+(log format, zone, text kept, crossover's version): a shard whose manifest exists is the same
+result, and running it again does nothing. Tasks run on an executor: this machine's process pool,
+or an existing dask cluster (``--executor dask --address``).
+
+The reduce (:class:`ShardIngestor`) is the ordinary ingest with reading replaced by loading: it
+decides what to read exactly as :class:`~analyzer.ingesting.Ingestor` does (unchanged files
+skipped, a grown one read on), loads each file's shards in file order in that file's transaction,
+so that keyed tables keep the same first copy of a request as reading the files one by one, and
+then runs the same final pass (batch joins, template versions, few-shot vs history, prices) on
+what the database holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import reading, sources, storage
+from .errors import MissingDependency
+from .extracting import FileReader, FileResult
+from .ingesting import Ingestor, _count, _merge, _parts, _Pending, _start, _workers_skip_our_main
+from .storage import Rows
+
+#: Bumped when what a shard holds changes: an older shard is then read again, not loaded.
+SHARD_FORMAT = 1
+#: Rows of one table held before they are written as one Parquet file of the shard: few files per
+#: shard (each is a request to object storage), a bounded memory per task.
+PART_ROWS = 100_000
+MANIFEST = "manifest.json"
+EXECUTORS = ("local", "dask")
+
+#: (log format, zone, reference counting, text kept): how a map task reads.
+Settings = tuple[str | None, str | None, bool, bool]
+
+
+# The map ---------------------------------------------------------------------------------------
+
+_READERS = threading.local()  # a dask worker may run tasks in threads; a reader is not shared
+
+
+def _reader(settings: Settings) -> FileReader:
+    """This thread's reader for these settings, kept across tasks: its tokenizers load once per process."""
+    readers = getattr(_READERS, "by_settings", None)
+    if readers is None:
+        readers = _READERS.by_settings = {}
+    if settings not in readers:
+        readers[settings] = FileReader(*settings)
+    return readers[settings]
+
+
+def map_shard(task: dict[str, Any]) -> dict[str, Any]:
+    """Read one file (or its piece up to ``task["end"]``) into the shard ``task["shard"]``; return its manifest.
+
+    The manifest is written last: a shard without one (its task killed) is written again whole.
+    """
+    shard = task["shard"]
+    existing = _read_manifest(shard)
+    if existing is not None:
+        return existing
+    part: FileResult = task["part"]
+    reader = _reader(tuple(task["settings"]))
+    reader.forget_written()  # the shard must hold every segment its requests name, whatever ran before it
+    tables: dict[str, list] = {}
+    written: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    requests = 0
+
+    def flush(table: str) -> None:
+        import polars as pl
+
+        frame = pl.concat(tables.pop(table), how="vertical_relaxed")
+        target = _join(shard, f"{table}-{len(written.get(table, [])):04d}.parquet")
+        _write_bytes(target, _parquet(frame))
+        written.setdefault(table, []).append(target)
+
+    def emit(rows: Rows) -> None:
+        nonlocal requests
+        # A request logged twice in the file is kept once, the first, as the writer keeps it; how
+        # many there were is kept, so that the reduce can count duplicates.
+        requests += len(rows.tables["requests"])
+        first = []
+        for row in rows.tables["requests"]:
+            if row["request_id"] not in seen:
+                seen.add(row["request_id"])
+                first.append(row)
+        rows.tables["requests"] = first
+        for table, frame in rows.frames().items():
+            tables.setdefault(table, []).append(frame)
+            if sum(len(f) for f in tables[table]) >= PART_ROWS:
+                flush(table)
+
+    reader.read(sources.as_path(task["source"]), part, emit, task["end"])
+    for table in list(tables):
+        flush(table)
+    manifest = {"format": SHARD_FORMAT, "name": part.path, "requests": requests,
+                "parts": {t: [_base(p) for p in ps] for t, ps in written.items()},
+                "result": {"records": part.records, "rejected": part.rejected, "pending": part.pending,
+                           "ignored": part.ignored, "formats": sorted(part.formats), "examples": part.examples,
+                           "warnings": part.warnings, "position": asdict(part.position)}}
+    _write_bytes(_join(shard, MANIFEST), json.dumps(manifest).encode())
+    return manifest
+
+
+def _parquet(frame: Any) -> bytes:
+    import polars as pl
+
+    # An all-null column has polars' Null type, which Parquet stores as no type DuckDB reads back as
+    # the table's; the table's own type applies on insert, so any nullable type does.
+    frame = frame.with_columns(pl.col(n).cast(pl.Utf8) for n, dtype in frame.schema.items() if dtype == pl.Null)
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _result_of(manifest: dict[str, Any]) -> FileResult:
+    """The part's result as the map counted it (stored and duplicates are the reduce's to count)."""
+    found = manifest["result"]
+    return FileResult(manifest["name"], records=found["records"], rejected=found["rejected"],
+                      pending=found["pending"], ignored=found["ignored"], formats=set(found["formats"]),
+                      examples=[tuple(e) for e in found["examples"]], warnings=list(found["warnings"]),
+                      position=reading.Position(**found["position"]))
+
+
+# Where shards are: a local folder or a prefix in object storage -------------------------------
+
+def _join(base: str, name: str) -> str:
+    return f"{base.rstrip('/')}/{name}" if sources.is_remote(base) else os.path.join(base, name)
+
+
+def _base(path: str) -> str:
+    return path.rsplit("/", 1)[-1] if sources.is_remote(path) else os.path.basename(path)
+
+
+def _fs(url: str):
+    from .sources import _filesystem  # the one place that says which extra a scheme needs
+
+    return _filesystem(url)[0]
+
+
+def _write_bytes(target: str, data: bytes) -> None:
+    if sources.is_remote(target):
+        _fs(target).pipe_file(target, data)  # one PUT: an object is whole or absent
+        return
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    temporary = f"{target}.{os.getpid()}.{threading.get_ident()}.partial"
+    with open(temporary, "wb") as f:
+        f.write(data)
+    os.replace(temporary, target)  # a killed task leaves no half file under the real name
+
+
+def _read_manifest(shard: str) -> dict[str, Any] | None:
+    path = _join(shard, MANIFEST)
+    try:
+        if sources.is_remote(path):
+            data = _fs(path).cat_file(path)
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+    except FileNotFoundError:
+        return None
+    manifest = json.loads(data)
+    return manifest if manifest.get("format") == SHARD_FORMAT else None
+
+
+def shard_id(item: _Pending, part: FileResult, end: int | None, settings: Settings) -> str:
+    """What a shard was read from and how, hashed: the same input read the same way has the same name."""
+    identity = [SHARD_FORMAT, version("crossover-analyzer"), item.name, item.size, item.content_hash,
+                part.position.line, part.position.offset, end, list(settings)]
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
+
+
+# Executors: where map tasks run --------------------------------------------------------------
+
+class Executor(Protocol):
+    """Runs map tasks; another engine (ray) is one more class with these two methods."""
+
+    def submit(self, fn: Callable[[dict], dict], task: dict, key: str) -> Callable[[], dict]:
+        """Start a task; return what waits for and gives its result."""
+
+    def close(self) -> None:
+        """Release the workers (not an existing cluster's)."""
+
+
+class InlineExecutor:
+    """One process: each task runs when its result is asked for, in file order."""
+
+    def submit(self, fn: Callable[[dict], dict], task: dict, key: str) -> Callable[[], dict]:
+        return lambda: fn(task)
+
+    def close(self) -> None:
+        pass
+
+
+class PoolExecutor:
+    """This machine's spawned worker processes (the default ingest's pool)."""
+
+    def __init__(self, jobs: int):
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+
+    def submit(self, fn: Callable[[dict], dict], task: dict, key: str) -> Callable[[], dict]:
+        with _workers_skip_our_main():
+            return self.pool.submit(fn, task).result
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """A dask.distributed cluster: the one at ``address``, else a local one of ``jobs`` worker processes."""
+
+    #: Retries of a task that raised (an object store's passing error); a task whose worker died is
+    #: run again by the scheduler itself (``distributed.scheduler.allowed-failures``).
+    RETRIES = 2
+
+    def __init__(self, address: str | None, jobs: int):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise MissingDependency("--executor dask needs dask.distributed: "
+                                    "pip install 'crossover-analyzer[dask]'") from None
+        self.cluster = None
+        if address is None:
+            # One thread per worker: reading is GIL-bound Python, threads would only share one core.
+            self.cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            address = self.cluster.scheduler_address
+        self.client = Client(address)
+
+    def submit(self, fn: Callable[[dict], dict], task: dict, key: str) -> Callable[[], dict]:
+        return self.client.submit(fn, task, key=f"crossover-shard-{key}", retries=self.RETRIES, pure=False).result
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def executor(name: str, jobs: int, address: str | None) -> Executor:
+    """The executor named by ``--executor``."""
+    if name == "dask":
+        return DaskExecutor(address, jobs)
+    return InlineExecutor() if jobs <= 1 else PoolExecutor(jobs)
+
+
+# The reduce ----------------------------------------------------------------------------------
+
+class ShardIngestor(Ingestor):
+    """An ingest whose files are read by map tasks into shards under ``dataset``, then loaded in order."""
+
+    def __init__(self, con: storage.Connection, dataset: str, run: Callable[[], Executor], **options: Any):
+        super().__init__(con, **options)
+        self.dataset = dataset if sources.is_remote(dataset) else str(Path(dataset).resolve())
+        self._executor = run
+        self.mapped = self.reused = 0  # shards written by this run, and found already written
+
+    def _read_pending(self, pending: list[_Pending], parallel: bool) -> Iterator[FileResult]:
+        if not pending:
+            return
+        if not sources.is_remote(self.dataset):
+            os.makedirs(self.dataset, exist_ok=True)
+        settings: Settings = (self.format_name, self.timezone_name, self.reference, self.keep_text)
+        running = self._executor()
+        try:
+            results = [_start(p) for p in pending]
+            # Every piece of every file is a task, all submitted at once; results are loaded file by
+            # file, piece by piece, in order, as one process would write them.
+            waits = []
+            for item, result in zip(pending, results, strict=True):
+                waits.append([])
+                for part, start, end, shift in _parts(item, result):
+                    key = shard_id(item, part, end, settings)
+                    shard = _join(_join(self.dataset, "shards"), key)
+                    task = {"source": str(item.path), "shard": shard, "part": part, "end": end,
+                            "settings": settings}
+                    done = _read_manifest(shard) is not None
+                    self.reused += done
+                    self.mapped += not done
+                    waits[-1].append((running.submit(map_shard, task, key), shard, (end or item.size) - start,
+                                      shift))
+            for item, result, parts in zip(pending, results, waits, strict=True):
+                with self._file_transaction(item, result):
+                    for wait, shard, size, shift in parts:
+                        manifest = wait()
+                        part = _result_of(manifest)
+                        with storage.transaction(self.con):
+                            files = {t: [_join(shard, n) for n in ns] for t, ns in manifest["parts"].items()}
+                            stored = storage.load_shard(self.con, files, result.position.line if shift else 0)
+                        _count(result, (stored, manifest["requests"] - stored))
+                        _merge(result, part, shift)
+                        self._advanced(size)
+                yield result
+        finally:
+            running.close()
+
+
+@contextlib.contextmanager
+def object_storage(con: storage.Connection, dataset: str) -> Iterator[None]:
+    """DuckDB reads a dataset in object storage through fsspec (no extension downloaded)."""
+    if sources.is_remote(dataset):
+        storage.use_filesystem(con, _fs(dataset))
+    yield

@@ -1,0 +1,133 @@
+"""The ingest as a map into Parquet shards and a reduce into DuckDB: the same tables as reading the files in
+one process, shards named by their input (a second run maps nothing), and the same on a two-worker dask cluster
+reading files from disk and from a real S3 API on loopback, even when a worker is killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import duckdb
+import pytest
+
+from analyzer import api, sharding
+
+from .conftest import SAMPLE_LOGS
+from .test_sources import lines, put, s3, server, write_jsonl  # noqa: F401 - the loopback S3 fixtures
+
+#: When a row was written (and whether a file was old enough to trust its mtime) differs between runs.
+TIMES = {"files": ["ingested_at", "mtime_ns"], "rejects": ["rejected_at"], "_migrations": ["applied_at"]}
+
+
+def tables(db) -> dict[str, list]:
+    """Every row of every table (ordered), write times aside."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+        dumped = {}
+        for name in names:
+            skip = TIMES.get(name)
+            columns = f"* EXCLUDE ({', '.join(skip)})" if skip else "*"
+            dumped[name] = sorted(map(repr, con.execute(f'SELECT {columns} FROM "{name}"').fetchall()))
+        return dumped
+    finally:
+        con.close()
+
+
+def test_sharded_ingest_stores_what_one_process_does_and_a_second_run_maps_nothing(tmp_path):
+    api.ingest([str(SAMPLE_LOGS)], db=str(tmp_path / "plain.duckdb"), jobs=1)
+    api.ingest([str(SAMPLE_LOGS)], db=str(tmp_path / "sharded.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    shards = sorted(p.name for p in (tmp_path / "set/shards").iterdir())
+    assert shards and all((tmp_path / "set/shards" / s / sharding.MANIFEST).exists() for s in shards)
+    plain = tables(tmp_path / "plain.duckdb")
+    assert plain["requests"] and tables(tmp_path / "sharded.duckdb") == plain
+    # A new database from the same dataset: every shard is found by its name, none read again.
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "set").rglob("*.parquet")}
+    api.ingest([str(SAMPLE_LOGS)], db=str(tmp_path / "again.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "set").rglob("*.parquet")} == before
+    assert sorted(p.name for p in (tmp_path / "set/shards").iterdir()) == shards
+    assert tables(tmp_path / "again.duckdb") == plain
+
+
+def test_a_grown_file_is_read_on_into_a_new_shard(tmp_path):
+    log = tmp_path / "logs/day.jsonl"
+    write_jsonl(log, lines(20))
+    api.ingest([str(tmp_path / "logs")], db=str(tmp_path / "plain.duckdb"), jobs=1)
+    api.ingest([str(tmp_path / "logs")], db=str(tmp_path / "sharded.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    with log.open("a") as f:
+        f.write("".join(__import__("json").dumps(r) + "\n" for r in lines(10, start=20)))
+    api.ingest([str(tmp_path / "logs")], db=str(tmp_path / "plain.duckdb"), jobs=1)
+    run = api.ingest([str(tmp_path / "logs")], db=str(tmp_path / "sharded.duckdb"), jobs=1,
+                     dataset=str(tmp_path / "set"))
+    assert [(f.tail, f.records, f.stored) for f in run.files] == [(True, 10, 10)]
+    assert len(list((tmp_path / "set/shards").iterdir())) == 2
+    assert tables(tmp_path / "sharded.duckdb") == tables(tmp_path / "plain.duckdb")
+
+
+distributed = pytest.importorskip("distributed", reason="dask.distributed (the dask and test extras) runs the cluster")
+
+
+@pytest.fixture
+def cluster():
+    """A dask cluster of two worker processes on loopback, each with its nanny (which restarts a killed worker)."""
+    running = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       host="127.0.0.1")
+    client = distributed.Client(running)
+    yield running, client
+    client.close()
+    running.close()
+
+
+def mixed_inputs(tmp_path, s3):  # noqa: F811 - the fixture
+    logs = tmp_path / "logs"
+    for day in range(4):
+        write_jsonl(logs / f"day{day}.jsonl", [*lines(60, start=day * 50), "{broken"])  # overlapping ids: duplicates
+    write_jsonl(logs / "late.jsonl.gz", lines(30, start=400), gz=True)
+    remote = [put(s3, f"gateway/r{i}.jsonl", "".join(__import__("json").dumps(r) + "\n"
+                                                     for r in lines(40, start=500 + i * 30)).encode())
+              for i in range(3)]
+    return [str(logs), *remote]
+
+
+def test_a_dask_cluster_the_local_pool_and_one_process_store_the_same_tables(tmp_path, s3, cluster, monkeypatch):  # noqa: F811 - the fixture
+    from analyzer import ingesting
+
+    running, _ = cluster
+    inputs = mixed_inputs(tmp_path, s3)
+    api.ingest(inputs, db=str(tmp_path / "one.duckdb"), jobs=1)
+    monkeypatch.setattr(ingesting, "PARALLEL_MIN_BYTES", 0)
+    api.ingest(inputs, db=str(tmp_path / "pool.duckdb"), jobs=2)
+    run = api.ingest(inputs, db=str(tmp_path / "dask.duckdb"), executor="dask", address=running.scheduler_address,
+                     dataset=str(tmp_path / "set"))
+    assert run.total("duplicates") > 0 and run.total("rejected") == 4
+    one = tables(tmp_path / "one.duckdb")
+    assert tables(tmp_path / "pool.duckdb") == one
+    assert tables(tmp_path / "dask.duckdb") == one
+
+
+def test_killing_a_worker_mid_run_still_ends_with_the_same_tables(tmp_path, s3, cluster):  # noqa: F811 - the fixture
+    running, client = cluster
+    inputs = mixed_inputs(tmp_path, s3)
+    api.ingest(inputs, db=str(tmp_path / "one.duckdb"), jobs=1)
+    killed = []
+
+    def kill_one_busy_worker():
+        # As soon as a worker is running a shard task (its first one loads the tokenizers: seconds),
+        # its process is killed outright; the scheduler runs its tasks again elsewhere.
+        pids = client.run(os.getpid)
+        while not killed:
+            busy = [w for w, keys in client.processing().items() if any("crossover-shard" in str(k) for k in keys)]
+            if busy:
+                os.kill(pids[busy[0]], signal.SIGKILL)
+                killed.append(busy[0])
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_one_busy_worker, daemon=True)
+    killer.start()
+    api.ingest(inputs, db=str(tmp_path / "dask.duckdb"), executor="dask", address=running.scheduler_address,
+               dataset=str(tmp_path / "set"))
+    killer.join(timeout=5)
+    assert killed, "no worker was killed while running a task"
+    assert tables(tmp_path / "dask.duckdb") == tables(tmp_path / "one.duckdb")
