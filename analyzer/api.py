@@ -67,26 +67,37 @@ def _sharded(con, dataset: str | None, executor: str, address: str | None, **opt
     """An ingest by map tasks into shards under ``dataset`` (a temporary folder for a local cluster)."""
     from . import sharding
 
+    tables = dataset is not None  # a scratch folder's tables no report would read
     if dataset is None:
         if address is not None:
             raise AnalyzerError("--executor dask --address needs --dataset: a folder or object storage prefix "
                                "every worker can write")
         dataset = tempfile.mkdtemp(prefix="crossover-shards-")
     jobs = options["jobs"]
-    return sharding.ShardIngestor(con, dataset, lambda: sharding.executor(executor, jobs, address), **options)
+    return sharding.ShardIngestor(con, dataset, lambda: sharding.executor(executor, jobs, address), tables=tables,
+                                  **options)
 
 
-def report(db: str | None = None, scenario: str | None = None) -> Projection:
-    """Project fine-tuning per template over what the database holds.
+def report(db: str | None = None, scenario: str | None = None, dataset: str | None = None) -> Projection:
+    """Project fine-tuning per template over what the database holds, or with ``dataset`` (a folder or
+    object storage prefix an ``ingest --dataset`` wrote), over the tables it left there as Parquet.
 
     Raises:
         NoData: the database holds no requests.
+        DatasetUnusable: the dataset holds no report tables, or an incomplete set.
     """
     chosen = scenarios.load(scenario)
-    con = storage.connect(db, read_only=True)
+    if dataset is not None:
+        if db is not None:
+            raise AnalyzerError("give --db or --dataset, not both: a report reads one of them")
+        from . import sharding
+
+        con, where = sharding.open_dataset(dataset), dataset
+    else:
+        con, where = storage.connect(db, read_only=True), storage.db_path(db)
     try:
         if storage.get_meta(con, "final_pass") != "done":
-            raise RunUnfinished(f"{storage.db_path(db)}: the last ingest did not finish (stopped before its final "
+            raise RunUnfinished(f"{where}: the last ingest did not finish (stopped before its final "
                                 "pass: templates, few-shot and prices are not derived); run `crossover ingest PATH` "
                                 "again to complete it")
         requests = storage.request_costs(con)

@@ -185,9 +185,12 @@ def ingest(paths: tuple[str, ...], db: str | None, log_format: str | None, old_l
 @scenario_option
 @output_option(OutputFormat.TABLE, OutputFormat.MARKDOWN, OutputFormat.JSON, OutputFormat.CSV, OutputFormat.HTML)
 @wide_option
-def report(db: str | None, scenario: str | None, fmt: str, wide: bool) -> None:
+@click.option("--dataset", default=None, metavar="PATH",
+              help="Report from the Parquet tables `ingest --dataset PATH` left in this folder or object storage "
+                   "prefix, instead of the database.")
+def report(db: str | None, scenario: str | None, fmt: str, wide: bool, dataset: str | None) -> None:
     """Per template: GO / EVALUATE / NO-GO, the recommended action and what it nets, costs and break-even."""
-    _print_report(api.report(db, scenario), fmt, wide)
+    _print_report(api.report(db, scenario, dataset), fmt, wide)
 
 
 def _print_report(projection: Projection, fmt: str, wide: bool) -> None:

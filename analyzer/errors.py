@@ -69,3 +69,7 @@ class OutputExists(AnalyzerError):
 
 class MissingDependency(AnalyzerError):
     """An output asks for an optional package that is not installed (the HTML report's matplotlib)."""
+
+
+class DatasetUnusable(AnalyzerError):
+    """A ``--dataset`` that holds no report tables, an incomplete set, or one another crossover wrote."""

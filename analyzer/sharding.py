@@ -14,6 +14,11 @@ skipped, a grown one read on), loads each file's shards in file order in that fi
 so that keyed tables keep the same first copy of a request as reading the files one by one, and
 then runs the same final pass (batch joins, template versions, few-shot vs history, prices) on
 what the database holds.
+
+After the final pass the reduce writes the tables a report reads as ``DATASET/tables/TABLE.parquet``,
+then ``tables/manifest.json`` (their rows, and the migrations that shaped them), each run over the
+last: :func:`open_dataset` gives the report those files as the tables of an in-memory database, so
+``crossover report --dataset PATH`` prints what ``crossover report`` prints from the database.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import json
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from importlib.metadata import version
@@ -33,9 +38,20 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import reading, sources, storage
-from .errors import MissingDependency
+from .errors import DatasetUnusable, MissingDependency
 from .extracting import FileReader, FileResult
-from .ingesting import Ingestor, _count, _merge, _parts, _Pending, _start, _workers_skip_our_main
+from .ingesting import (
+    Ingestor,
+    IngestResult,
+    OnBytes,
+    OnFile,
+    _count,
+    _merge,
+    _parts,
+    _Pending,
+    _start,
+    _workers_skip_our_main,
+)
 from .storage import Rows
 
 #: Bumped when what a shard holds changes: an older shard is then read again, not loaded.
@@ -44,6 +60,10 @@ SHARD_FORMAT = 1
 #: shard (each is a request to object storage), a bounded memory per task.
 PART_ROWS = 100_000
 MANIFEST = "manifest.json"
+#: Where the report's tables are in a dataset, beside ``shards/``, and the file written after them.
+TABLES_DIR = "tables"
+#: Bumped when what ``tables/`` holds changes: an older dataset is then a user error until ingested again.
+TABLES_FORMAT = 1
 EXECUTORS = ("local", "dask")
 
 #: (log format, zone, reference counting, text kept): how a map task reads.
@@ -264,11 +284,23 @@ def executor(name: str, jobs: int, address: str | None) -> Executor:
 class ShardIngestor(Ingestor):
     """An ingest whose files are read by map tasks into shards under ``dataset``, then loaded in order."""
 
-    def __init__(self, con: storage.Connection, dataset: str, run: Callable[[], Executor], **options: Any):
+    def __init__(self, con: storage.Connection, dataset: str, run: Callable[[], Executor], tables: bool = True,
+                 **options: Any):
+        """``tables``: leave the report's tables in the dataset after the final pass (not in a scratch folder)."""
         super().__init__(con, **options)
         self.dataset = dataset if sources.is_remote(dataset) else str(Path(dataset).resolve())
         self._executor = run
+        self._tables = tables
         self.mapped = self.reused = 0  # shards written by this run, and found already written
+        if sources.is_remote(self.dataset):  # shards loaded, tables written, through fsspec: no DuckDB extension
+            storage.use_filesystem(con, _fs(self.dataset))
+
+    def ingest(self, paths: Iterable[str], on_file: OnFile | None = None, on_bytes: OnBytes | None = None
+               ) -> IngestResult:
+        run = super().ingest(paths, on_file, on_bytes)
+        if self._tables:  # also when nothing was new: a compare since the last run is in the tables then
+            write_tables(self.con, self.dataset)
+        return run
 
     def _read_pending(self, pending: list[_Pending], parallel: bool) -> Iterator[FileResult]:
         if not pending:
@@ -310,9 +342,92 @@ class ShardIngestor(Ingestor):
             running.close()
 
 
-@contextlib.contextmanager
-def object_storage(con: storage.Connection, dataset: str) -> Iterator[None]:
-    """DuckDB reads a dataset in object storage through fsspec (no extension downloaded)."""
-    if sources.is_remote(dataset):
-        storage.use_filesystem(con, _fs(dataset))
-    yield
+# The report's tables ---------------------------------------------------------------------------
+
+def write_tables(con: storage.Connection, dataset: str) -> None:
+    """Write the tables a report reads into ``dataset/tables/``, over the last run's.
+
+    The manifest goes first and comes back last: while the files are rewritten, a report finds none
+    and says the dataset is incomplete, rather than mixing two runs' tables. A local file is written
+    beside its name and renamed; an object is one PUT, whole or absent.
+    """
+    base = _join(dataset, TABLES_DIR)
+    manifest = _join(base, MANIFEST)
+    if sources.is_remote(manifest):
+        fs = _fs(manifest)
+        if fs.exists(manifest):
+            fs.rm_file(manifest)
+    else:
+        os.makedirs(base, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(manifest)
+    rows = {}
+    for table in storage.REPORT_TABLES:
+        target = _join(base, f"{table}.parquet")
+        if sources.is_remote(target):
+            rows[table] = storage.copy_table(con, table, target)
+        else:
+            temporary = f"{target}.{os.getpid()}.partial"
+            rows[table] = storage.copy_table(con, table, temporary)
+            os.replace(temporary, target)
+    _write_bytes(manifest, json.dumps({"format": TABLES_FORMAT, "crossover": version("crossover-analyzer"),
+                                       "migrations": storage.migration_names(con), "rows": rows}).encode())
+
+
+def open_dataset(dataset: str) -> storage.Connection:
+    """A read-only connection whose report tables are the dataset's Parquet files (see :func:`storage.open_dataset`).
+
+    Raises:
+        DatasetUnusable: no tables in the dataset (never ingested with ``--dataset``, or a run still
+            writing them), a table missing or not the size the manifest says, or written by a crossover
+            whose tables were shaped otherwise.
+    """
+    from .storage import migrations
+
+    remote = sources.is_remote(dataset)
+    dataset = dataset if remote else str(Path(dataset).resolve())
+    base = _join(dataset, TABLES_DIR)
+    again = f"run `crossover ingest LOGS --dataset {dataset}`"
+    try:
+        manifest = _read_json(_join(base, MANIFEST))
+    except FileNotFoundError:
+        raise DatasetUnusable(f"{dataset}: no report tables in it ({TABLES_DIR}/{MANIFEST}); {again} "
+                              "(or wait for the one writing them)") from None
+    except (OSError, ValueError) as exc:
+        raise DatasetUnusable(f"{dataset}: cannot read {TABLES_DIR}/{MANIFEST}: {exc}") from None
+    ours = [name for name, _ in migrations.MIGRATIONS]
+    if manifest.get("format") != TABLES_FORMAT or manifest.get("migrations") != ours:
+        raise DatasetUnusable(f"{dataset}: its tables were written by crossover {manifest.get('crossover', '?')}, "
+                              f"not in this version's shape; {again} to write them again")
+    files = {t: _join(base, f"{t}.parquet") for t in storage.REPORT_TABLES}
+    con = None
+    try:
+        con = storage.open_dataset(files, _fs(dataset) if remote else None)
+        for table, expected in manifest.get("rows", {}).items():
+            found = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in files else None
+            if found != expected:
+                raise DatasetUnusable(f"{dataset}: {TABLES_DIR}/{table}.parquet holds {found} rows, its manifest "
+                                      f"says {expected}; {again}")
+        if set(manifest.get("rows", {})) != set(files):
+            raise DatasetUnusable(f"{dataset}: its manifest does not list the report's tables; {again}")
+    except storage.Error as exc:  # a file missing or not Parquet
+        if con is not None:
+            con.close()
+        raise DatasetUnusable(f"{dataset}: incomplete report tables: {str(exc).splitlines()[0]}; {again}") from None
+    except BaseException:
+        if con is not None:
+            con.close()
+        raise
+    return con
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    if sources.is_remote(path):
+        data = _fs(path).cat_file(path)
+    else:
+        with open(path, "rb") as f:
+            data = f.read()
+    found = json.loads(data)
+    if not isinstance(found, dict):
+        raise ValueError("not a JSON object")
+    return found

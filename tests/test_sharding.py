@@ -131,3 +131,91 @@ def test_killing_a_worker_mid_run_still_ends_with_the_same_tables(tmp_path, s3, 
     killer.join(timeout=5)
     assert killed, "no worker was killed while running a task"
     assert tables(tmp_path / "dask.duckdb") == tables(tmp_path / "one.duckdb")
+
+
+# The report from the dataset ------------------------------------------------------------------
+
+def report_outputs(*args: str) -> dict[str, str]:
+    """`crossover report ARGS` as text and as JSON (stdout), each checked to have exited 0."""
+    from click.testing import CliRunner
+
+    from analyzer.cli import cli
+
+    outputs = {}
+    for fmt in ("table", "json"):
+        result = CliRunner().invoke(cli, ["report", *args, "--format", fmt])
+        assert result.exit_code == 0, result.output
+        outputs[fmt] = result.stdout
+    return outputs
+
+
+def test_the_report_from_a_local_dataset_is_the_report_from_the_database(tmp_path):
+    api.ingest([str(SAMPLE_LOGS)], db=str(tmp_path / "db.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    assert sorted(p.name for p in (tmp_path / "set/tables").iterdir()) == sorted(
+        [sharding.MANIFEST, *(f"{t}.parquet" for t in sharding.storage.REPORT_TABLES)])
+    from_db = report_outputs("--db", str(tmp_path / "db.duckdb"))
+    assert "requests" in from_db["table"] and from_db["json"].startswith("{")
+    assert report_outputs("--dataset", str(tmp_path / "set")) == from_db
+    # A second run with nothing new writes the tables again, the same.
+    api.ingest([str(SAMPLE_LOGS)], db=str(tmp_path / "db.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    assert report_outputs("--dataset", str(tmp_path / "set")) == from_db
+
+
+def test_the_dataset_connection_reads_its_tables_and_nothing_else(tmp_path):
+    api.ingest([str(SAMPLE_LOGS)], db=str(tmp_path / "db.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    (tmp_path / "other.csv").write_text("a\n1\n")
+    con = sharding.open_dataset(str(tmp_path / "set"))
+    try:
+        assert con.execute("SELECT count(*) FROM requests").fetchone()[0] > 0
+        for sql in (f"SELECT * FROM read_csv('{tmp_path / 'other.csv'}')",
+                    f"COPY requests TO '{tmp_path / 'out.parquet'}'",
+                    "INSERT INTO meta VALUES ('final_pass', 'done')",
+                    "SET enable_external_access = true"):
+            with pytest.raises(duckdb.Error):
+                con.execute(sql)
+    finally:
+        con.close()
+    assert not (tmp_path / "out.parquet").exists()
+
+
+@pytest.mark.parametrize("damage", ["no tables", "a table gone", "a table rewritten", "another version"])
+def test_a_missing_or_incomplete_dataset_is_one_line_and_exit_2(tmp_path, damage):
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from analyzer.cli import cli
+
+    api.ingest([str(SAMPLE_LOGS)], db=str(tmp_path / "db.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    tables_dir = tmp_path / "set/tables"
+    manifest = json.loads((tables_dir / sharding.MANIFEST).read_text())
+    if damage == "no tables":
+        shutil.rmtree(tables_dir)
+    elif damage == "a table gone":
+        (tables_dir / "prices.parquet").unlink()
+    elif damage == "a table rewritten":  # another run's file, not the one the manifest counted
+        manifest["rows"]["requests"] += 1
+        (tables_dir / sharding.MANIFEST).write_text(json.dumps(manifest))
+    else:
+        manifest["migrations"] = manifest["migrations"][:-1]
+        (tables_dir / sharding.MANIFEST).write_text(json.dumps(manifest))
+    result = CliRunner().invoke(cli, ["report", "--dataset", str(tmp_path / "set")])
+    assert result.exit_code == 2, result.output
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert str(tmp_path / "set") in result.stderr and "crossover ingest" in result.stderr
+
+
+def test_the_report_from_a_dataset_in_s3_is_the_report_from_the_database(tmp_path, s3):  # noqa: F811 - the fixture
+    dataset = f"s3://{s3.bucket}/crossover/"
+    inputs = [str(SAMPLE_LOGS), put(s3, "gateway/r.jsonl", "".join(
+        __import__("json").dumps(r) + "\n" for r in lines(40, start=900)).encode())]
+    api.ingest(inputs, db=str(tmp_path / "db.duckdb"), jobs=1, dataset=dataset)
+    api.ingest(inputs, db=str(tmp_path / "plain.duckdb"), jobs=1)
+    assert tables(tmp_path / "db.duckdb") == tables(tmp_path / "plain.duckdb")  # shards loaded from S3
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=s3.bucket, Prefix="crossover/tables/")["Contents"]}
+    assert "crossover/tables/manifest.json" in keys and "crossover/tables/requests.parquet" in keys
+    assert report_outputs("--dataset", dataset) == report_outputs("--db", str(tmp_path / "db.duckdb"))
+    # Read and written through fsspec: DuckDB's own S3 extension was never installed (downloaded).
+    assert not duckdb.connect().execute("SELECT count(*) FROM duckdb_extensions() WHERE extension_name = 'httpfs' "
+                                        "AND installed").fetchone()[0]

@@ -11,7 +11,8 @@ Only this package imports DuckDB or holds SQL (saved queries aside, in ``queries
 * :mod:`.batch_parts`: the staged halves of batch requests;
 * :mod:`.derived`: the final pass's reads and writes (versions, few-shot, prices);
 * :mod:`.reads`: what the report, ``templates`` and ``prices`` read;
-* :mod:`.comparisons`: what ``compare`` writes and the report reads back.
+* :mod:`.comparisons`: what ``compare`` writes and the report reads back;
+* :mod:`.shards`: map shards loaded, and the report's tables written to and read from a Parquet dataset.
 
 Every file is written in one transaction (see :mod:`analyzer.ingesting`), and request ids are
 primary keys: re-reading a request already stored inserts nothing.
@@ -80,6 +81,10 @@ _NAMES = {
     "save_comparison": ("comparisons", "save_comparison"),
     "load_shard": ("shards", "load_shard"),
     "use_filesystem": ("shards", "use_filesystem"),
+    "REPORT_TABLES": ("shards", "REPORT_TABLES"),
+    "copy_table": ("shards", "copy_table"),
+    "migration_names": ("shards", "migration_names"),
+    "open_dataset": ("shards", "open_dataset"),
     "TABLES": ("tables", "TABLES"),
     "VIEWS": ("tables", "VIEWS"),
 }
@@ -130,7 +135,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
     )
     from .rows import BATCH_TABLES, Rows, Spool, write_spool
     from .rows import write as write_rows
-    from .shards import load_shard, use_filesystem
+    from .shards import REPORT_TABLES, copy_table, load_shard, migration_names, open_dataset, use_filesystem
     from .tables import TABLES, VIEWS
 
 
@@ -156,5 +161,5 @@ __all__ = [
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
     "Spool", "write_spool", "saved_comparisons", "save_comparison", "production_by_day", "training_basis",
-    "load_shard", "use_filesystem",
+    "load_shard", "use_filesystem", "REPORT_TABLES", "copy_table", "migration_names", "open_dataset",
 ]
