@@ -404,7 +404,7 @@ def open_dataset(dataset: str) -> storage.Connection:
     try:
         con = storage.open_dataset(files, _fs(dataset) if remote else None)
         for table, expected in manifest.get("rows", {}).items():
-            found = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if table in files else None
+            found = storage.row_count(con, table) if table in files else None
             if found != expected:
                 raise DatasetUnusable(f"{dataset}: {TABLES_DIR}/{table}.parquet holds {found} rows, its manifest "
                                       f"says {expected}; {again}")

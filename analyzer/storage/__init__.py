@@ -83,6 +83,7 @@ _NAMES = {
     "use_filesystem": ("shards", "use_filesystem"),
     "REPORT_TABLES": ("shards", "REPORT_TABLES"),
     "copy_table": ("shards", "copy_table"),
+    "row_count": ("shards", "row_count"),
     "migration_names": ("shards", "migration_names"),
     "open_dataset": ("shards", "open_dataset"),
     "TABLES": ("tables", "TABLES"),
@@ -135,7 +136,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
     )
     from .rows import BATCH_TABLES, Rows, Spool, write_spool
     from .rows import write as write_rows
-    from .shards import REPORT_TABLES, copy_table, load_shard, migration_names, open_dataset, use_filesystem
+    from .shards import REPORT_TABLES, copy_table, load_shard, migration_names, open_dataset, row_count, use_filesystem
     from .tables import TABLES, VIEWS
 
 
@@ -161,5 +162,5 @@ __all__ = [
     "set_version_templates", "shared_custom_ids", "template_labels", "template_rows", "templates_info", "transaction",
     "unjoined_pairs", "unpriced_days", "version_texts", "write_rows",
     "Spool", "write_spool", "saved_comparisons", "save_comparison", "production_by_day", "training_basis",
-    "load_shard", "use_filesystem", "REPORT_TABLES", "copy_table", "migration_names", "open_dataset",
+    "load_shard", "use_filesystem", "REPORT_TABLES", "copy_table", "row_count", "migration_names", "open_dataset",
 ]

@@ -57,6 +57,11 @@ def copy_table(con: Connection, table: str, target: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
+def row_count(con: Connection, table: str) -> int:
+    """How many rows ``table`` (one of crossover's own names, never a user's) holds."""
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
 def migration_names(con: Connection) -> list[str]:
     """The migrations the database has had, in order: what a dataset's tables were shaped by."""
     return [row[0] for row in con.execute("SELECT name FROM _migrations ORDER BY name").fetchall()]
