@@ -185,14 +185,16 @@ def _write_bytes(target: str, data: bytes) -> None:
     os.replace(temporary, target)  # a killed task leaves no half file under the real name
 
 
+def _read_bytes(path: str) -> bytes:
+    if sources.is_remote(path):
+        return _fs(path).cat_file(path)
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def _read_manifest(shard: str) -> dict[str, Any] | None:
-    path = _join(shard, MANIFEST)
     try:
-        if sources.is_remote(path):
-            data = _fs(path).cat_file(path)
-        else:
-            with open(path, "rb") as f:
-                data = f.read()
+        data = _read_bytes(_join(shard, MANIFEST))
     except FileNotFoundError:
         return None
     manifest = json.loads(data)
@@ -410,24 +412,17 @@ def open_dataset(dataset: str) -> storage.Connection:
                                       f"says {expected}; {again}")
         if set(manifest.get("rows", {})) != set(files):
             raise DatasetUnusable(f"{dataset}: its manifest does not list the report's tables; {again}")
-    except storage.Error as exc:  # a file missing or not Parquet
+    except BaseException as exc:
         if con is not None:
             con.close()
-        raise DatasetUnusable(f"{dataset}: incomplete report tables: {str(exc).splitlines()[0]}; {again}") from None
-    except BaseException:
-        if con is not None:
-            con.close()
+        if isinstance(exc, storage.Error):  # a file missing or not Parquet
+            raise DatasetUnusable(f"{dataset}: incomplete report tables: {str(exc).splitlines()[0]}; {again}") from None
         raise
     return con
 
 
 def _read_json(path: str) -> dict[str, Any]:
-    if sources.is_remote(path):
-        data = _fs(path).cat_file(path)
-    else:
-        with open(path, "rb") as f:
-            data = f.read()
-    found = json.loads(data)
+    found = json.loads(_read_bytes(path))
     if not isinstance(found, dict):
         raise ValueError("not a JSON object")
     return found

@@ -54,7 +54,7 @@ def copy_table(con: Connection, table: str, target: str) -> int:
         raise ValueError(table)
     quoted = target.replace("'", "''")
     con.execute(f"COPY (SELECT * FROM {table}) TO '{quoted}' (FORMAT parquet)")
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return row_count(con, table)
 
 
 def row_count(con: Connection, table: str) -> int:
