@@ -136,6 +136,17 @@ def test_response_output_usage_and_ids():
      (10, None, None, 5, None)),
     ({"input_tokens": "7", "output_tokens": 2, "output_tokens_details": {"thinking_tokens": 1}}, (7, None, None, 2, 1)),
     ({"output_tokens": 2}, (None, None, None, 2, None)),
+    # Compacted: the top level is the answer step's; the compaction step is billed too.
+    ({"input_tokens": 229, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 5,
+      "iterations": [{"type": "compaction", "input_tokens": 100, "cache_creation_input_tokens": 55096,
+                      "cache_read_input_tokens": 0, "output_tokens": 131},
+                     {"type": "message", "input_tokens": 229, "cache_creation_input_tokens": 0,
+                      "cache_read_input_tokens": 0, "output_tokens": 5}]}, (55425, 0, 55096, 136, None)),
+    # An advisor step is another model's call: left out, as the top level leaves it.
+    ({"input_tokens": 2390, "output_tokens": 121,
+      "iterations": [{"type": "message", "input_tokens": 1128, "output_tokens": 110},
+                     {"type": "advisor_message", "model": "claude-opus-4-8", "input_tokens": 2518, "output_tokens": 22},
+                     {"type": "message", "input_tokens": 1262, "output_tokens": 11}]}, (2390, None, None, 121, None)),
 ])
 def test_normalise_usage(usage, expected):
     got = normalise_usage(usage)
@@ -330,10 +341,12 @@ def _check_recorded(record: dict, response: dict, has_date: bool) -> Request:
     request = parse_one(record)
     usage = response["usage"]
     assert request.model == response["model"] and request.request_id == response["id"]
-    assert request.reported_prompt_tokens == usage["input_tokens"] + (usage.get("cache_creation_input_tokens") or 0) + (
-        usage.get("cache_read_input_tokens") or 0)
-    assert request.reported_cached_tokens == usage.get("cache_read_input_tokens")
-    assert request.reported_output_tokens == usage["output_tokens"]
+    steps = _own_steps(usage) or [usage]  # a compacted call is billed for each of its steps
+    assert request.reported_prompt_tokens == sum(s["input_tokens"] + (s.get("cache_creation_input_tokens") or 0) + (
+        s.get("cache_read_input_tokens") or 0) for s in steps)
+    assert request.reported_cached_tokens == (sum(s.get("cache_read_input_tokens") or 0 for s in steps)
+                                              if steps != [usage] else usage.get("cache_read_input_tokens"))
+    assert request.reported_output_tokens == sum(s["output_tokens"] for s in steps)
     assert (request.timestamp is not None) == has_date
     return request
 
@@ -390,13 +403,16 @@ def test_genai_prices_anthropic_usages(corpus):
     path = corpus / "genai-prices/usages.json"
     if not path.is_file():
         pytest.skip(f"{path} not found")
-    checked = read_above_input = 0
+    checked = read_above_input = compacted = 0
     for entry in json.loads(path.read_text(encoding="utf-8")):
         usage = entry["body"].get("usage")
         if not (isinstance(usage, dict) and "input_tokens" in usage
                 and ({"cache_read_input_tokens", "cache_creation_input_tokens"} & usage.keys())):
             continue
         got = normalise_usage(usage)
+        if any(s.get("type") == "compaction" for s in _own_steps(usage)):
+            compacted += 1  # billed for its compaction step too: test_compacted_calls_are_billed_for_every_step
+            continue
         written, read = usage.get("cache_creation_input_tokens") or 0, usage.get("cache_read_input_tokens") or 0
         assert got["reported_prompt_tokens"] == usage["input_tokens"] + written + read
         assert got["reported_cached_tokens"] == usage.get("cache_read_input_tokens")
@@ -407,8 +423,50 @@ def test_genai_prices_anthropic_usages(corpus):
         assert theirs.get("output_reasoning_tokens") in (None, got["reported_reasoning_tokens"])
         checked += 1
         read_above_input += read > usage["input_tokens"]
-    print(f"genai-prices: {checked} Anthropic usages; cache read > input_tokens in {read_above_input}")
-    assert checked == 226 and read_above_input == 14  # formats.md §4
+    print(f"genai-prices: {checked} Anthropic usages; cache read > input_tokens in {read_above_input}; "
+          f"{compacted} compacted")
+    assert checked == 224 and read_above_input == 14 and compacted == 2  # formats.md §4
+
+
+def _own_steps(usage: dict) -> list[dict]:
+    """The sampling steps of a call (``usage.iterations``) run by its own model: not an advisor's."""
+    return [s for s in usage.get("iterations") or [] if s.get("type") != "advisor_message" and "model" not in s]
+
+
+def test_compacted_calls_are_billed_for_every_step(corpus, tmp_path):
+    """Server-side compaction (``context_management``): the call runs a compaction step that reads the
+    whole conversation, then answers from the summary. The top-level usage is the answer's alone; the
+    bill, and what the count is set against, is the sum over ``usage.iterations``."""
+    from analyzer import api
+
+    from .conftest import write_jsonl
+
+    compacted = []
+    for name, record in _cassette_interactions(corpus):
+        if anthropic_messages.detect(record, parsers.context()):
+            request = parse_one(record)
+            if any(s.get("type") == "compaction" for s in (request.raw_usage or {}).get("iterations") or []):
+                compacted.append((name, record, request))
+    assert len(compacted) == 2, [name for name, *_ in compacted]  # one answered whole, one streamed
+    for name, _, request in compacted:
+        steps = request.raw_usage["iterations"]
+        summary, answer = (next(s for s in steps if s["type"] == kind) for kind in ("compaction", "message"))
+        prompt = sum(s["input_tokens"] + s["cache_creation_input_tokens"] + s["cache_read_input_tokens"]
+                     for s in steps)
+        assert request.reported_prompt_tokens == prompt > 55_000, name  # the 229 or 181 on top is the answer's
+        assert request.reported_output_tokens == summary["output_tokens"] + answer["output_tokens"], name
+        assert request.reported_cache_write_tokens + request.reported_cached_tokens == 55_096, name
+        # Counted on the conversation the request sent, the prompt is within the tokenizer's error of the
+        # bill; against the top-level usage alone it was 240 times over.
+        counted = segment(request, Counter(request.model)).prompt_tokens
+        assert abs(counted - prompt) / prompt < 0.15, (name, counted, prompt)
+    # Ingested, such a call stays in the model's calibration (billed within half to twice its count).
+    write_jsonl(tmp_path / "c.jsonl", [{"timestamp": "2026-10-01T12:00:00Z", **r} for _, r, _ in compacted])
+    api.ingest([tmp_path / "c.jsonl"], tmp_path / "c.duckdb")
+    _, rows = api.query("counted_vs_reported", tmp_path / "c.duckdb")
+    (row,) = rows.to_dicts()
+    assert row["model"] == "claude-sonnet-4-6" and row["requests"] == 2 and row["scale_fitted_on"] == 2
+    assert row["p95_abs_error"] < 0.15
 
 
 def test_counted_vs_reported_prompt_tokens_is_measured_not_asserted(corpus):

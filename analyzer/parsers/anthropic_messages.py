@@ -118,13 +118,30 @@ def parse(record: RawRecord, ctx: ReadContext) -> Iterator[Request]:
 
 
 def normalise_usage(usage: dict[str, Any]) -> dict[str, int | None]:
-    """Anthropic ``usage`` as :class:`Request` fields: the prompt is input + cache writes + cache reads."""
-    fresh, written, read = (as_int(usage.get(f"{kind}input_tokens")) for kind in ("", "cache_creation_", "cache_read_"))
-    present = [n for n in (fresh, written, read) if n is not None]  # a missing part counts as 0
+    """Anthropic ``usage`` as :class:`Request` fields: the prompt is input + cache writes + cache reads.
+
+    A call whose context was compacted on the server reports ``usage.iterations``, one usage per
+    sampling step: the compaction step (it reads the whole conversation the request sent, mostly as
+    a cache write or read) and the message step (the summary and what follows it). The top-level
+    fields are the message steps' alone; the call is billed for every step, so the sum over them is
+    what was billed. An advisor step (``advisor_message``, with a ``model`` of its own) is another
+    model's call, billed at that model's prices: it is left out, as the top-level fields leave it.
+    """
     details = usage.get("output_tokens_details") if isinstance(usage.get("output_tokens_details"), dict) else {}
+    steps = [s for s in usage.get("iterations") or () if isinstance(s, dict)
+             and s.get("type") != "advisor_message" and not s.get("model")]
+    fresh, written, read, output = (_usage_sum([usage] if not steps else steps, f"{kind}_tokens")
+                                    for kind in ("input", "cache_creation_input", "cache_read_input", "output"))
+    present = [n for n in (fresh, written, read) if n is not None]  # a missing part counts as 0
     return {"reported_prompt_tokens": sum(present) if present else None, "reported_cached_tokens": read,
-            "reported_cache_write_tokens": written, "reported_output_tokens": as_int(usage.get("output_tokens")),
+            "reported_cache_write_tokens": written, "reported_output_tokens": output,
             "reported_reasoning_tokens": as_int(details.get("thinking_tokens"))}
+
+
+def _usage_sum(usages: list[dict[str, Any]], key: str) -> int | None:
+    """The sum of one usage field over the steps that have it; None when none has it."""
+    values = [n for n in (as_int(u.get(key)) for u in usages) if n is not None]
+    return sum(values) if values else None
 
 
 def _looks_openai(body: dict[str, Any]) -> bool:
