@@ -100,7 +100,7 @@ def report(db: str | None = None, scenario: str | None = None, dataset: str | No
             raise RunUnfinished(f"{where}: the last ingest did not finish (stopped before its final "
                                 "pass: templates, few-shot and prices are not derived); run `crossover ingest PATH` "
                                 "again to complete it")
-        requests = storage.request_costs(con)
+        requests = storage.request_costs(con, costs.REQUEST_COLUMNS)
         labels = storage.template_labels(con)
         info = storage.templates_info(con)
         calibration = storage.calibration(con)

@@ -35,6 +35,15 @@ FIGURE_QUERIES = {
     "examples_available": "training_examples", "output_kind": "training_examples",
 }
 
+#: The columns of the ``request_costs`` view that :func:`project` reads. The report reads only
+#: these: at a million requests the whole view (file names, ids, raw usage) took 2.4 GB in polars.
+REQUEST_COLUMNS = (
+    "ts", "model", "template_id", "status", "output_kind", "input_hash", "sample_rate", "token_scale",
+    *SEGMENT_COLUMNS.values(),
+    "billed_prompt_tokens", "billed_cached_tokens", "billed_cache_write_tokens", "billed_output_tokens",
+    "price_input", "price_cached_input", "price_cache_write", "price_output",
+)
+
 GO, EVALUATE, NO_GO = "GO", "EVALUATE", "NO-GO"
 KEEP = "keep"  # the best option when none nets anything
 TASK_WORDS = {"label": "short labels", "json": "JSON objects", "tool_call": "tool calls"}
@@ -88,9 +97,12 @@ def project(requests: pl.DataFrame, labels: dict[str, str], scenario: Scenario,
     start, end = requests["ts"].min().date(), requests["ts"].max().date()
     warnings = _price_warnings(requests)
     info = templates_info or {}
+    # One template's rows at a time, in the order templates first appear: group_by would gather every
+    # group at once (at a million requests, 340 MB over the frame itself); a filter keeps the rows' order.
     templates = [
-        _template(group, labels.get(tid, tid), (start, end), scenario, info.get(tid, {}), (comparisons or {}).get(tid))
-        for (tid,), group in requests.group_by("template_id", maintain_order=True)
+        _template(requests.filter(pl.col("template_id") == tid), labels.get(tid, tid), (start, end), scenario,
+                  info.get(tid, {}), (comparisons or {}).get(tid))
+        for tid in requests["template_id"].unique(maintain_order=True)
     ]
     templates.sort(key=lambda t: -(t.current_monthly_cost or 0))
     projection = Projection(window, scenario, templates, _overall(templates), warnings, calibration or [])

@@ -13,9 +13,10 @@ from .arrow import frame
 from .connection import MEMORY_LIMIT, Connection
 
 
-def request_costs(con: Connection) -> pl.DataFrame:
-    """Every request with its billed tokens, prices and cost (the ``request_costs`` view)."""
-    return frame(con, "SELECT * FROM request_costs")
+def request_costs(con: Connection, columns: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Every request with its billed tokens, prices and cost (the ``request_costs`` view), or only ``columns`` of it."""
+    names = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+    return frame(con, f"SELECT {names} FROM request_costs")
 
 
 def template_labels(con: Connection) -> dict[str, str]:
