@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from . import api, compare_text, display, terminal
+from . import api, compare_text, display, storage, terminal
 from .errors import AnalyzerError
 from .extracting import FileResult
 from .ingesting import IngestResult
@@ -35,6 +35,12 @@ class CrossoverGroup(click.Group):
         except AnalyzerError as exc:
             error = click.ClickException(str(exc))
             error.exit_code = exc.exit_code
+            raise error from None
+        except storage.OutOfMemory as exc:  # what an ingest was writing is taken back; nothing half-stored
+            first = str(exc).splitlines()[0]
+            error = click.ClickException(f"{first}; DuckDB's memory limit is {storage.MEMORY_LIMIT}: set "
+                                         "CROSSOVER_MEMORY_LIMIT higher (e.g. 512MB) and run the command again")
+            error.exit_code = EXIT_USAGE
             raise error from None
 
 

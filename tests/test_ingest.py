@@ -333,3 +333,23 @@ def test_the_final_pass_runs_again_only_when_a_file_was_read_or_the_last_one_did
     assert len(passes) == 2
     with duckdb.connect(str(storage.db_path()), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM templates").fetchone()[0] == 1
+
+
+def test_a_memory_limit_too_small_is_one_line_and_the_next_run_completes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "a.jsonl"
+    write_jsonl(log, classifier_lines(400) + session_lines(sessions=20, turns=4))
+    small = tmp_path / "small.duckdb"
+    env = {**os.environ, "CROSSOVER_MEMORY_LIMIT": "8MB"}  # read once, as the process starts
+    child = subprocess.run([sys.executable, "-m", "analyzer", "ingest", str(log), "--db", str(small), "--quiet"],
+                           capture_output=True, text=True, env=env)
+    assert child.returncode == 2, child.stderr
+    assert "Traceback" not in child.stderr and len(child.stderr.strip().splitlines()) == 1, child.stderr
+    assert "Out of Memory" in child.stderr and "CROSSOVER_MEMORY_LIMIT" in child.stderr
+    api.ingest([log], small)  # the usual limit: what the failed run wrote was taken back
+    clean = tmp_path / "clean.duckdb"
+    api.ingest([log], clean)
+    assert _tables(small) == _tables(clean)

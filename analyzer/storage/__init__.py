@@ -49,6 +49,7 @@ _NAMES = {
     "Connection": ("connection", "Connection"),
     "DEFAULT_DB": ("connection", "DEFAULT_DB"),
     "Error": ("connection", "Error"),
+    "OutOfMemory": ("connection", "OutOfMemory"),
     "MEMORY_LIMIT": ("connection", "MEMORY_LIMIT"),
     "connect": ("connection", "connect"),
     "db_path": ("connection", "db_path"),
@@ -111,7 +112,7 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
     )
     from .comparisons import comparisons as saved_comparisons
     from .comparisons import save_comparison
-    from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, connect, db_path, private_files
+    from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, OutOfMemory, connect, db_path, private_files
     from .derived import (
         add_price,
         classify_middle_turns,
@@ -151,7 +152,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "FileRow", "Rows",
+    "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "OutOfMemory", "FileRow",
+    "Rows",
     "add_price", "add_to_file", "batch_lines_waiting", "batch_partners", "calibration", "classify_middle_turns",
     "connect",
     "db_path", "delete_meta", "export_candidates", "file_fingerprints",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import duckdb
@@ -29,11 +30,17 @@ def append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, keye
     # bitmap that DuckDB accepts; the table's own type applies on insert, so any nullable type does.
     frame = frame.with_columns(pl.col(name).cast(pl.Utf8) for name, dtype in frame.schema.items() if dtype == pl.Null)
     con.register("_batch", ArrowStream(frame))
+    conflict = " ON CONFLICT DO NOTHING" if keyed else ""
     try:
-        conflict = " ON CONFLICT DO NOTHING" if keyed else ""
-        return con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch{conflict}").fetchone()[0]
-    finally:
-        con.unregister("_batch")
+        inserted = con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch{conflict}").fetchone()[0]
+    except BaseException:
+        # A failed insert aborts the transaction, and unregistering in it would raise again and hide
+        # why the insert failed (out of memory, say); the rollback that follows drops the view anyway.
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_batch")
+        raise
+    con.unregister("_batch")
+    return inserted
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame:

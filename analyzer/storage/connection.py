@@ -21,6 +21,8 @@ DEFAULT_DB = "crossover.duckdb"
 Connection = duckdb.DuckDBPyConnection
 #: What DuckDB raises for SQL it cannot run (a saved query's own mistakes, a write on a read-only connection).
 Error = duckdb.Error
+#: What DuckDB raises when a step needs more than its buffer pool (``MEMORY_LIMIT``) and cannot spill.
+OutOfMemory = duckdb.OutOfMemoryException
 
 
 def db_path(given: str | os.PathLike | None = None) -> Path:
