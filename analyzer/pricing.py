@@ -16,9 +16,12 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tiktoken  # noqa: F401  (its version is recorded in meta)
-from genai_prices import Usage, calc_price
+
+if TYPE_CHECKING:
+    from genai_prices import Usage
 
 from . import storage
 from .tokenizing import base_model_name
@@ -67,6 +70,8 @@ _BEDROCK_ID = re.compile(r"^(?:(?:us|eu|apac|au|ca|jp|global|us-gov)\.)?(?:amazo
 def _price(usage: Usage, model: str, when: datetime, tier: str) -> tuple[Decimal, Decimal, str]:
     # Provider inferred from the name (gpt-*, o*, claude*…); dated snapshots are matched exactly. A
     # Bedrock model id is priced at Bedrock's rates, which genai-prices keeps under its own provider.
+    from genai_prices import calc_price  # loaded when a price is asked for: 12 MB an ingest's reading does not need
+
     provider = "aws" if _BEDROCK_ID.match(base_model_name(model)) else None
     result = calc_price(usage, base_model_name(model), provider_id=provider, genai_request_timestamp=when,
                         price_context=TIER_CONTEXTS[tier])
@@ -104,6 +109,8 @@ def list_rates(model: str, day: date, tier: str = "standard") -> Rates:
 
 def _rates(model: str, when: datetime, tier: str) -> tuple[tuple[Decimal, Decimal, Decimal, Decimal], str]:
     """(input, cached input, cache write, output) per 1M tokens, and the genai-prices model matched."""
+    from genai_prices import Usage
+
     n = PRICED_TOKENS
     input_price, output_price, matched = _price(Usage(input_tokens=n, output_tokens=n), model, when, tier)
     cached, _, _ = _price(Usage(input_tokens=n, cache_read_tokens=n), model, when, tier)
