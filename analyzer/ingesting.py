@@ -226,6 +226,7 @@ class Ingestor:
         from . import pricing  # pricing imports storage; keep the import graph one-way
 
         run = run if run is not None else IngestResult([])
+        storage.fit_pool(self.con)
         with storage.transaction(self.con):
             run.batch_joined += batches.join(self.con, self.reader, run.files, run.warnings)
             run.batch_waiting = storage.batch_lines_waiting(self.con)
@@ -304,6 +305,7 @@ class Ingestor:
         taken back at once if the run fails, or by the next run if this one was killed.
         """
         since = item.tail_of.lines_read if item.tail_of is not None else None
+        storage.fit_pool(self.con)  # the indexes the file's inserts load grow with what is stored
         with storage.transaction(self.con):
             _take_back(self.con, item.name, since)
             # What the final pass derives is stale from the first committed batch on.

@@ -353,3 +353,32 @@ def test_a_memory_limit_too_small_is_one_line_and_the_next_run_completes(tmp_pat
     clean = tmp_path / "clean.duckdb"
     api.ingest([log], clean)
     assert _tables(small) == _tables(clean)
+
+
+def test_the_writers_pool_grows_with_the_indexed_rows_unless_the_user_set_it(tmp_path, monkeypatch):
+    from analyzer.storage import connection
+
+    def limit(con) -> str:
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    log = tmp_path / "a.jsonl"
+    write_jsonl(log, classifier_lines(200))
+    path = tmp_path / "db.duckdb"
+    api.ingest([log], path)
+    monkeypatch.delenv("CROSSOVER_MEMORY_LIMIT", raising=False)
+    with storage.connect(path) as con:
+        default = limit(con)
+        storage.fit_pool(con)  # 200 requests and their middle turns: far below the default pool
+        assert limit(con) == default
+        # As if each row's index took 1 MB: the pool is 64 MB plus the rows' share, over the default.
+        monkeypatch.setattr(connection, "INDEX_BYTES_PER_ROW", 10**6)
+        estimates = dict(con.execute("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall())
+        rows = sum(estimates[t] for t, table in storage.TABLES.items() if table.key)
+        assert rows >= 200  # the requests at least
+        storage.fit_pool(con)
+        want = duckdb.connect(config={"memory_limit": f"{(64 * 10**6 + 10**6 * rows) // 1000}KB"})
+        assert limit(con) == limit(want) != default
+        monkeypatch.setenv("CROSSOVER_MEMORY_LIMIT", "96MB")  # the user's choice stands, however many rows
+        con.execute("SET memory_limit = '96MB'")
+        storage.fit_pool(con)
+        assert limit(con) == "91.5 MiB"

@@ -50,6 +50,7 @@ _NAMES = {
     "DEFAULT_DB": ("connection", "DEFAULT_DB"),
     "Error": ("connection", "Error"),
     "OutOfMemory": ("connection", "OutOfMemory"),
+    "fit_pool": ("connection", "fit_pool"),
     "MEMORY_LIMIT": ("connection", "MEMORY_LIMIT"),
     "connect": ("connection", "connect"),
     "db_path": ("connection", "db_path"),
@@ -112,7 +113,17 @@ if TYPE_CHECKING:  # what type checkers and editors see: the names as imported
     )
     from .comparisons import comparisons as saved_comparisons
     from .comparisons import save_comparison
-    from .connection import DEFAULT_DB, MEMORY_LIMIT, Connection, Error, OutOfMemory, connect, db_path, private_files
+    from .connection import (
+        DEFAULT_DB,
+        MEMORY_LIMIT,
+        Connection,
+        Error,
+        OutOfMemory,
+        connect,
+        db_path,
+        fit_pool,
+        private_files,
+    )
     from .derived import (
         add_price,
         classify_middle_turns,
@@ -155,7 +166,7 @@ __all__ = [
     "BATCH_TABLES", "DEFAULT_DB", "MEMORY_LIMIT", "TABLES", "VIEWS", "Connection", "Error", "OutOfMemory", "FileRow",
     "Rows",
     "add_price", "add_to_file", "batch_lines_waiting", "batch_partners", "calibration", "classify_middle_turns",
-    "connect",
+    "connect", "fit_pool",
     "db_path", "delete_meta", "export_candidates", "file_fingerprints",
     "private_files", "file_row", "forget_file", "forget_lines_after", "frame", "get_meta",
     "mark_joined", "models", "prices_used",
