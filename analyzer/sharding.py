@@ -40,19 +40,10 @@ from typing import Any, Protocol
 from . import reading, sources, storage
 from .errors import DatasetUnusable, MissingDependency
 from .extracting import FileReader, FileResult
-from .ingesting import (
-    Ingestor,
-    IngestResult,
-    OnBytes,
-    OnFile,
-    _count,
-    _merge,
-    _parts,
-    _Pending,
-    _start,
-    _workers_skip_our_main,
-)
+from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
+from .pending import Pending, count_written, first_result, merge_part, parts_of
 from .storage import Rows
+from .working import skip_our_main
 
 #: Bumped when what a shard holds changes: an older shard is then read again, not loaded.
 SHARD_FORMAT = 1
@@ -169,9 +160,7 @@ def _base(path: str) -> str:
 
 
 def _fs(url: str):
-    from .sources import _filesystem  # the one place that says which extra a scheme needs
-
-    return _filesystem(url)[0]
+    return sources.filesystem(url)  # the one place that says which extra a scheme needs
 
 
 def _write_bytes(target: str, data: bytes) -> None:
@@ -201,7 +190,7 @@ def _read_manifest(shard: str) -> dict[str, Any] | None:
     return manifest if manifest.get("format") == SHARD_FORMAT else None
 
 
-def shard_id(item: _Pending, part: FileResult, end: int | None, settings: Settings) -> str:
+def shard_id(item: Pending, part: FileResult, end: int | None, settings: Settings) -> str:
     """What a shard was read from and how, hashed: the same input read the same way has the same name."""
     identity = [SHARD_FORMAT, version("crossover-analyzer"), item.name, item.size, item.content_hash,
                 part.position.line, part.position.offset, end, list(settings)]
@@ -237,7 +226,7 @@ class PoolExecutor:
         self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
     def submit(self, fn: Callable[[dict], dict], task: dict, key: str) -> Callable[[], dict]:
-        with _workers_skip_our_main():
+        with skip_our_main():
             return self.pool.submit(fn, task).result
 
     def close(self) -> None:
@@ -304,7 +293,7 @@ class ShardIngestor(Ingestor):
             write_tables(self.con, self.dataset)
         return run
 
-    def _read_pending(self, pending: list[_Pending], parallel: bool) -> Iterator[FileResult]:
+    def _read_pending(self, pending: list[Pending], parallel: bool) -> Iterator[FileResult]:
         if not pending:
             return
         if not sources.is_remote(self.dataset):
@@ -312,13 +301,13 @@ class ShardIngestor(Ingestor):
         settings: Settings = (self.format_name, self.timezone_name, self.reference, self.keep_text)
         running = self._executor()
         try:
-            results = [_start(p) for p in pending]
+            results = [first_result(p) for p in pending]
             # Every piece of every file is a task, all submitted at once; results are loaded file by
             # file, piece by piece, in order, as one process would write them.
             waits = []
             for item, result in zip(pending, results, strict=True):
                 waits.append([])
-                for part, start, end, shift in _parts(item, result):
+                for part, start, end, shift in parts_of(item, result):
                     key = shard_id(item, part, end, settings)
                     shard = _join(_join(self.dataset, "shards"), key)
                     task = {"source": str(item.path), "shard": shard, "part": part, "end": end,
@@ -336,8 +325,8 @@ class ShardIngestor(Ingestor):
                         with storage.transaction(self.con):
                             files = {t: [_join(shard, n) for n in ns] for t, ns in manifest["parts"].items()}
                             stored = storage.load_shard(self.con, files, result.position.line if shift else 0)
-                        _count(result, (stored, manifest["requests"] - stored))
-                        _merge(result, part, shift)
+                        count_written(result, (stored, manifest["requests"] - stored))
+                        merge_part(result, part, shift)
                         self._advanced(size)
                 yield result
         finally:
