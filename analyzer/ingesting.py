@@ -145,7 +145,7 @@ class Ingestor:
                         and (before.size, before.mtime_ns) == (stat.st_size, stat.st_mtime_ns)):
                     finished(FileResult(name, skipped=True))
                     continue
-                size, content_hash, prefix_hash = _fingerprint(path, before.size if before else None)
+                size, content_hash, prefix_hash = self._identify(path, before, stat.st_size, _settled(stat.st_mtime_ns))
             except OSError as exc:  # vanished, unreadable, or a symlink to nothing
                 if before is not None and before.content_hash == UNREADABLE:
                     finished(FileResult(name, skipped=True))  # recorded once, not again on every run
@@ -191,7 +191,7 @@ class Ingestor:
             found = sources.identity(path)
             if before and found.version is not None and (before.size, before.etag) == (found.size, found.version):
                 return FileResult(name, skipped=True)
-            size, content_hash, prefix_hash = _fingerprint(path, before.size if before else None)
+            size, content_hash, prefix_hash = self._identify(path, before, found.size, found.version)
         except OSError as exc:  # no such bucket or object, access denied, the store unreachable
             if before is not None and before.content_hash == UNREADABLE:
                 return FileResult(name, skipped=True)
@@ -203,6 +203,15 @@ class Ingestor:
             return Pending(path, name, size, content_hash, tail_of=before, etag=found.version)
         warning = "what was read before has changed: read again whole" if before else None
         return Pending(path, name, size, content_hash, warning=warning, etag=found.version)
+
+    def _identify(self, path: Path | sources.RemotePath, before: storage.FileRow | None, size: int,
+                  version: int | str | None) -> tuple[int, str | None, str | None]:
+        """What a file is judged by: its size, its content hash, and the hash of the part read before
+        (see :func:`~analyzer.pending.fingerprint`), all read here. ``size`` and ``version`` (a settled
+        modification time, an object's ETag or generation) are what its stat or listing says: a
+        :class:`~analyzer.sharding.ShardIngestor` names a new file by them and hashes it in its map task.
+        """
+        return _fingerprint(path, before.size if before else None)
 
     def finish(self, run: IngestResult | None = None) -> None:
         """What depends on all requests: batch halves joined, template versions linked, few-shot vs history, prices."""

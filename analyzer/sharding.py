@@ -5,8 +5,11 @@ large one, with the same :class:`~analyzer.extracting.FileReader` as every inges
 rows as Parquet files under ``DATASET/shards/ID/``, then a ``manifest.json`` saying what it read. ID
 is a hash of what was read (stored name, size, content hash, byte range, starting line) and how
 (log format, zone, text kept, crossover's version): a shard whose manifest exists is the same
-result, and running it again does nothing. Tasks run on an executor: this machine's process pool,
-or an existing dask cluster (``--executor dask --address``).
+result, and running it again does nothing. A new file, one never read into the database, is not
+hashed by this process: what says it is unchanged on the next run without reading it (a settled
+modification time, an object's ETag or generation) names its shards instead, and the task reading
+it from its start hashes it for its ``files`` row (:meth:`ShardIngestor._identify`). Tasks run on
+an executor: this machine's process pool, or an existing dask cluster (``--executor dask --address``).
 
 The reduce (:class:`ShardIngestor`) is the ordinary ingest with reading replaced by loading: it
 decides what to read exactly as :class:`~analyzer.ingesting.Ingestor` does (unchanged files
@@ -24,6 +27,8 @@ last: :func:`open_dataset` gives the report those files as the tables of an in-m
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -41,7 +46,7 @@ from . import reading, sources, storage
 from .errors import DatasetUnusable, MissingDependency
 from .extracting import FileReader, FileResult
 from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
-from .pending import Pending, count_written, first_result, merge_part, parts_of
+from .pending import Pending, count_written, fingerprint, first_result, merge_part, parts_of
 from .storage import Rows
 from .working import skip_our_main
 
@@ -79,7 +84,9 @@ def _reader(settings: Settings) -> FileReader:
 def map_shard(task: dict[str, Any]) -> dict[str, Any]:
     """Read one file (or its piece up to ``task["end"]``) into the shard ``task["shard"]``; return its manifest.
 
-    The manifest is written last: a shard without one (its task killed) is written again whole.
+    With ``task["hash"]`` (a byte count), the manifest also gives the size and sha256 of the file's
+    first that many bytes, as ``hashed``. The manifest is written last: a shard without one (its
+    task killed) is written again whole.
     """
     shard = task["shard"]
     existing = _read_manifest(shard)
@@ -117,7 +124,8 @@ def map_shard(task: dict[str, Any]) -> dict[str, Any]:
             if sum(len(f) for f in tables[table]) >= PART_ROWS:
                 flush(table)
 
-    reader.read(sources.as_path(task["source"]), part, emit, task["end"])
+    source = sources.as_path(task["source"])
+    reader.read(source, part, emit, task["end"])
     for table in list(tables):
         flush(table)
     manifest = {"format": SHARD_FORMAT, "name": part.path, "requests": requests,
@@ -125,6 +133,9 @@ def map_shard(task: dict[str, Any]) -> dict[str, Any]:
                 "result": {"records": part.records, "rejected": part.rejected, "pending": part.pending,
                            "ignored": part.ignored, "formats": sorted(part.formats), "examples": part.examples,
                            "warnings": part.warnings, "position": asdict(part.position)}}
+    if task.get("hash") is not None:  # after reading: the bytes are in the page cache, or the block cache
+        size, content_hash, _ = fingerprint(source, limit=task["hash"])
+        manifest["hashed"] = [size, content_hash]
     _write_bytes(_join(shard, MANIFEST), json.dumps(manifest).encode())
     return manifest
 
@@ -191,8 +202,13 @@ def _read_manifest(shard: str) -> dict[str, Any] | None:
 
 
 def shard_id(item: Pending, part: FileResult, end: int | None, settings: Settings) -> str:
-    """What a shard was read from and how, hashed: the same input read the same way has the same name."""
-    identity = [SHARD_FORMAT, version("crossover-analyzer"), item.name, item.size, item.content_hash,
+    """What a shard was read from and how, hashed: the same input read the same way has the same name.
+
+    A file not hashed yet is named by its modification time or its object's version instead: the
+    same, with its size, by which the next run judges it unchanged without reading it.
+    """
+    content = item.content_hash if item.content_hash is not None else ["unhashed", item.mtime_ns, item.etag]
+    identity = [SHARD_FORMAT, version("crossover-analyzer"), item.name, item.size, content,
                 part.position.line, part.position.offset, end, list(settings)]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
 
@@ -293,6 +309,20 @@ class ShardIngestor(Ingestor):
             write_tables(self.con, self.dataset)
         return run
 
+    def _identify(self, path: Path | sources.RemotePath, before: storage.FileRow | None, size: int,
+                  version: int | str | None) -> tuple[int, str | None, str | None]:
+        """A new file with a settled modification time or an object's version is not hashed here.
+
+        Its hash decides nothing (it is read whole whatever it is) and is only recorded in its
+        ``files`` row: its first map task hashes it, on the workers, and its shards are named by the
+        size and time (or version) that the next run judges it unchanged by. A file read before is
+        hashed here, as by every ingest: the hash says whether it is unchanged, grown or changed.
+        """
+        if before is not None or version is None or size == 0:
+            return super()._identify(path, before, size, version)
+        sources.read_range(path, 0, 1)  # one that cannot be read is recorded so here, as hashing it would find
+        return size, None, None
+
     def _read_pending(self, pending: list[Pending], parallel: bool) -> Iterator[FileResult]:
         if not pending:
             return
@@ -312,12 +342,18 @@ class ShardIngestor(Ingestor):
                     shard = _join(_join(self.dataset, "shards"), key)
                     task = {"source": str(item.path), "shard": shard, "part": part, "end": end,
                             "settings": settings}
+                    if item.content_hash is None and not waits[-1]:  # the file's first piece: see _identify
+                        task["hash"] = item.size
                     done = _read_manifest(shard) is not None
                     self.reused += done
                     self.mapped += not done
-                    waits[-1].append((running.submit(map_shard, task, key), shard, (end or item.size) - start,
-                                      shift))
+                    # Cached: the first piece's manifest is asked for twice, an inline task is run once.
+                    wait = functools.cache(running.submit(map_shard, task, key))
+                    waits[-1].append((wait, shard, (end or item.size) - start, shift))
             for item, result, parts in zip(pending, results, waits, strict=True):
+                if item.content_hash is None:  # what its files row records, as hashing it here would have
+                    hashed = parts[0][0]()["hashed"]
+                    item = dataclasses.replace(item, size=hashed[0], content_hash=hashed[1])
                 with self._file_transaction(item, result):
                     for wait, shard, size, shift in parts:
                         manifest = wait()
