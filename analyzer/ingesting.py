@@ -18,14 +18,10 @@ skipped; one whose bytes changed is read again whole.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import hashlib
-import importlib.machinery
 import json
 import multiprocessing
 import os
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -37,9 +33,14 @@ from pathlib import Path
 import polars as pl
 
 from . import batches, examples, parsers, reading, sources, storage, templating, working
-from .extracting import MAX_EXAMPLES, FileReader, FileResult
+from .extracting import FileReader, FileResult
 from .models import Caution
+from .pending import Pending, count_written, fingerprint, first_result, merge_part, parts_of, with_pieces
 from .storage import Rows
+
+# The writer (_file_transaction, _write) still says these as it did when they were defined here;
+# _fingerprint is also the name a test replaces to make a file unreadable.
+_Pending, _count, _fingerprint = Pending, count_written, fingerprint
 
 #: Below this many bytes to read, starting workers (each loads the tokenizer files, about a second)
 #: costs more than it saves, and the files are read in this process.
@@ -68,24 +69,6 @@ class IngestResult:
     def total(self, name: str) -> int:
         """The sum of one counter (records, stored, duplicates, rejected, pending, ignored) over the files."""
         return sum(getattr(f, name) for f in self.files)
-
-
-@dataclass(frozen=True)
-class _Pending:
-    path: Path
-    name: str
-    size: int
-    content_hash: str
-    mtime_ns: int | None = None
-    tail_of: storage.FileRow | None = None  # the files row of the part already read, when only the tail is new
-    warning: str | None = None
-    pieces: tuple[tuple[int, int | None], ...] | None = None  # a large plain file's pieces (reading.chunks)
-    etag: str | None = None  # an object's version in its store (sources.identity)
-
-    @property
-    def start_byte(self) -> int:
-        """Where reading begins: after what was read before (a plain file's tail), else at the start."""
-        return (self.tail_of.bytes_read or 0) if self.tail_of is not None else 0
 
 
 #: The ``meta`` key naming the file being written, and the line after which its rows are new
@@ -143,7 +126,7 @@ class Ingestor:
             if on_file:
                 on_file(result, len(results), len(files))
 
-        pending: list[_Pending] = []
+        pending: list[Pending] = []
         for path in files:
             if sources.is_remote(path):
                 found = self._object(path)
@@ -162,7 +145,7 @@ class Ingestor:
                         and (before.size, before.mtime_ns) == (stat.st_size, stat.st_mtime_ns)):
                     finished(FileResult(name, skipped=True))
                     continue
-                size, content_hash, prefix_hash = _fingerprint(path, before.size if before else None)
+                size, content_hash, prefix_hash = self._identify(path, before, stat.st_size, _settled(stat.st_mtime_ns))
             except OSError as exc:  # vanished, unreadable, or a symlink to nothing
                 if before is not None and before.content_hash == UNREADABLE:
                     finished(FileResult(name, skipped=True))  # recorded once, not again on every run
@@ -176,13 +159,13 @@ class Ingestor:
             # A database grows by rewriting its pages, not by appending lines: it is read again whole.
             if (before and before.lines_read is not None and size > before.size and prefix_hash == before.content_hash
                     and parsers.owner(path) is None):
-                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns, tail_of=before))
+                pending.append(Pending(path, name, size, content_hash, stat.st_mtime_ns, tail_of=before))
             elif before:
-                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns,
+                pending.append(Pending(path, name, size, content_hash, stat.st_mtime_ns,
                                         warning="what was read before has changed: read again whole"))
             else:
-                pending.append(_Pending(path, name, size, content_hash, stat.st_mtime_ns))
-        pending = [_with_pieces(p) for p in pending]
+                pending.append(Pending(path, name, size, content_hash, stat.st_mtime_ns))
+        pending = [with_pieces(p) for p in pending]
         units = sum(len(p.pieces or (None,)) for p in pending)
         parallel = self.jobs > 1 and units > 1 and sum(p.size for p in pending) >= PARALLEL_MIN_BYTES
         self._bytes = [0, sum(p.size - p.start_byte for p in pending)]
@@ -198,7 +181,7 @@ class Ingestor:
             run.batch_waiting = storage.batch_lines_waiting(self.con)
         return run
 
-    def _object(self, path: sources.RemotePath) -> _Pending | FileResult:
+    def _object(self, path: sources.RemotePath) -> Pending | FileResult:
         """An object in object storage, judged as a local file is (see :meth:`ingest`), except that its
         store's version (ETag, generation) and size, not a modification time, say it is unchanged
         without reading it."""
@@ -208,7 +191,7 @@ class Ingestor:
             found = sources.identity(path)
             if before and found.version is not None and (before.size, before.etag) == (found.size, found.version):
                 return FileResult(name, skipped=True)
-            size, content_hash, prefix_hash = _fingerprint(path, before.size if before else None)
+            size, content_hash, prefix_hash = self._identify(path, before, found.size, found.version)
         except OSError as exc:  # no such bucket or object, access denied, the store unreachable
             if before is not None and before.content_hash == UNREADABLE:
                 return FileResult(name, skipped=True)
@@ -217,9 +200,18 @@ class Ingestor:
             storage.set_file_etag(self.con, name, found.version)
             return FileResult(name, skipped=True)
         if before and before.lines_read is not None and size > before.size and prefix_hash == before.content_hash:
-            return _Pending(path, name, size, content_hash, tail_of=before, etag=found.version)
+            return Pending(path, name, size, content_hash, tail_of=before, etag=found.version)
         warning = "what was read before has changed: read again whole" if before else None
-        return _Pending(path, name, size, content_hash, warning=warning, etag=found.version)
+        return Pending(path, name, size, content_hash, warning=warning, etag=found.version)
+
+    def _identify(self, path: Path | sources.RemotePath, before: storage.FileRow | None, size: int,
+                  version: int | str | None) -> tuple[int, str | None, str | None]:
+        """What a file is judged by: its size, its content hash, and the hash of the part read before
+        (see :func:`~analyzer.pending.fingerprint`), all read here. ``size`` and ``version`` (a settled
+        modification time, an object's ETag or generation) are what its stat or listing says: a
+        :class:`~analyzer.sharding.ShardIngestor` names a new file by them and hashes it in its map task.
+        """
+        return _fingerprint(path, before.size if before else None)
 
     def finish(self, run: IngestResult | None = None) -> None:
         """What depends on all requests: batch halves joined, template versions linked, few-shot vs history, prices."""
@@ -235,25 +227,25 @@ class Ingestor:
             pricing.fill_prices(self.con)
             storage.set_meta(self.con, {**pricing.versions(), "final_pass": "done"})
 
-    def _read_pending(self, pending: list[_Pending], parallel: bool) -> Iterator[FileResult]:
+    def _read_pending(self, pending: list[Pending], parallel: bool) -> Iterator[FileResult]:
         """Read the files to read, yielding each one's result in order (:mod:`analyzer.sharding` maps them instead)."""
         return self._read_parallel(pending) if parallel else map(self._read_here, pending)
 
-    def _read_here(self, item: _Pending) -> FileResult:
-        result = _start(item)
+    def _read_here(self, item: Pending) -> FileResult:
+        result = first_result(item)
         with self._file_transaction(item, result):
-            for part, start, end, shift in _parts(item, result):
+            for part, start, end, shift in parts_of(item, result):
                 before = result.position.line if shift else 0  # lines of the pieces already read
 
                 def emit(rows: Rows, before: int = before) -> None:
                     self._write_batch(_shifted(rows.frames(), before), result)
 
                 self.reader.read(item.path, part, emit, end)
-                _merge(result, part, shift)
+                merge_part(result, part, shift)
                 self._advanced((end or item.size) - start)
         return result
 
-    def _read_parallel(self, pending: list[_Pending]) -> Iterator[FileResult]:
+    def _read_parallel(self, pending: list[Pending]) -> Iterator[FileResult]:
         spool = Path(tempfile.mkdtemp(prefix="crossover-spool-"))
         # Spawned, not forked: a fork of a process running polars' and DuckDB's thread pools can
         # inherit a held lock and hang.
@@ -265,11 +257,11 @@ class Ingestor:
             # Every piece of every file is a task; results are written file by file, piece by piece,
             # in order, each file as one unit, as one process would. The workers start as tasks are
             # submitted.
-            results = [_start(p) for p in pending]
-            with _workers_skip_our_main():
+            results = [first_result(p) for p in pending]
+            with working.skip_our_main():
                 parts = [[(pool.submit(working.read, str(p.path), part, str(spool), end), (end or p.size) - start,
                            shift)
-                          for part, start, end, shift in _parts(p, result)]
+                          for part, start, end, shift in parts_of(p, result)]
                          for p, result in zip(pending, results, strict=True)]
             for item, result, futures in zip(pending, results, parts, strict=True):
                 with self._file_transaction(item, result):
@@ -277,11 +269,11 @@ class Ingestor:
                         part, spools = future.result()
                         for spooled in spools:
                             with storage.transaction(self.con):
-                                _count(result, storage.write_spool(self.con, spooled,
-                                                                   result.position.line if shift else 0))
+                                count_written(result, storage.write_spool(self.con, spooled,
+                                                                          result.position.line if shift else 0))
                             for path in spooled.paths.values():
                                 os.remove(path)
-                        _merge(result, part, shift)
+                        merge_part(result, part, shift)
                         self._advanced(size)
                 yield result
         finally:
@@ -374,80 +366,6 @@ class Ingestor:
         return result
 
 
-# Worker processes ------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _workers_skip_our_main() -> Iterator[None]:
-    """Workers spawned meanwhile do not run the ``crossover`` command's script again.
-
-    A spawned worker imports the parent's main module first. The ``crossover`` script's is
-    ``analyzer.cli``, and with it the report, the prices and the terminal: some 30 MB and half a
-    second in every worker, for nothing it reads with. Named as a package's ``__main__``, the
-    module is left alone (multiprocessing's own rule for ``python -m``). A script of the user's
-    is still imported, as multiprocessing does: it may register formats the workers need.
-    """
-    main = sys.modules.get("__main__")
-    cli = sys.modules.get("analyzer.cli")
-    ours = (main is not None and cli is not None and getattr(main, "__spec__", None) is None
-            and getattr(main, "main", None) is getattr(cli, "main", object()))
-    if not ours:
-        yield
-        return
-    main.__spec__ = importlib.machinery.ModuleSpec("analyzer.__main__", None)
-    try:
-        yield
-    finally:
-        main.__spec__ = None
-
-
-def _count(result: FileResult, written: tuple[int, int]) -> None:
-    """Add a written batch's (stored, duplicates) to its file's result."""
-    result.stored += written[0]
-    result.duplicates += written[1]
-
-
-def _start(item: _Pending) -> FileResult:
-    """A file's result before reading: where to start, and what to warn about."""
-    result = FileResult(item.name, tail=item.tail_of is not None)
-    if item.tail_of is not None:
-        result.position = reading.Position(line=item.tail_of.lines_read, offset=item.tail_of.bytes_read)
-    if item.warning:
-        result.warnings.append(item.warning)
-    return result
-
-
-def _with_pieces(item: _Pending) -> _Pending:
-    """A large plain JSON-lines file cut into pieces that workers can read at once."""
-    if not reading.splittable(item.path) or parsers.owner(item.path) is not None:
-        return item
-    pieces = reading.chunks(item.path, item.start_byte, item.size)
-    return item if len(pieces) == 1 else dataclasses.replace(item, pieces=tuple(pieces))
-
-
-def _parts(item: _Pending, result: FileResult) -> list[tuple[FileResult, int, int | None, bool]]:
-    """What to read of a file, as (a result to count it in, the byte it starts at, the byte to stop
-    at, whether its lines are numbered from its own start and must be shifted by the lines before it)."""
-    if item.pieces is None:  # the whole file (or its tail) in one go, from where the file's result starts
-        part = FileResult(result.path, position=dataclasses.replace(result.position))
-        return [(part, item.start_byte, None, False)]
-    return [(FileResult(result.path, position=reading.Position(line=0, offset=start)), start, end, True)
-            for start, end in item.pieces]
-
-
-def _merge(result: FileResult, part: FileResult, shifted: bool) -> None:
-    """Add what was read of one part of a file to the file's result."""
-    shift = result.position.line if shifted else 0
-    result.records += part.records
-    result.rejected += part.rejected
-    result.pending += part.pending
-    result.ignored += part.ignored
-    result.formats |= part.formats
-    result.examples += [(line + shift, reason) for line, reason in part.examples][: MAX_EXAMPLES - len(result.examples)]
-    result.warnings += part.warnings
-    result.position = (reading.Position(result.position.line + part.position.line, part.position.offset,
-                                        part.position.incomplete) if shifted else part.position)
-
-
 def _shifted(frames: dict[str, pl.DataFrame], shift: int) -> dict[str, pl.DataFrame]:
     """Rows of a piece numbered from the piece's start, renumbered from the file's."""
     if not shift:
@@ -470,16 +388,3 @@ def _unreadable_reason(path: Path, exc: OSError) -> str:
     if path.is_symlink() and not path.exists():
         return f"cannot read file: a symlink to {os.readlink(path)}, which does not exist"
     return f"cannot read file: {exc.strerror or exc}"
-
-
-def _fingerprint(path: Path, prefix: int | None = None, limit: int | None = None) -> tuple[int, str, str | None]:
-    """Size and sha256 of a file (of its first ``limit`` bytes), and the sha256 of its first ``prefix`` bytes."""
-    digest, head = hashlib.sha256(), hashlib.sha256() if prefix is not None else None
-    size = 0
-    with sources.open_binary(path) as f:
-        while chunk := f.read(min(1 << 20, limit - size) if limit is not None else 1 << 20):
-            if head is not None and size < prefix:
-                head.update(chunk[: prefix - size])
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest(), head.hexdigest() if head is not None and size >= prefix else None

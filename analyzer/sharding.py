@@ -5,8 +5,11 @@ large one, with the same :class:`~analyzer.extracting.FileReader` as every inges
 rows as Parquet files under ``DATASET/shards/ID/``, then a ``manifest.json`` saying what it read. ID
 is a hash of what was read (stored name, size, content hash, byte range, starting line) and how
 (log format, zone, text kept, crossover's version): a shard whose manifest exists is the same
-result, and running it again does nothing. Tasks run on an executor: this machine's process pool,
-or an existing dask cluster (``--executor dask --address``).
+result, and running it again does nothing. A new file, one never read into the database, is not
+hashed by this process: what says it is unchanged on the next run without reading it (a settled
+modification time, an object's ETag or generation) names its shards instead, and the task reading
+it from its start hashes it for its ``files`` row (:meth:`ShardIngestor._identify`). Tasks run on
+an executor: this machine's process pool, or an existing dask cluster (``--executor dask --address``).
 
 The reduce (:class:`ShardIngestor`) is the ordinary ingest with reading replaced by loading: it
 decides what to read exactly as :class:`~analyzer.ingesting.Ingestor` does (unchanged files
@@ -24,6 +27,8 @@ last: :func:`open_dataset` gives the report those files as the tables of an in-m
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -40,19 +45,10 @@ from typing import Any, Protocol
 from . import reading, sources, storage
 from .errors import DatasetUnusable, MissingDependency
 from .extracting import FileReader, FileResult
-from .ingesting import (
-    Ingestor,
-    IngestResult,
-    OnBytes,
-    OnFile,
-    _count,
-    _merge,
-    _parts,
-    _Pending,
-    _start,
-    _workers_skip_our_main,
-)
+from .ingesting import Ingestor, IngestResult, OnBytes, OnFile
+from .pending import Pending, count_written, fingerprint, first_result, merge_part, parts_of
 from .storage import Rows
+from .working import skip_our_main
 
 #: Bumped when what a shard holds changes: an older shard is then read again, not loaded.
 SHARD_FORMAT = 1
@@ -88,7 +84,9 @@ def _reader(settings: Settings) -> FileReader:
 def map_shard(task: dict[str, Any]) -> dict[str, Any]:
     """Read one file (or its piece up to ``task["end"]``) into the shard ``task["shard"]``; return its manifest.
 
-    The manifest is written last: a shard without one (its task killed) is written again whole.
+    With ``task["hash"]`` (a byte count), the manifest also gives the size and sha256 of the file's
+    first that many bytes, as ``hashed``. The manifest is written last: a shard without one (its
+    task killed) is written again whole.
     """
     shard = task["shard"]
     existing = _read_manifest(shard)
@@ -126,7 +124,8 @@ def map_shard(task: dict[str, Any]) -> dict[str, Any]:
             if sum(len(f) for f in tables[table]) >= PART_ROWS:
                 flush(table)
 
-    reader.read(sources.as_path(task["source"]), part, emit, task["end"])
+    source = sources.as_path(task["source"])
+    reader.read(source, part, emit, task["end"])
     for table in list(tables):
         flush(table)
     manifest = {"format": SHARD_FORMAT, "name": part.path, "requests": requests,
@@ -134,6 +133,9 @@ def map_shard(task: dict[str, Any]) -> dict[str, Any]:
                 "result": {"records": part.records, "rejected": part.rejected, "pending": part.pending,
                            "ignored": part.ignored, "formats": sorted(part.formats), "examples": part.examples,
                            "warnings": part.warnings, "position": asdict(part.position)}}
+    if task.get("hash") is not None:  # after reading: the bytes are in the page cache, or the block cache
+        size, content_hash, _ = fingerprint(source, limit=task["hash"])
+        manifest["hashed"] = [size, content_hash]
     _write_bytes(_join(shard, MANIFEST), json.dumps(manifest).encode())
     return manifest
 
@@ -169,9 +171,7 @@ def _base(path: str) -> str:
 
 
 def _fs(url: str):
-    from .sources import _filesystem  # the one place that says which extra a scheme needs
-
-    return _filesystem(url)[0]
+    return sources.filesystem(url)  # the one place that says which extra a scheme needs
 
 
 def _write_bytes(target: str, data: bytes) -> None:
@@ -201,9 +201,14 @@ def _read_manifest(shard: str) -> dict[str, Any] | None:
     return manifest if manifest.get("format") == SHARD_FORMAT else None
 
 
-def shard_id(item: _Pending, part: FileResult, end: int | None, settings: Settings) -> str:
-    """What a shard was read from and how, hashed: the same input read the same way has the same name."""
-    identity = [SHARD_FORMAT, version("crossover-analyzer"), item.name, item.size, item.content_hash,
+def shard_id(item: Pending, part: FileResult, end: int | None, settings: Settings) -> str:
+    """What a shard was read from and how, hashed: the same input read the same way has the same name.
+
+    A file not hashed yet is named by its modification time or its object's version instead: the
+    same, with its size, by which the next run judges it unchanged without reading it.
+    """
+    content = item.content_hash if item.content_hash is not None else ["unhashed", item.mtime_ns, item.etag]
+    identity = [SHARD_FORMAT, version("crossover-analyzer"), item.name, item.size, content,
                 part.position.line, part.position.offset, end, list(settings)]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:32]
 
@@ -237,7 +242,7 @@ class PoolExecutor:
         self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
 
     def submit(self, fn: Callable[[dict], dict], task: dict, key: str) -> Callable[[], dict]:
-        with _workers_skip_our_main():
+        with skip_our_main():
             return self.pool.submit(fn, task).result
 
     def close(self) -> None:
@@ -304,7 +309,21 @@ class ShardIngestor(Ingestor):
             write_tables(self.con, self.dataset)
         return run
 
-    def _read_pending(self, pending: list[_Pending], parallel: bool) -> Iterator[FileResult]:
+    def _identify(self, path: Path | sources.RemotePath, before: storage.FileRow | None, size: int,
+                  version: int | str | None) -> tuple[int, str | None, str | None]:
+        """A new file with a settled modification time or an object's version is not hashed here.
+
+        Its hash decides nothing (it is read whole whatever it is) and is only recorded in its
+        ``files`` row: its first map task hashes it, on the workers, and its shards are named by the
+        size and time (or version) that the next run judges it unchanged by. A file read before is
+        hashed here, as by every ingest: the hash says whether it is unchanged, grown or changed.
+        """
+        if before is not None or version is None or size == 0:
+            return super()._identify(path, before, size, version)
+        sources.read_range(path, 0, 1)  # one that cannot be read is recorded so here, as hashing it would find
+        return size, None, None
+
+    def _read_pending(self, pending: list[Pending], parallel: bool) -> Iterator[FileResult]:
         if not pending:
             return
         if not sources.is_remote(self.dataset):
@@ -312,23 +331,29 @@ class ShardIngestor(Ingestor):
         settings: Settings = (self.format_name, self.timezone_name, self.reference, self.keep_text)
         running = self._executor()
         try:
-            results = [_start(p) for p in pending]
+            results = [first_result(p) for p in pending]
             # Every piece of every file is a task, all submitted at once; results are loaded file by
             # file, piece by piece, in order, as one process would write them.
             waits = []
             for item, result in zip(pending, results, strict=True):
                 waits.append([])
-                for part, start, end, shift in _parts(item, result):
+                for part, start, end, shift in parts_of(item, result):
                     key = shard_id(item, part, end, settings)
                     shard = _join(_join(self.dataset, "shards"), key)
                     task = {"source": str(item.path), "shard": shard, "part": part, "end": end,
                             "settings": settings}
+                    if item.content_hash is None and not waits[-1]:  # the file's first piece: see _identify
+                        task["hash"] = item.size
                     done = _read_manifest(shard) is not None
                     self.reused += done
                     self.mapped += not done
-                    waits[-1].append((running.submit(map_shard, task, key), shard, (end or item.size) - start,
-                                      shift))
+                    # Cached: the first piece's manifest is asked for twice, an inline task is run once.
+                    wait = functools.cache(running.submit(map_shard, task, key))
+                    waits[-1].append((wait, shard, (end or item.size) - start, shift))
             for item, result, parts in zip(pending, results, waits, strict=True):
+                if item.content_hash is None:  # what its files row records, as hashing it here would have
+                    hashed = parts[0][0]()["hashed"]
+                    item = dataclasses.replace(item, size=hashed[0], content_hash=hashed[1])
                 with self._file_transaction(item, result):
                     for wait, shard, size, shift in parts:
                         manifest = wait()
@@ -336,8 +361,8 @@ class ShardIngestor(Ingestor):
                         with storage.transaction(self.con):
                             files = {t: [_join(shard, n) for n in ns] for t, ns in manifest["parts"].items()}
                             stored = storage.load_shard(self.con, files, result.position.line if shift else 0)
-                        _count(result, (stored, manifest["requests"] - stored))
-                        _merge(result, part, shift)
+                        count_written(result, (stored, manifest["requests"] - stored))
+                        merge_part(result, part, shift)
                         self._advanced(size)
                 yield result
         finally:

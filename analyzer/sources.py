@@ -312,6 +312,11 @@ def _scrub(message: str, url: str) -> str:
     return message
 
 
+def filesystem(url: str):
+    """The fsspec filesystem a URL is in (see :func:`_filesystem`): where shards and tables are written."""
+    return _filesystem(url)[0]
+
+
 def _filesystem(url: str):
     """The fsspec filesystem for a URL and the path within it; says which extra to install if its backend is not."""
     scheme = urlsplit(url).scheme.lower()
@@ -327,5 +332,5 @@ def _filesystem(url: str):
                                 f"pip install 'crossover-analyzer[{EXTRAS[scheme]}]'") from None
 
 
-__all__ = ["EXTRAS", "Identity", "RemotePath", "as_path", "identity", "is_remote", "list_logs", "name_of",
-           "open_binary", "read_range", "read_text"]
+__all__ = ["EXTRAS", "Identity", "RemotePath", "as_path", "filesystem", "identity", "is_remote", "list_logs",
+           "name_of", "open_binary", "read_range", "read_text"]

@@ -3,15 +3,21 @@
 Its own module, so that a spawned worker imports only what reading needs (parsing, segmenting,
 counting) and neither DuckDB nor polars: each worker is a whole process holding its tokenizers,
 and every megabyte it imports is paid once per core. :mod:`analyzer.ingesting` writes what it spools.
+For the same reason a parent spawns its workers inside :func:`skip_our_main` (the ingest's pool and
+:mod:`analyzer.sharding`'s).
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.machinery
 import os
 import shutil
+import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 
 from . import sources
 from .extracting import FileReader, FileResult
@@ -56,3 +62,27 @@ def read(path: str, result: FileResult, spool: str, end: int | None) -> tuple[Fi
     assert _READER is not None, "worker not started"
     _READER.read(sources.as_path(path), result, emit, end)
     return result, spooled
+
+
+@contextlib.contextmanager
+def skip_our_main() -> Iterator[None]:
+    """Workers spawned meanwhile do not run the ``crossover`` command's script again.
+
+    A spawned worker imports the parent's main module first. The ``crossover`` script's is
+    ``analyzer.cli``, and with it the report, the prices and the terminal: some 30 MB and half a
+    second in every worker, for nothing it reads with. Named as a package's ``__main__``, the
+    module is left alone (multiprocessing's own rule for ``python -m``). A script of the user's
+    is still imported, as multiprocessing does: it may register formats the workers need.
+    """
+    main = sys.modules.get("__main__")
+    cli = sys.modules.get("analyzer.cli")
+    ours = (main is not None and cli is not None and getattr(main, "__spec__", None) is None
+            and getattr(main, "main", None) is getattr(cli, "main", object()))
+    if not ours:
+        yield
+        return
+    main.__spec__ = importlib.machinery.ModuleSpec("analyzer.__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = None

@@ -9,7 +9,8 @@ tasks run in that one process (the inline executor), so its CPU time is one core
 
 - **map + reduce**: the first run over the files, every shard written;
 - **reduce alone**: the same files into another fresh database, every shard found by its name and
-  loaded (plus what every ingest does: hashing the inputs, the final pass, the report's tables).
+  loaded (plus what every ingest does: judging the inputs, the final pass, the report's tables; a new
+  file's hash comes from its shard's manifest, no byte of it is read).
 
 The map is their difference: its requests per CPU-second are requests per core. The shards' Parquet
 bytes are summed per request and per input MB. The reduce is then timed for each count of shards in

@@ -113,3 +113,22 @@ def test_no_lazy_storage_name_is_also_a_submodule():
 
     submodules = {p.stem for p in (PACKAGE / "storage").glob("*.py")}
     assert not submodules & set(storage._NAMES)
+
+
+def private_imports(module: Path) -> set[str]:
+    """``from X import _name`` in a file, as ``X._name`` (relative imports resolved as :func:`imports` does)."""
+    found = set()
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            source = f"{'.' * node.level}{node.module or ''}"
+            found |= {f"{source}.{a.name}" for a in node.names if a.name.startswith("_") and not a.name.startswith("__")}
+    return found
+
+
+def test_no_module_imports_the_private_names_of_another_step():
+    # What two steps share has a public home (analyzer.pending: a file to read, its parts, their
+    # results); within the storage package its modules may share their own helpers.
+    found = {name: private_imports(PACKAGE / name) for name in MODULES}
+    crossing = {name: names for name, names in found.items() if names and not name.startswith("storage/")}
+    assert crossing == {}
+    assert private_imports(PACKAGE / "storage" / "shards.py")  # the check sees a private import where one is

@@ -67,6 +67,89 @@ def test_a_grown_file_is_read_on_into_a_new_shard(tmp_path):
     assert tables(tmp_path / "sharded.duckdb") == tables(tmp_path / "plain.duckdb")
 
 
+def counting(monkeypatch, module, name: str) -> list[str]:
+    """The files ``module.name`` (a fingerprint function) hashes, as they are hashed."""
+    real, hashed = getattr(module, name), []
+
+    def counted(path, *args, **kwargs):
+        hashed.append(str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return hashed
+
+
+def test_a_new_file_is_hashed_by_its_map_task_and_named_by_its_time_or_version(tmp_path, s3, monkeypatch):  # noqa: F811 - the fixture
+    from analyzer import ingesting
+
+    old, fresh = tmp_path / "logs/old.jsonl", tmp_path / "logs/fresh.jsonl"
+    write_jsonl(old, lines(20))
+    write_jsonl(fresh, lines(20, start=20))
+    hour = 3600 * 10**9
+    os.utime(old, ns=(time.time_ns() - hour,) * 2)  # settled: its time says it is unchanged
+    os.utime(fresh, ns=(time.time_ns() + hour,) * 2)  # not settled (written within the clock's resolution)
+    remote = put(s3, "gateway/day.jsonl", "".join(__import__("json").dumps(r) + "\n" for r in lines(20, start=40)
+                                                 ).encode())
+    inputs = [str(tmp_path / "logs"), remote]
+    api.ingest(inputs, db=str(tmp_path / "plain.duckdb"), jobs=1)
+    here = counting(monkeypatch, ingesting, "_fingerprint")  # what the parent hashes
+    mapped = counting(monkeypatch, sharding, "fingerprint")  # what map tasks hash (in this process: --jobs 1)
+    api.ingest(inputs, db=str(tmp_path / "sharded.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    assert here == [str(fresh)]
+    assert sorted(mapped) == sorted([str(old), remote])
+    # The files rows hold the hashes the parent would have computed: the same tables as without a dataset.
+    plain = tables(tmp_path / "plain.duckdb")
+    assert tables(tmp_path / "sharded.duckdb") == plain
+    # Into a new database: every shard is found by its name and gives its file's hash; nothing is read again.
+    here.clear()
+    mapped.clear()
+    before = sorted(p.name for p in (tmp_path / "set/shards").iterdir())
+    api.ingest(inputs, db=str(tmp_path / "again.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    assert here == [str(fresh)] and mapped == []
+    assert sorted(p.name for p in (tmp_path / "set/shards").iterdir()) == before
+    assert tables(tmp_path / "again.duckdb") == plain
+    # Touched, its bytes the same: read into a shard of a new name, the same hash in the files row.
+    os.utime(old, ns=(time.time_ns() - hour // 2,) * 2)
+    api.ingest(inputs, db=str(tmp_path / "touched.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    assert mapped == [str(old)] and len(list((tmp_path / "set/shards").iterdir())) == len(before) + 1
+    assert tables(tmp_path / "touched.duckdb") == plain
+
+
+def test_a_new_file_in_pieces_is_hashed_whole_by_its_first_piece(tmp_path, monkeypatch):
+    from analyzer import reading
+
+    log = tmp_path / "logs/big.jsonl"
+    write_jsonl(log, lines(60))
+    os.utime(log, ns=(time.time_ns() - 3600 * 10**9,) * 2)
+    monkeypatch.setattr(reading, "CHUNK_BYTES", log.stat().st_size // 5)
+    api.ingest([str(tmp_path / "logs")], db=str(tmp_path / "plain.duckdb"), jobs=1)
+    mapped = counting(monkeypatch, sharding, "fingerprint")
+    api.ingest([str(tmp_path / "logs")], db=str(tmp_path / "sharded.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
+    assert len(list((tmp_path / "set/shards").iterdir())) >= 5 and mapped == [str(log)]
+    assert tables(tmp_path / "sharded.duckdb") == tables(tmp_path / "plain.duckdb")
+
+
+def test_a_new_file_that_cannot_be_read_is_one_reject_as_without_a_dataset(tmp_path, monkeypatch):
+    from analyzer import ingesting, sources
+
+    log = tmp_path / "logs/locked.jsonl"
+    write_jsonl(log, lines(5))
+    os.utime(log, ns=(time.time_ns() - 3600 * 10**9,) * 2)
+
+    def denied(path, *args, **kwargs):  # root reads any file whatever its mode: deny it here
+        raise PermissionError(13, "Permission denied")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ingesting, "_fingerprint", denied)
+        api.ingest([str(tmp_path / "logs")], db=str(tmp_path / "plain.duckdb"), jobs=1)
+    with monkeypatch.context() as patched:
+        patched.setattr(sources, "read_range", denied)  # the parent only opens a new file: hashing is the map's
+        run = api.ingest([str(tmp_path / "logs")], db=str(tmp_path / "sharded.duckdb"), jobs=1,
+                         dataset=str(tmp_path / "set"))
+    assert [(f.records, f.rejected) for f in run.files] == [(1, 1)]
+    assert tables(tmp_path / "sharded.duckdb") == tables(tmp_path / "plain.duckdb")
+
+
 distributed = pytest.importorskip("distributed", reason="dask.distributed (the dask and test extras) runs the cluster")
 
 
