@@ -38,8 +38,9 @@ class CrossoverGroup(click.Group):
             raise error from None
         except storage.OutOfMemory as exc:  # what an ingest was writing is taken back; nothing half-stored
             first = str(exc).splitlines()[0]
-            error = click.ClickException(f"{first}; DuckDB's memory limit is {storage.MEMORY_LIMIT}: set "
-                                         "CROSSOVER_MEMORY_LIMIT higher (e.g. 512MB) and run the command again")
+            # DuckDB's line says the pool it had (the writer's grows with the database: see storage.fit_pool).
+            error = click.ClickException(f"{first}; set CROSSOVER_MEMORY_LIMIT above that pool (e.g. 512MB) "
+                                         "and run the command again")
             error.exit_code = EXIT_USAGE
             raise error from None
 

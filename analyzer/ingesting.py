@@ -38,10 +38,6 @@ from .models import Caution
 from .pending import Pending, count_written, fingerprint, first_result, merge_part, parts_of, with_pieces
 from .storage import Rows
 
-# The writer (_file_transaction, _write) still says these as it did when they were defined here;
-# _fingerprint is also the name a test replaces to make a file unreadable.
-_Pending, _count, _fingerprint = Pending, count_written, fingerprint
-
 #: Below this many bytes to read, starting workers (each loads the tokenizer files, about a second)
 #: costs more than it saves, and the files are read in this process.
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -211,7 +207,7 @@ class Ingestor:
         modification time, an object's ETag or generation) are what its stat or listing says: a
         :class:`~analyzer.sharding.ShardIngestor` names a new file by them and hashes it in its map task.
         """
-        return _fingerprint(path, before.size if before else None)
+        return fingerprint(path, before.size if before else None)
 
     def finish(self, run: IngestResult | None = None) -> None:
         """What depends on all requests: batch halves joined, template versions linked, few-shot vs history, prices."""
@@ -287,7 +283,7 @@ class Ingestor:
             self._on_bytes(min(self._bytes[0], self._bytes[1]), self._bytes[1])
 
     @contextlib.contextmanager
-    def _file_transaction(self, item: _Pending, result: FileResult) -> Iterator[None]:
+    def _file_transaction(self, item: Pending, result: FileResult) -> Iterator[None]:
         """Write one file as one unit: all of its rows and its ``files`` row, or none of them.
 
         Its rows are committed batch by batch, not in one transaction: DuckDB holds a transaction's
@@ -327,7 +323,7 @@ class Ingestor:
             # A last line still being written is not part of what was read: hash only what was.
             size, content_hash, mtime_ns, etag = item.size, item.content_hash, item.mtime_ns, item.etag
             if position.incomplete and position.offset is not None:
-                size, content_hash, _ = _fingerprint(item.path, limit=position.offset)
+                size, content_hash, _ = fingerprint(item.path, limit=position.offset)
                 mtime_ns = etag = None  # what is on disk is more than what was read: hash it next time
             storage.record_file(self.con, item.name, size, content_hash, ",".join(sorted(result.formats)), totals,
                                 position.line, position.offset, _settled(mtime_ns), etag)
@@ -350,7 +346,7 @@ class Ingestor:
                 "and the file is read again")
 
     def _write(self, frames: dict[str, pl.DataFrame], result: FileResult) -> None:
-        _count(result, storage.write_rows(self.con, frames))
+        count_written(result, storage.write_rows(self.con, frames))
 
     def _unreadable(self, name: str, reason: str) -> FileResult:
         """A file that cannot be read: one reject, and a ``files`` row that says so, so that the next

@@ -61,17 +61,17 @@ def test_a_dangling_symlink_is_recorded_once(tmp_path):
 def test_an_unreadable_file_is_recorded_once_then_read_when_it_can_be(tmp_path, monkeypatch):
     log = tmp_path / "locked.jsonl"
     log.write_text("\n".join(lines(2)) + "\n")
-    real = ingesting._fingerprint
+    real = ingesting.fingerprint
 
     def denied(path, *args, **kwargs):  # root reads any file whatever its mode: deny it here
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(ingesting, "_fingerprint", denied)
+    monkeypatch.setattr(ingesting, "fingerprint", denied)
     invoke(["ingest", str(log)])
     second = invoke(["ingest", str(log)])
     assert "1 unchanged, skipped" in second.output
     assert rejects(tmp_path / "crossover.duckdb") == [(str(log), 0, "cannot read file: Permission denied")]
-    monkeypatch.setattr(ingesting, "_fingerprint", real)
+    monkeypatch.setattr(ingesting, "fingerprint", real)
     third = invoke(["ingest", str(log)])
     assert "2 read = 2 stored" in third.output
     assert rejects(tmp_path / "crossover.duckdb") == []

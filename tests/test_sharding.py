@@ -92,7 +92,7 @@ def test_a_new_file_is_hashed_by_its_map_task_and_named_by_its_time_or_version(t
                                                  ).encode())
     inputs = [str(tmp_path / "logs"), remote]
     api.ingest(inputs, db=str(tmp_path / "plain.duckdb"), jobs=1)
-    here = counting(monkeypatch, ingesting, "_fingerprint")  # what the parent hashes
+    here = counting(monkeypatch, ingesting, "fingerprint")  # what the parent hashes
     mapped = counting(monkeypatch, sharding, "fingerprint")  # what map tasks hash (in this process: --jobs 1)
     api.ingest(inputs, db=str(tmp_path / "sharded.duckdb"), jobs=1, dataset=str(tmp_path / "set"))
     assert here == [str(fresh)]
@@ -140,7 +140,7 @@ def test_a_new_file_that_cannot_be_read_is_one_reject_as_without_a_dataset(tmp_p
         raise PermissionError(13, "Permission denied")
 
     with monkeypatch.context() as patched:
-        patched.setattr(ingesting, "_fingerprint", denied)
+        patched.setattr(ingesting, "fingerprint", denied)
         api.ingest([str(tmp_path / "logs")], db=str(tmp_path / "plain.duckdb"), jobs=1)
     with monkeypatch.context() as patched:
         patched.setattr(sources, "read_range", denied)  # the parent only opens a new file: hashing is the map's

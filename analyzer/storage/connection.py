@@ -113,8 +113,8 @@ def private_files() -> Iterator[None]:
 #: with cached pages as the database grows; ingest appends and the report's scans need far less.
 #: At 1M requests 128 MB took the ingest's writer from 429 to 302 MB at its peak (256 MB before) and
 #: the final pass still fits; CROSSOVER_MEMORY_LIMIT sets another (any DuckDB size, e.g. "1GB").
-MEMORY_LIMIT = os.environ.get("CROSSOVER_MEMORY_LIMIT", "128MB")
-_POOL_BYTES = 128 * 10**6  # MEMORY_LIMIT's default, in bytes (DuckDB's MB are 10^6 bytes)
+_POOL_MB = 128  # DuckDB's MB: 10^6 bytes
+MEMORY_LIMIT = os.environ.get("CROSSOVER_MEMORY_LIMIT", f"{_POOL_MB}MB")
 #: What DuckDB's primary-key (ART) indexes hold in the pool per keyed row while rows are inserted:
 #: 50 MB at 1M requests, measured. They are not spilled to disk, so a fixed pool runs out as the
 #: database grows (at 128 MB, an ingest failed near 1.9M requests): the writer's pool grows with them.
@@ -166,4 +166,4 @@ def fit_pool(con: Connection) -> None:
     # DuckDB's own row estimate: a few ms, where counting each table took 55 ms at 1M requests, per file.
     rows = con.execute("SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables() WHERE table_name IN "
                        f"({', '.join('?' for _ in keyed)})", keyed).fetchone()[0]
-    con.execute(f"SET memory_limit = '{max(_POOL_BYTES, 64 * 10**6 + INDEX_BYTES_PER_ROW * rows) // 1000}KB'")
+    con.execute(f"SET memory_limit = '{max(_POOL_MB * 10**6, 64 * 10**6 + INDEX_BYTES_PER_ROW * rows) // 1000}KB'")
